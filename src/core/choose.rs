@@ -1,0 +1,108 @@
+//! Choosing the visitor among search results. Upscope's search is fuzzy, so
+//! only exact matches count; among several, online beats offline, then the
+//! most recently seen wins.
+
+use super::ids::{LookupCode, ShortId, UniqueId};
+use super::time::parse_timestamp_millis;
+use crate::upscope::models::Visitor;
+
+/// What the agent asked for, to compare search results against.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    Unique(&'a UniqueId),
+    Lookup(&'a LookupCode),
+}
+
+impl Wanted<'_> {
+    fn matches(&self, v: &Visitor) -> bool {
+        match self {
+            Wanted::Unique(id) => v.unique_id.as_deref() == Some(id.as_str()),
+            Wanted::Lookup(code) => v.lookup_code.as_deref() == Some(code.as_str()),
+        }
+    }
+}
+
+/// The Short ID of the best exact match, or `None` when nothing matches exactly.
+pub fn choose_visitor(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<ShortId> {
+    let rank = |v: &Visitor| (v.is_online == Some(true), v.last_seen_at.as_deref().and_then(parse_timestamp_millis));
+    let mut best: Option<(ShortId, _)> = None;
+    for v in visitors.iter().filter(|v| wanted.matches(v)) {
+        let Some(short_id) = v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok()) else { continue };
+        let r = rank(v);
+        // Strictly greater: on a tie the earlier result (Upscope's own order) wins.
+        if best.as_ref().is_none_or(|(_, best_rank)| r > *best_rank) {
+            best = Some((short_id, r));
+        }
+    }
+    best.map(|(id, _)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(short: &str, unique: Option<&str>, code: Option<&str>, online: Option<bool>, seen: Option<&str>) -> Visitor {
+        Visitor {
+            short_id: Some(short.into()),
+            unique_id: unique.map(Into::into),
+            lookup_code: code.map(Into::into),
+            is_online: online,
+            last_seen_at: seen.map(Into::into),
+            ..Visitor::default()
+        }
+    }
+
+    #[test]
+    fn only_exact_unique_id_matches() {
+        let id = UniqueId::parse("alice").unwrap();
+        let list = [
+            v("fuzzy1", Some("alice2"), None, Some(true), None),
+            v("fuzzy2", Some("ALICE"), None, Some(true), None),
+            v("fuzzy3", None, None, Some(true), None),
+            v("exact", Some("alice"), None, Some(false), None),
+        ];
+        assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "exact");
+        assert_eq!(choose_visitor(&list[..3], Wanted::Unique(&id)), None);
+    }
+
+    #[test]
+    fn only_exact_lookup_code_matches() {
+        let code = LookupCode::parse("4821").unwrap();
+        let list = [v("other", Some("4821"), Some("1111"), Some(true), None), v("right", None, Some("4821"), None, None)];
+        assert_eq!(choose_visitor(&list, Wanted::Lookup(&code)).unwrap().as_str(), "right");
+    }
+
+    #[test]
+    fn online_beats_recent_and_recent_beats_old() {
+        let id = UniqueId::parse("carol").unwrap();
+        let list = [
+            v("old", Some("carol"), None, Some(false), Some("2026-11-24T09:00:00Z")),
+            v("recent", Some("carol"), None, Some(false), Some("2026-11-24T10:00:00Z")),
+            v("online", Some("carol"), None, Some(true), Some("2026-11-20T00:00:00Z")),
+        ];
+        assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "online");
+        assert_eq!(choose_visitor(&list[..2], Wanted::Unique(&id)).unwrap().as_str(), "recent");
+        // Offsets are honoured: 10:30+01:00 is 09:30Z, older than 10:00Z.
+        let mixed = [
+            v("later-text", Some("carol"), None, None, Some("2026-11-24T10:30:00+01:00")),
+            v("later-time", Some("carol"), None, None, Some("2026-11-24T10:00:00Z")),
+        ];
+        assert_eq!(choose_visitor(&mixed, Wanted::Unique(&id)).unwrap().as_str(), "later-time");
+    }
+
+    #[test]
+    fn nulls_and_bad_short_ids_are_tolerated() {
+        let id = UniqueId::parse("dan").unwrap();
+        let mut no_short = v("x", Some("dan"), None, Some(true), None);
+        no_short.short_id = None;
+        let list = [no_short, v("../evil", Some("dan"), None, Some(true), None), v("ok", Some("dan"), None, None, Some("garbage"))];
+        assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "ok");
+    }
+
+    #[test]
+    fn ties_keep_upscope_order() {
+        let id = UniqueId::parse("eve").unwrap();
+        let list = [v("first", Some("eve"), None, Some(true), None), v("second", Some("eve"), None, Some(true), None)];
+        assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "first");
+    }
+}

@@ -1,0 +1,10 @@
+//! The functional core: parsing, validation and decisions. Nothing here
+//! touches the network, KV or the `worker` crate, so all of it is tested
+//! natively with `cargo test`.
+
+pub mod choose;
+pub mod ids;
+pub mod negotiate;
+pub mod page_url;
+pub mod query;
+pub mod time;

@@ -1,0 +1,212 @@
+//! Which page a Universal-proxy session opens, and how the visitor's own ID
+//! travels in it (`___upscope_unique_id`, per Upscope's integration guide).
+
+use url::Url;
+
+use super::ids::UniqueId;
+use crate::error::GatewayError;
+
+pub const UNIQUE_ID_PARAM: &str = "___upscope_unique_id";
+
+/// One entry of `PROXY_ALLOWED_URLS`: same scheme, host and port, and a path
+/// prefix that only matches on a segment boundary (`/help` covers `/help` and
+/// `/help/x`, never `/helpdesk`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlPrefix(Url);
+
+impl UrlPrefix {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = parse_web_url(text).ok_or_else(|| format!("'{text}' is not an absolute http(s) URL"))?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("'{text}' must not have a query or fragment"));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn covers(&self, candidate: &Url) -> bool {
+        if candidate.origin() != self.0.origin() {
+            return false;
+        }
+        let (prefix, path) = (self.0.path(), candidate.path());
+        path == prefix
+            || (prefix.ends_with('/') && path.starts_with(prefix))
+            || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// An absolute http(s) URL without credentials, normalised by the URL parser
+/// (dot segments, including encoded ones, are resolved before any comparison).
+pub fn parse_web_url(text: &str) -> Option<Url> {
+    let url = Url::parse(text).ok()?;
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none();
+    ok.then_some(url)
+}
+
+/// The page the visitor asked for with `?url=`, if it is allowed; else the default page.
+pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]) -> Result<Url, GatewayError> {
+    let Some(requested) = requested else { return Ok(default.clone()) };
+    let refuse = || {
+        GatewayError::bad_request(
+            "url_not_allowed",
+            if allowed.is_empty() {
+                "This gateway only opens its default page; remove the url parameter.".to_owned()
+            } else {
+                "The url parameter must be an absolute http(s) URL under one of the pages this gateway allows (setting PROXY_ALLOWED_URLS).".to_owned()
+            },
+        )
+    };
+    let url = parse_web_url(requested).ok_or_else(refuse)?;
+    if allowed.iter().any(|prefix| prefix.covers(&url)) {
+        Ok(url)
+    } else {
+        Err(refuse())
+    }
+}
+
+/// `page` with the visitor's own ID as `___upscope_unique_id`, keeping the
+/// page's own query and fragment. Any `___upscope_unique_id` already in the
+/// page is removed first: only the gateway decides who the visitor is.
+pub fn with_unique_id(page: &Url, id: Option<&UniqueId>) -> Url {
+    let mut pieces: Vec<String> = page
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|piece| !piece.is_empty() && !names_unique_id(piece))
+        .map(str::to_owned)
+        .collect();
+    if let Some(id) = id {
+        let value: String = url::form_urlencoded::byte_serialize(id.as_str().as_bytes()).collect();
+        pieces.push(format!("{UNIQUE_ID_PARAM}={value}"));
+    }
+    let mut out = page.clone();
+    out.set_query((!pieces.is_empty()).then(|| pieces.join("&")).as_deref());
+    out
+}
+
+fn names_unique_id(piece: &str) -> bool {
+    url::form_urlencoded::parse(piece.as_bytes())
+        .next()
+        .is_some_and(|(name, _)| name == UNIQUE_ID_PARAM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+    fn prefixes(list: &[&str]) -> Vec<UrlPrefix> {
+        list.iter().map(|s| UrlPrefix::parse(s).unwrap()).collect()
+    }
+
+    #[test]
+    fn prefix_matches_on_segment_boundary() {
+        let p = UrlPrefix::parse("https://shop.example.com/help").unwrap();
+        assert!(p.covers(&url("https://shop.example.com/help")));
+        assert!(p.covers(&url("https://shop.example.com/help/faq?x=1#top")));
+        assert!(!p.covers(&url("https://shop.example.com/helpdesk")));
+        assert!(!p.covers(&url("https://shop.example.com/")));
+        let slash = UrlPrefix::parse("https://shop.example.com/help/").unwrap();
+        assert!(slash.covers(&url("https://shop.example.com/help/faq")));
+        assert!(!slash.covers(&url("https://shop.example.com/help")));
+        let root = UrlPrefix::parse("https://shop.example.com").unwrap();
+        assert!(root.covers(&url("https://shop.example.com/anything")));
+    }
+
+    #[test]
+    fn prefix_requires_same_scheme_host_and_port() {
+        let p = UrlPrefix::parse("https://shop.example.com/help").unwrap();
+        for other in [
+            "http://shop.example.com/help",
+            "https://evil.example.com/help",
+            "https://shop.example.com.evil.net/help",
+            "https://shop.example.com:8443/help",
+        ] {
+            assert!(!p.covers(&url(other)), "{other}");
+        }
+        assert!(p.covers(&url("HTTPS://SHOP.example.com:443/help")));
+    }
+
+    #[test]
+    fn prefix_refuses_query_fragment_and_non_web() {
+        assert!(UrlPrefix::parse("https://a.example/x?y=1").is_err());
+        assert!(UrlPrefix::parse("https://a.example/x#y").is_err());
+        assert!(UrlPrefix::parse("ftp://a.example/").is_err());
+        assert!(UrlPrefix::parse("/relative").is_err());
+    }
+
+    #[test]
+    fn choose_page_defaults_and_allows_only_listed_pages() {
+        let default = url("https://shop.example.com/account");
+        let allowed = prefixes(&["https://shop.example.com/help"]);
+        assert_eq!(choose_page(&default, None, &allowed).unwrap(), default);
+        assert_eq!(
+            choose_page(&default, Some("https://shop.example.com/help/faq?q=1#a"), &allowed).unwrap().as_str(),
+            "https://shop.example.com/help/faq?q=1#a"
+        );
+        for bad in [
+            "https://shop.example.com/admin",
+            "https://shop.example.com/help/../admin",
+            "https://shop.example.com/help/%2e%2e/admin",
+            "https://shop.example.com@evil.example/help",
+            "https://user:pw@shop.example.com/help",
+            "javascript:alert(1)",
+            "//shop.example.com/help",
+            "help/faq",
+        ] {
+            let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
+            assert_eq!(err.code(), "url_not_allowed", "{bad}");
+        }
+    }
+
+    #[test]
+    fn choose_page_without_allowlist_refuses_any_url() {
+        let default = url("https://shop.example.com/account");
+        let err = choose_page(&default, Some("https://shop.example.com/account"), &[]).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("remove the url parameter"));
+    }
+
+    #[test]
+    fn unique_id_is_appended_keeping_query_and_fragment() {
+        let id = UniqueId::parse("alice+x@example.com").unwrap();
+        let out = with_unique_id(&url("https://shop.example.com/p?a=1&b=two%20words#frag"), Some(&id));
+        assert_eq!(
+            out.as_str(),
+            "https://shop.example.com/p?a=1&b=two%20words&___upscope_unique_id=alice%2Bx%40example.com#frag"
+        );
+        let round: Vec<_> = out.query_pairs().filter(|(k, _)| k == UNIQUE_ID_PARAM).collect();
+        assert_eq!(round.len(), 1);
+        assert_eq!(round[0].1, "alice+x@example.com");
+    }
+
+    #[test]
+    fn existing_unique_id_in_page_is_replaced_or_removed() {
+        let page = url("https://shop.example.com/p?___upscope_unique_id=victim&a=1&%5F%5F%5Fupscope_unique_id=v2");
+        let id = UniqueId::parse("me").unwrap();
+        assert_eq!(with_unique_id(&page, Some(&id)).as_str(), "https://shop.example.com/p?a=1&___upscope_unique_id=me");
+        assert_eq!(with_unique_id(&page, None).as_str(), "https://shop.example.com/p?a=1");
+        assert_eq!(with_unique_id(&url("https://shop.example.com/"), None).as_str(), "https://shop.example.com/");
+        assert_eq!(
+            with_unique_id(&url("https://shop.example.com/"), Some(&id)).as_str(),
+            "https://shop.example.com/?___upscope_unique_id=me"
+        );
+    }
+}
+
+#[cfg(test)]
+mod idna_tests {
+    use super::parse_web_url;
+
+    /// `idna_adapter` is pinned to its ASCII-only release to keep the wasm
+    /// small: internationalised hosts must be given in punycode.
+    #[test]
+    fn hosts_are_ascii_or_punycode() {
+        assert!(parse_web_url("https://xn--mller-kva.example/").is_some());
+        assert!(parse_web_url("https://müller.example/").is_none());
+    }
+}

@@ -1,0 +1,181 @@
+//! Query-string parsing that refuses ambiguity: a repeated parameter is an
+//! error (never first-wins), and the visitor is named by exactly one parameter.
+
+use std::collections::BTreeMap;
+
+use super::ids::{LookupCode, ShortId, UniqueId};
+use crate::error::GatewayError;
+
+/// Longest query string the gateway reads; anything longer is refused unread.
+pub const MAX_QUERY_LEN: usize = 4096;
+
+/// Decoded query parameters, each present at most once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    pub fn parse(query: Option<&str>) -> Result<Self, GatewayError> {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY_LEN {
+            return Err(GatewayError::bad_request(
+                "query_too_long",
+                format!("The link's query string is longer than {MAX_QUERY_LEN} characters."),
+            ));
+        }
+        let mut map = BTreeMap::new();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if name.is_empty() && value.is_empty() {
+                continue;
+            }
+            if map.insert(name.to_string(), value.into_owned()).is_some() {
+                return Err(GatewayError::bad_request(
+                    "repeated_parameter",
+                    format!("The parameter '{}' appears more than once; give it once.", printable(&name)),
+                ));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, GatewayError> {
+        self.get(name).ok_or_else(|| {
+            GatewayError::bad_request(
+                "missing_parameter",
+                format!("The link is missing the '{name}' parameter."),
+            )
+        })
+    }
+}
+
+/// A parameter name as it may be echoed back: short and without control characters.
+fn printable(name: &str) -> String {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+    if clean.len() < name.len() { format!("{clean}…") } else { clean }
+}
+
+/// How the agent names the visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitorRef {
+    Short(ShortId),
+    Unique(UniqueId),
+    Lookup(LookupCode),
+}
+
+/// What `visitorid=` means for this deployment (setting `VISITOR_ID_KIND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VisitorIdKind {
+    /// Upscope's Short ID, as in Upscope's integration guide.
+    #[default]
+    Short,
+    /// The company's own ID, for links that already carry it as `visitorid`.
+    Unique,
+}
+
+pub const VISITOR_PARAMS: [&str; 3] = ["visitorid", "uniqueid", "lookup"];
+
+/// Reads the one parameter that names the visitor; `Ok(None)` when none is given.
+pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<VisitorRef>, GatewayError> {
+    let given: Vec<(&str, &str)> =
+        VISITOR_PARAMS.iter().filter_map(|&name| params.get(name).map(|v| (name, v))).collect();
+    let (name, value) = match given.as_slice() {
+        [] => return Ok(None),
+        [one] => *one,
+        _ => {
+            return Err(GatewayError::bad_request(
+                "conflicting_parameters",
+                "Name the visitor with exactly one of visitorid, uniqueid or lookup.",
+            ))
+        }
+    };
+    let invalid = |e: super::ids::InvalidId| GatewayError::bad_request("invalid_parameter", format!("{name}: {e}"));
+    let parsed = match (name, kind) {
+        ("visitorid", VisitorIdKind::Short) => VisitorRef::Short(ShortId::parse(value).map_err(invalid)?),
+        ("visitorid", VisitorIdKind::Unique) | ("uniqueid", _) => {
+            VisitorRef::Unique(UniqueId::parse(value).map_err(invalid)?)
+        }
+        _ => VisitorRef::Lookup(LookupCode::parse(value).map_err(invalid)?),
+    };
+    Ok(Some(parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> Params {
+        Params::parse(Some(q)).unwrap()
+    }
+
+    #[test]
+    fn decodes_once() {
+        let p = params("uniqueid=alice%40example.com&agent_name=Ann+Lee");
+        assert_eq!(p.get("uniqueid"), Some("alice@example.com"));
+        assert_eq!(p.get("agent_name"), Some("Ann Lee"));
+        assert_eq!(params("x=%252F").get("x"), Some("%2F"));
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused_even_when_equal() {
+        for q in ["lookup=1234&lookup=1234", "a=1&b=2&a=3", "uniqueid=a&uniqueid"] {
+            let err = Params::parse(Some(q)).unwrap_err();
+            assert_eq!(err.code(), "repeated_parameter", "{q}");
+        }
+    }
+
+    #[test]
+    fn overlong_query_is_refused() {
+        let q = format!("x={}", "a".repeat(MAX_QUERY_LEN));
+        assert_eq!(Params::parse(Some(&q)).unwrap_err().code(), "query_too_long");
+        assert!(Params::parse(Some(&q[..MAX_QUERY_LEN])).is_ok());
+    }
+
+    #[test]
+    fn missing_parameter_names_it() {
+        let err = params("").require("agent_id").unwrap_err();
+        assert_eq!(err.code(), "missing_parameter");
+        assert!(err.message().contains("agent_id"));
+    }
+
+    #[test]
+    fn exactly_one_visitor_parameter() {
+        let k = VisitorIdKind::Short;
+        assert_eq!(visitor_ref(&params(""), k).unwrap(), None);
+        assert_eq!(
+            visitor_ref(&params("visitorid=abc123"), k).unwrap(),
+            Some(VisitorRef::Short(ShortId::parse("abc123").unwrap()))
+        );
+        assert_eq!(
+            visitor_ref(&params("uniqueid=crm:7"), k).unwrap(),
+            Some(VisitorRef::Unique(UniqueId::parse("crm:7").unwrap()))
+        );
+        assert_eq!(
+            visitor_ref(&params("lookup=0042"), k).unwrap(),
+            Some(VisitorRef::Lookup(LookupCode::parse("0042").unwrap()))
+        );
+        for q in ["visitorid=a&uniqueid=b", "lookup=1234&uniqueid=b", "visitorid=a&lookup=1234&uniqueid=c"] {
+            assert_eq!(visitor_ref(&params(q), k).unwrap_err().code(), "conflicting_parameters");
+        }
+    }
+
+    #[test]
+    fn visitor_id_kind_unique_reads_visitorid_as_own_id() {
+        let got = visitor_ref(&params("visitorid=alice@example.com"), VisitorIdKind::Unique).unwrap();
+        assert_eq!(got, Some(VisitorRef::Unique(UniqueId::parse("alice@example.com").unwrap())));
+        // The same value is not a valid Short ID.
+        let err = visitor_ref(&params("visitorid=alice@example.com"), VisitorIdKind::Short).unwrap_err();
+        assert_eq!(err.code(), "invalid_parameter");
+        assert!(err.message().starts_with("visitorid: visitor Short ID is not valid"));
+    }
+
+    #[test]
+    fn invalid_values_say_what_is_allowed() {
+        let err = visitor_ref(&params("lookup=12a4"), VisitorIdKind::Short).unwrap_err();
+        assert_eq!(err.message(), "lookup: lookup code is not valid: enter the four digits (0-9) the visitor reads out");
+        let err = visitor_ref(&params("uniqueid=a%20id:b"), VisitorIdKind::Short).unwrap_err();
+        assert_eq!(err.code(), "invalid_parameter");
+    }
+}

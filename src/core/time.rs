@@ -1,0 +1,82 @@
+//! Just enough RFC 3339 / ISO 8601 to order visitors by `last_seen_at`.
+//! Comparing the strings would misorder mixed offsets or fractions.
+
+/// Milliseconds since the Unix epoch, or `None` when the text is not a
+/// full date-time (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or space).
+pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let s = b.get(from..from + len)?;
+        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        for (k, d) in b[i + 1..i + 1 + digits.min(3)].iter().enumerate() {
+            millis += i64::from(d - b'0') * 10i64.pow(2 - k as u32);
+        }
+        i += 1 + digits;
+    }
+    let offset_minutes = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
+            let m = num(i + 1, 2)? * 60 + num(i + 4, 2)?;
+            if sign == b'+' { m } else { -m }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timestamp_millis as p;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(p("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(p("2000-03-01T00:00:00Z"), Some(951_868_800_000));
+        assert_eq!(p("2026-11-24T10:15:30.5Z"), Some(1_795_515_330_500));
+        assert_eq!(p("2026-11-24 10:15:30"), p("2026-11-24T10:15:30Z"));
+    }
+
+    #[test]
+    fn offsets_and_fractions_order_correctly() {
+        // 11:00+01:00 is 10:00Z, earlier than 10:30Z although it sorts later as text.
+        assert!(p("2026-11-24T11:00:00+01:00").unwrap() < p("2026-11-24T10:30:00Z").unwrap());
+        assert_eq!(p("2026-11-24T10:00:00.123456Z").unwrap() % 1000, 123);
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24", "2026-11-24T10:00:00Zjunk", "2026-11-24T10:00:00.Z"] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Routing and the thin handlers: read the request, load settings, call a
+//! flow, answer. Every failure comes back as a `GatewayError`.
+
+mod agent;
+mod health;
+mod visitor;
+
+use worker::{Env, Method, Request, Response, Result};
+
+use crate::core::negotiate::prefers_json;
+use crate::core::query::Params;
+use crate::error::GatewayError;
+use crate::http;
+use crate::settings::UpstreamSettings;
+use crate::upscope::fetch::FetchTransport;
+use crate::upscope::Client;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Visitor,
+    Agent,
+    Health,
+}
+
+fn route(path: &str) -> Option<Route> {
+    match path {
+        "/visitor" => Some(Route::Visitor),
+        "/agent" => Some(Route::Agent),
+        "/healthz" => Some(Route::Health),
+        _ => None,
+    }
+}
+
+pub async fn handle(req: Request, env: Env) -> Result<Response> {
+    let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
+    match dispatch(&req, &env).await {
+        Ok(response) => Ok(response),
+        Err(err) => http::error(&err, wants_json),
+    }
+}
+
+async fn dispatch(req: &Request, env: &Env) -> std::result::Result<Response, GatewayError> {
+    let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."))?;
+    let route = route(url.path()).ok_or(GatewayError::RouteNotFound)?;
+    if req.method() != Method::Get {
+        return Err(GatewayError::MethodNotAllowed { allow: "GET" });
+    }
+    let params = Params::parse(url.query())?;
+    let response = match route {
+        Route::Health => health::handle(),
+        Route::Visitor => visitor::handle(env, &params).await?,
+        Route::Agent => agent::handle(env, &params).await?,
+    };
+    response.map_err(|_| GatewayError::Misconfigured("the response could not be built".into()))
+}
+
+/// The Upscope client for this request; fails with a clear 500 when the key is missing.
+fn upscope_client(env: &Env) -> std::result::Result<Client<FetchTransport>, GatewayError> {
+    let settings = UpstreamSettings::load(env)?;
+    Ok(Client::new(FetchTransport, settings.base, settings.api_key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_exact_paths() {
+        assert_eq!(route("/visitor"), Some(Route::Visitor));
+        assert_eq!(route("/agent"), Some(Route::Agent));
+        assert_eq!(route("/healthz"), Some(Route::Health));
+        for other in ["/", "/visitor/", "/agent/x", "/VISITOR", "/healthz.json"] {
+            assert_eq!(route(other), None, "{other}");
+        }
+    }
+}

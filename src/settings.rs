@@ -1,0 +1,256 @@
+//! Every variable, secret and binding name the gateway reads, parsed and
+//! validated in one place. Each route loads only what it needs, so a gap in
+//! `/visitor`'s settings never breaks `/agent`. Errors name the setting and
+//! never echo a secret's value.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use url::Url;
+
+use crate::core::page_url::{parse_web_url, UrlPrefix};
+use crate::core::query::VisitorIdKind;
+use crate::error::GatewayError;
+use crate::upscope::models::Branding;
+
+pub const DEFAULT_API_BASE: &str = "https://api.upscope.io/v1.3";
+pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
+/// Workers KV refuses shorter `expirationTtl`s.
+pub const MIN_CACHE_TTL_SECONDS: u64 = 60;
+/// The KV namespace binding for uniqueId→shortId; optional.
+pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
+const PERMISSIONS: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
+
+/// Where settings come from: Worker vars and secrets in production, a map in tests.
+pub trait Source {
+    /// The value, or `None` when unset or blank.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+impl Source for worker::Env {
+    fn get(&self, name: &str) -> Option<String> {
+        let text = match self.var(name) {
+            Ok(value) => value.to_string(),
+            // wrangler.toml may give a list as a TOML array.
+            Err(_) => self.object_var::<Vec<String>>(name).ok()?.join(","),
+        };
+        Some(text).filter(|t| !t.trim().is_empty())
+    }
+}
+
+fn misconfigured(message: impl Into<String>) -> GatewayError {
+    GatewayError::Misconfigured(message.into())
+}
+
+/// A list setting: entries separated by commas and/or whitespace.
+fn list(src: &impl Source, name: &str) -> Vec<String> {
+    src.get(name)
+        .map(|v| v.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn web_url(src: &impl Source, name: &str) -> Result<Option<Url>, GatewayError> {
+    src.get(name)
+        .map(|v| parse_web_url(v.trim()).ok_or_else(|| misconfigured(format!("{name} must be an absolute http(s) URL"))))
+        .transpose()
+}
+
+/// How to reach Upscope.
+pub struct UpstreamSettings {
+    pub base: Url,
+    pub api_key: String,
+}
+
+impl UpstreamSettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        let base = web_url(src, "UPSCOPE_API_BASE")?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
+        let api_key = src.get("UPSCOPE_API_KEY").ok_or_else(|| {
+            misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
+        })?;
+        Ok(Self { base, api_key: api_key.trim().to_owned() })
+    }
+}
+
+/// What `/visitor` may open.
+#[derive(Debug)]
+pub struct ProxySettings {
+    pub initial_url: Url,
+    pub allowed_urls: Vec<UrlPrefix>,
+    pub allowed_domains: Vec<String>,
+}
+
+impl ProxySettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        let initial_url = web_url(src, "PROXY_INITIAL_URL")?
+            .ok_or_else(|| misconfigured("PROXY_INITIAL_URL is not set (the page /visitor opens)"))?;
+        let allowed_urls = list(src, "PROXY_ALLOWED_URLS")
+            .iter()
+            .map(|entry| UrlPrefix::parse(entry).map_err(|why| misconfigured(format!("PROXY_ALLOWED_URLS: {why}"))))
+            .collect::<Result<_, _>>()?;
+        let allowed_domains = list(src, "PROXY_ALLOWED_DOMAINS");
+        if let Some(bad) = allowed_domains.iter().find(|d| d.contains('/')) {
+            return Err(misconfigured(format!("PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: '{bad}'")));
+        }
+        Ok(Self { initial_url, allowed_urls, allowed_domains })
+    }
+}
+
+/// How `/agent` reads its links and what it asks Upscope for.
+#[derive(Debug)]
+pub struct AgentSettings {
+    pub visitor_id_kind: VisitorIdKind,
+    pub branding: Branding,
+    pub permissions: BTreeMap<String, bool>,
+    pub cache_ttl_seconds: u64,
+}
+
+impl AgentSettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        let visitor_id_kind = match src.get("VISITOR_ID_KIND").as_deref().map(str::trim) {
+            None | Some("short") => VisitorIdKind::Short,
+            Some("unique") => VisitorIdKind::Unique,
+            Some(_) => return Err(misconfigured("VISITOR_ID_KIND must be 'short' or 'unique'")),
+        };
+        let naked = match src.get("WATCH_BRANDING_NAKED").as_deref().map(str::trim) {
+            None => None,
+            Some("true") => Some(Value::Bool(true)),
+            Some("false") => Some(Value::Bool(false)),
+            Some("page_only") => Some(Value::from("page_only")),
+            Some(_) => return Err(misconfigured("WATCH_BRANDING_NAKED must be 'true', 'false' or 'page_only'")),
+        };
+        let branding = Branding {
+            naked,
+            retry_url: web_url(src, "WATCH_RETRY_URL")?.map(String::from),
+            on_end_url: web_url(src, "WATCH_ON_END_URL")?.map(String::from),
+        };
+        let cache_ttl_seconds = match src.get("SHORT_ID_CACHE_TTL") {
+            None => DEFAULT_CACHE_TTL_SECONDS,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n >= MIN_CACHE_TTL_SECONDS => n,
+                _ => return Err(misconfigured("SHORT_ID_CACHE_TTL must be a whole number of seconds, at least 60")),
+            },
+        };
+        Ok(Self { visitor_id_kind, branding, permissions: permissions(src)?, cache_ttl_seconds })
+    }
+}
+
+/// `WATCH_PERMISSIONS`: when set, exactly the listed `allow_*` permissions are
+/// granted and every other one is denied ("none" denies all); unset leaves
+/// Upscope's defaults.
+fn permissions(src: &impl Source) -> Result<BTreeMap<String, bool>, GatewayError> {
+    let granted = list(src, "WATCH_PERMISSIONS");
+    if granted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let granted: Vec<&str> = granted.iter().map(|p| p.strip_prefix("allow_").unwrap_or(p)).collect();
+    if granted != ["none"] {
+        if let Some(bad) = granted.iter().find(|p| !PERMISSIONS.contains(p)) {
+            return Err(misconfigured(format!(
+                "WATCH_PERMISSIONS: unknown permission '{bad}' (use {} or none)",
+                PERMISSIONS.join(", ")
+            )));
+        }
+    }
+    Ok(PERMISSIONS.iter().map(|p| (format!("allow_{p}"), granted.contains(p))).collect())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    impl Source for HashMap<&str, &str> {
+        fn get(&self, name: &str) -> Option<String> {
+            self.get(name).map(|v| v.to_string()).filter(|t| !t.trim().is_empty())
+        }
+    }
+
+    fn src(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn upstream_defaults_and_missing_key() {
+        let s = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k")])).unwrap();
+        assert_eq!(s.base.as_str(), "https://api.upscope.io/v1.3");
+        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "  ")])).err().unwrap();
+        assert_eq!(err.status(), 500);
+        assert!(err.message().contains("UPSCOPE_API_KEY"));
+        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", "api.upscope.io")])).err().unwrap();
+        assert!(err.message().contains("UPSCOPE_API_BASE"));
+    }
+
+    #[test]
+    fn proxy_settings_parse_lists() {
+        let s = ProxySettings::load(&src(&[
+            ("PROXY_INITIAL_URL", "https://shop.example.com/account"),
+            ("PROXY_ALLOWED_URLS", "https://shop.example.com/help, https://shop.example.com/orders/\nhttps://docs.example.com"),
+            ("PROXY_ALLOWED_DOMAINS", "shop.example.com,cdn.example.com"),
+        ]))
+        .unwrap();
+        assert_eq!(s.allowed_urls.len(), 3);
+        assert_eq!(s.allowed_domains, ["shop.example.com", "cdn.example.com"]);
+    }
+
+    #[test]
+    fn proxy_settings_refuse_gaps_and_mistakes() {
+        let cases: [&[(&str, &str)]; 4] = [
+            &[],
+            &[("PROXY_INITIAL_URL", "shop.example.com")],
+            &[("PROXY_INITIAL_URL", "https://a.example/"), ("PROXY_ALLOWED_URLS", "https://a.example/x?y=1")],
+            &[("PROXY_INITIAL_URL", "https://a.example/"), ("PROXY_ALLOWED_DOMAINS", "https://a.example/")],
+        ];
+        let names = ["PROXY_INITIAL_URL", "PROXY_INITIAL_URL", "PROXY_ALLOWED_URLS", "PROXY_ALLOWED_DOMAINS"];
+        for (pairs, name) in cases.into_iter().zip(names) {
+            let err = ProxySettings::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).unwrap_err();
+            assert!(err.message().contains(name), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn agent_settings_defaults() {
+        let s = AgentSettings::load(&src(&[])).unwrap();
+        assert_eq!(s.visitor_id_kind, VisitorIdKind::Short);
+        assert!(s.branding.is_empty());
+        assert!(s.permissions.is_empty());
+        assert_eq!(s.cache_ttl_seconds, 3600);
+    }
+
+    #[test]
+    fn agent_settings_full() {
+        let s = AgentSettings::load(&src(&[
+            ("VISITOR_ID_KIND", "unique"),
+            ("WATCH_BRANDING_NAKED", "page_only"),
+            ("WATCH_ON_END_URL", "https://help.example.com/done"),
+            ("WATCH_PERMISSIONS", "click, allow_scroll draw"),
+            ("SHORT_ID_CACHE_TTL", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(s.visitor_id_kind, VisitorIdKind::Unique);
+        assert_eq!(s.branding.naked, Some(Value::from("page_only")));
+        assert_eq!(s.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
+        assert_eq!(s.permissions.len(), 7);
+        assert!(s.permissions["allow_click"] && s.permissions["allow_scroll"] && s.permissions["allow_draw"]);
+        assert!(!s.permissions["allow_console"] && !s.permissions["allow_type"]);
+        assert_eq!(s.cache_ttl_seconds, 60);
+        let none = AgentSettings::load(&src(&[("WATCH_PERMISSIONS", "none")])).unwrap();
+        assert!(none.permissions.values().all(|granted| !granted));
+    }
+
+    #[test]
+    fn agent_settings_refuse_bad_values() {
+        for (name, value) in [
+            ("VISITOR_ID_KIND", "email"),
+            ("WATCH_BRANDING_NAKED", "yes"),
+            ("WATCH_RETRY_URL", "not a url"),
+            ("WATCH_PERMISSIONS", "click,teleport"),
+            ("SHORT_ID_CACHE_TTL", "59"),
+            ("SHORT_ID_CACHE_TTL", "an hour"),
+        ] {
+            let err = AgentSettings::load(&src(&[(name, value)])).unwrap_err();
+            assert_eq!(err.status(), 500);
+            assert!(err.message().contains(name), "{name}={value}: {err:?}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What can go wrong on the way to Upscope, and how each is told to a person.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    /// 401, with Upscope's error code when it gave one.
+    Unauthorized(Option<String>),
+    /// 402: over the plan's limits.
+    OverPlanLimits,
+    /// 404 from Upscope.
+    NotFound,
+    /// 429, with Upscope's `Retry-After` if any.
+    RateLimited { retry_after: Option<String> },
+    /// 5xx.
+    Unavailable(u16),
+    /// Any other non-success status.
+    Refused(u16),
+    /// The answer could not be read; says what was wrong with it.
+    BadResponse(&'static str),
+    /// No answer at all (network error).
+    Unreachable,
+}
+
+impl UpstreamError {
+    /// Maps a non-2xx answer; `body` may carry `{"status":"error","error":"<code>"}`.
+    pub fn from_status(status: u16, body: &str, retry_after: Option<String>) -> Self {
+        match status {
+            401 => Self::Unauthorized(error_code(body)),
+            402 => Self::OverPlanLimits,
+            404 => Self::NotFound,
+            429 => Self::RateLimited { retry_after },
+            500..=599 => Self::Unavailable(status),
+            _ => Self::Refused(status),
+        }
+    }
+
+    pub fn gateway_status(&self) -> u16 {
+        match self {
+            Self::RateLimited { .. } | Self::Unavailable(_) => 503,
+            _ => 502,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "upstream_unauthorized",
+            Self::OverPlanLimits => "upstream_over_limits",
+            Self::NotFound => "upstream_not_found",
+            Self::RateLimited { .. } => "upstream_rate_limited",
+            Self::Unavailable(_) => "upstream_unavailable",
+            Self::Refused(_) => "upstream_refused",
+            Self::BadResponse(_) => "upstream_bad_response",
+            Self::Unreachable => "upstream_unreachable",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthorized(code) => match code.as_deref() {
+                Some("no_subscription" | "subscription_expired") => {
+                    "Upscope says this account has no active subscription.".into()
+                }
+                Some("api_not_enabled") => "Upscope says the REST API is not enabled for this account.".into(),
+                Some("please_contact_team") => "Upscope refused the request and asks the account owner to contact Upscope.".into(),
+                _ => "Upscope rejected the API key (check the UPSCOPE_API_KEY secret).".into(),
+            },
+            Self::OverPlanLimits => "Upscope refused: the account is over its plan's limits.".into(),
+            Self::NotFound => "Upscope answered 'not found' where it should not (check UPSCOPE_API_BASE).".into(),
+            Self::RateLimited { .. } => "Upscope is limiting requests right now; try again in a moment.".into(),
+            Self::Unavailable(status) => format!("Upscope is having trouble (HTTP {status}); try again in a moment."),
+            Self::Refused(status) => format!("Upscope refused the request (HTTP {status})."),
+            Self::BadResponse(what) => format!("Upscope sent {what}."),
+            Self::Unreachable => "Upscope could not be reached.".into(),
+        }
+    }
+}
+
+/// Upscope's error code, if the body is its documented error shape. Only
+/// plain lowercase codes are kept, so nothing odd is ever echoed.
+fn error_code(body: &str) -> Option<String> {
+    let json: Value = serde_json::from_str(body).ok()?;
+    let code = json.get("error")?.as_str()?;
+    let plain = !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then(|| code.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: &str) -> String {
+        format!(r#"{{"status":"error","error":"{code}"}}"#)
+    }
+
+    #[test]
+    fn statuses_map_to_gateway_answers() {
+        let cases = [
+            (401, 502, "upstream_unauthorized"),
+            (402, 502, "upstream_over_limits"),
+            (404, 502, "upstream_not_found"),
+            (429, 503, "upstream_rate_limited"),
+            (500, 503, "upstream_unavailable"),
+            (503, 503, "upstream_unavailable"),
+            (400, 502, "upstream_refused"),
+        ];
+        for (upstream, gateway, code) in cases {
+            let e = UpstreamError::from_status(upstream, "", None);
+            assert_eq!((e.gateway_status(), e.code()), (gateway, code), "{upstream}");
+        }
+    }
+
+    #[test]
+    fn each_documented_401_code_has_its_own_words() {
+        let m = |code: &str| UpstreamError::from_status(401, &err(code), None).message();
+        assert_eq!(m("invalid_api_key"), "Upscope rejected the API key (check the UPSCOPE_API_KEY secret).");
+        assert!(m("no_subscription").contains("no active subscription"));
+        assert!(m("subscription_expired").contains("no active subscription"));
+        assert!(m("api_not_enabled").contains("REST API is not enabled"));
+        assert!(m("please_contact_team").contains("contact Upscope"));
+        assert_eq!(UpstreamError::from_status(401, "garbage", None), UpstreamError::Unauthorized(None));
+    }
+
+    #[test]
+    fn odd_error_codes_are_not_kept() {
+        let e = UpstreamError::from_status(401, &err("<script>"), None);
+        assert_eq!(e, UpstreamError::Unauthorized(None));
+    }
+
+    #[test]
+    fn rate_limit_keeps_retry_after() {
+        let e = UpstreamError::from_status(429, "", Some("7".into()));
+        assert_eq!(e, UpstreamError::RateLimited { retry_after: Some("7".into()) });
+    }
+}

@@ -1,0 +1,210 @@
+//! Serde types for the documented parts of Upscope's REST API. Unknown
+//! fields are ignored and every field may be null or missing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::UpstreamError;
+use crate::core::page_url::parse_web_url;
+
+/// The fields of a visitor the gateway uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Visitor {
+    pub short_id: Option<String>,
+    pub unique_id: Option<String>,
+    pub lookup_code: Option<String>,
+    pub is_online: Option<bool>,
+    pub last_seen_at: Option<String>,
+    pub browser_name: Option<String>,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+}
+
+/// `branding` of a watch_url request; only what is set is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Branding {
+    /// `true`, `false` or `"page_only"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naked: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_end_url: Option<String>,
+}
+
+impl Branding {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WatchUrlRequest {
+    pub agent: Agent,
+    #[serde(skip_serializing_if = "Branding::is_empty")]
+    pub branding: Branding,
+    /// `allow_*` flags; empty means Upscope's defaults.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub permissions: BTreeMap<String, bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProxySessionRequest {
+    pub initial_url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_domains: Vec<String>,
+}
+
+/// A URL that opens a session without further login (`watch_url`, proxy
+/// URL). Its `Debug` is redacted so it cannot slip into a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionUrl(String);
+
+impl SessionUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionUrl(<redacted>)")
+    }
+}
+
+fn session_url(value: Option<&Value>) -> Option<SessionUrl> {
+    let text = value?.as_str()?;
+    parse_web_url(text).map(|_| SessionUrl(text.to_owned()))
+}
+
+fn parse_json(body: &str) -> Result<Value, UpstreamError> {
+    serde_json::from_str(body).map_err(|_| UpstreamError::BadResponse("a body that is not JSON"))
+}
+
+/// `{"visitors": [...]}`; visitors that cannot be read are skipped, since
+/// every result is checked against the request anyway.
+pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
+    let json = parse_json(body)?;
+    match json.get("visitors") {
+        Some(Value::Array(items)) => {
+            Ok(items.iter().filter_map(|item| Visitor::deserialize(item).ok()).collect())
+        }
+        Some(Value::Null) => Ok(Vec::new()),
+        _ => Err(UpstreamError::BadResponse("a search answer without a visitors list")),
+    }
+}
+
+/// `{"watch_url": "https://..."}`.
+pub fn read_watch_url(body: &str) -> Result<SessionUrl, UpstreamError> {
+    session_url(parse_json(body)?.get("watch_url"))
+        .ok_or(UpstreamError::BadResponse("a watch_url answer without an http(s) watch_url"))
+}
+
+/// The proxy session's response fields are not documented: take the first
+/// absolute http(s) URL under one of the likely names, at the top level
+/// first, then inside a `proxy_session` object.
+pub fn read_proxy_url(body: &str) -> Result<SessionUrl, UpstreamError> {
+    const NAMES: [&str; 4] = ["url", "proxy_url", "redirect_url", "session_url"];
+    let json = parse_json(body)?;
+    let scopes = [Some(&json), json.get("proxy_session")];
+    let found = scopes
+        .into_iter()
+        .flatten()
+        .flat_map(|scope| NAMES.iter().map(move |name| scope.get(name)))
+        .find_map(session_url);
+    found.ok_or(UpstreamError::BadResponse("a proxy session answer without a session URL"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn search_ignores_unknown_fields_and_tolerates_nulls() {
+        let body = json!({
+            "status": "ok",
+            "visitors": [
+                {"short_id": "a1", "unique_id": null, "lookup_code": "1234", "is_online": null,
+                 "tags": ["#VIP"], "sessions": [], "brand_new_field": {"x": 1}, "_type": "visitor"},
+                {"short_id": "b2", "is_online": "not-a-bool"},
+                {"short_id": "c3", "unique_id": "carol", "is_online": true, "last_seen_at": "2026-11-24T10:00:00Z"}
+            ]
+        })
+        .to_string();
+        let visitors = read_search(&body).unwrap();
+        assert_eq!(visitors.len(), 2, "the unreadable visitor is skipped");
+        assert_eq!(visitors[0].short_id.as_deref(), Some("a1"));
+        assert_eq!(visitors[0].unique_id, None);
+        assert_eq!(visitors[1].is_online, Some(true));
+    }
+
+    #[test]
+    fn search_without_list_is_an_upstream_error() {
+        assert_eq!(read_search(r#"{"visitors":null}"#).unwrap(), vec![]);
+        assert!(matches!(read_search(r#"{"status":"ok"}"#), Err(UpstreamError::BadResponse(_))));
+        assert!(matches!(read_search("<html>"), Err(UpstreamError::BadResponse(_))));
+    }
+
+    #[test]
+    fn watch_url_must_be_absolute_http() {
+        let ok = read_watch_url(r#"{"watch_url":"https://watch.upscope.io/w/abc","extra":1}"#).unwrap();
+        assert_eq!(ok.expose(), "https://watch.upscope.io/w/abc");
+        for bad in [r#"{"watch_url":"javascript:alert(1)"}"#, r#"{"watch_url":null}"#, r#"{}"#, "nope"] {
+            assert!(read_watch_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn proxy_url_is_read_tolerantly() {
+        let cases = [
+            (json!({"url": "https://p.example/1"}), "https://p.example/1"),
+            (json!({"proxy_url": "https://p.example/2"}), "https://p.example/2"),
+            (json!({"redirect_url": "https://p.example/3"}), "https://p.example/3"),
+            (json!({"session_url": "https://p.example/4"}), "https://p.example/4"),
+            (json!({"proxy_session": {"id": "x", "url": "https://p.example/5"}}), "https://p.example/5"),
+            (json!({"url": "/relative", "proxy_url": "https://p.example/6"}), "https://p.example/6"),
+            (json!({"url": 7, "proxy_session": {"session_url": "http://p.example/7"}}), "http://p.example/7"),
+            (json!({"proxy_session": {"url": "https://nested"}, "redirect_url": "https://top"}), "https://top/"),
+        ];
+        for (body, want) in cases {
+            let got = read_proxy_url(&body.to_string()).unwrap();
+            assert_eq!(url::Url::parse(got.expose()).unwrap().as_str(), url::Url::parse(want).unwrap().as_str());
+        }
+        for bad in [json!({}), json!({"url": "ftp://x"}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"})] {
+            assert!(read_proxy_url(&bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_url_debug_is_redacted() {
+        let url = read_watch_url(r#"{"watch_url":"https://watch.example/secret-token"}"#).unwrap();
+        assert_eq!(format!("{url:?}"), "SessionUrl(<redacted>)");
+    }
+
+    #[test]
+    fn watch_request_sends_only_what_is_set() {
+        let mut req = WatchUrlRequest {
+            agent: Agent { id: "a1".into(), name: "Ann".into() },
+            branding: Branding::default(),
+            permissions: BTreeMap::new(),
+        };
+        assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
+        req.branding.naked = Some(json!("page_only"));
+        req.permissions.insert("allow_click".into(), true);
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {"allow_click": true}})
+        );
+    }
+}
