@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/ with worker-build, pointed at the locally
+# installed wasm-bindgen, wasm-opt and esbuild (it would otherwise download
+# them from GitHub, which these machines cannot reach).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/@esbuild/linux-x64/bin/esbuild}"
+worker-build --release
+echo "build: build/index_bg.wasm is $(wc -c < build/index_bg.wasm) bytes ($(gzip -9c build/index_bg.wasm | wc -c) gzipped)"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, idempotently: the wasm target,
+# worker-build and the wasm-bindgen CLI at the versions Cargo.lock pins, and
+# the npm packages of package-lock.json (Node 22, wrangler, miniflare,
+# binaryen's wasm-opt). Each step is skipped when already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+locked_version() { # version of crate $1 in Cargo.lock
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+bindgen_version=$(locked_version wasm-bindgen)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
+  echo "setup: installing wasm-bindgen-cli $bindgen_version (first time only, a few minutes)"
+  # Not --locked: its lockfile names a webpki-roots release the registry
+  # mirror here lacks; the CLI's own dependencies do not affect the output.
+  cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
+fi
+
+worker_version=$(locked_version worker)
+if [ "$(worker-build --version 2>/dev/null)" != "$worker_version" ]; then
+  echo "setup: installing worker-build $worker_version (first time only, a few minutes)"
+  cargo install worker-build --version "=$worker_version" --locked --force
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.setup-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.setup-lock-hash
+fi

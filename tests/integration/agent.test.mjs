@@ -1,0 +1,193 @@
+// /agent: naming the visitor three ways, choosing among search results,
+// starting a session for the agent, and refusing bad links before any call.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, startGateway, baseVars, API_KEY } from "./harness.mjs";
+
+let up, gw;
+before(async () => {
+  up = await startSimulator();
+  gw = await startGateway({ vars: baseVars(up.apiBase) });
+});
+after(async () => {
+  await gw?.close();
+  await up?.close();
+});
+beforeEach(() => up.reset());
+
+const AGENT = "agent_id=agent-7&agent_name=Ann%20Lee";
+const agentBody = { agent: { id: "agent-7", name: "Ann Lee" } };
+const search = (q) => ({ method: "GET", path: "/list", query: { search: q, max_results: "10" } });
+const watch = (shortId, body = agentBody) => ({ method: "POST", path: `/visitors/${shortId}/watch_url`, body });
+const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
+
+/** The upstream requests, reduced to what the gateway chose to send; every one carried the key. */
+async function calls() {
+  const requests = await up.requests();
+  for (const r of requests) assert.equal(r.apiKey, API_KEY);
+  return requests.map((r) => (r.method === "GET"
+    ? { method: r.method, path: r.path, query: r.query }
+    : { method: r.method, path: r.path, body: r.body }));
+}
+
+async function expectWatch(path, shortId) {
+  const res = await gw.fetch(path);
+  assert.equal(res.status, 302, `${path}: ${res.status} ${res.status === 302 ? "" : await res.text()}`);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  const location = res.headers.get("location");
+  assert.match(location, new RegExp(`^${up.sim.url}/sim/watch/[A-Za-z0-9_-]+$`));
+  const page = await (await fetch(location)).text();
+  assert.match(page, new RegExp(`id="watch-short-id">${shortId}<`));
+  return { location, page };
+}
+
+async function expectRefused(path, status, code) {
+  const res = await gw.fetch(path, { headers: { Accept: "application/json" } });
+  assert.equal(res.status, status, path);
+  const { error } = await res.json();
+  assert.equal(error.code, code, path);
+  return error.message;
+}
+
+test("visitorid (Short ID) goes straight to watch_url with the agent's id and name", async () => {
+  const { page } = await expectWatch(`/agent?visitorid=sBob0002&${AGENT}`, "sBob0002");
+  assert.match(page, /id="watch-agent-name">Ann Lee</);
+  assert.deepEqual(await calls(), [watch("sBob0002")]);
+  const [raw] = await up.requests();
+  assert.equal(raw.contentType, "application/json");
+});
+
+test("uniqueid searches id:<ID> and uses only the exact match", async () => {
+  await expectWatch(`/agent?uniqueid=alice-1001&${AGENT}`, "sAlice01");
+  assert.deepEqual(await calls(), [search("id:alice-1001"), watch("sAlice01")]);
+});
+
+test("fuzzy results that are not the asked-for visitor are ignored", async () => {
+  const impostor = { short_id: "sImpostor", unique_id: "alice-1001 ", is_online: true, last_seen_at: minutesAgo(0) };
+  const caseTwin = { short_id: "sCaseTwin", unique_id: "ALICE-1001", is_online: true, last_seen_at: minutesAgo(0) };
+  await up.fault({ method: "GET", path: "/list", extra_visitors: [impostor, caseTwin] });
+  await expectWatch(`/agent?uniqueid=alice-1001&${AGENT}`, "sAlice01");
+});
+
+test("no exact match is a 404 in words an agent understands, and no session is started", async () => {
+  await up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sNear", unique_id: "zoe-99", is_online: true }] });
+  const message = await expectRefused(`/agent?uniqueid=zoe-9&${AGENT}`, 404, "visitor_not_found");
+  assert.match(message, /No visitor with the ID 'zoe-9' was found/);
+  assert.deepEqual(await calls(), [search("id:zoe-9")]);
+});
+
+test("several matches: online beats offline, then the most recently seen wins", async () => {
+  // Carol is online on two devices; the desktop was seen most recently.
+  await expectWatch(`/agent?uniqueid=carol-3003&${AGENT}`, "sCarolDesk");
+  await up.reset();
+  await up.addVisitors([
+    { short_id: "sEveOld", unique_id: "eve-5", is_online: false, last_seen_at: minutesAgo(1) },
+    { short_id: "sEveOnline", unique_id: "eve-5", is_online: true, last_seen_at: minutesAgo(30) },
+    { short_id: "sFayA", unique_id: "fay-6", is_online: false, last_seen_at: minutesAgo(50) },
+    { short_id: "sFayB", unique_id: "fay-6", is_online: null, last_seen_at: minutesAgo(5) },
+  ]);
+  await expectWatch(`/agent?uniqueid=eve-5&${AGENT}`, "sEveOnline");
+  await expectWatch(`/agent?uniqueid=fay-6&${AGENT}`, "sFayB");
+});
+
+test("lookup searches the code and uses only a visitor whose lookup_code equals it", async () => {
+  await up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sOther", lookup_code: "4822", unique_id: "4821", is_online: true, last_seen_at: minutesAgo(0) }] });
+  await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
+  assert.deepEqual(await calls(), [search("4821"), watch("sAlice01")]);
+  const message = await expectRefused(`/agent?lookup=0000&${AGENT}`, 404, "visitor_not_found");
+  assert.match(message, /No visitor is showing the code 0000/);
+});
+
+test("an unknown Short ID is a 404 after one watch_url call", async () => {
+  const message = await expectRefused(`/agent?visitorid=sNobody&${AGENT}`, 404, "visitor_not_found");
+  assert.match(message, /Short ID 'sNobody'/);
+  assert.deepEqual(await calls(), [watch("sNobody")]);
+});
+
+test("VISITOR_ID_KIND=unique makes visitorid the company's own ID", async () => {
+  const own = await startGateway({ vars: baseVars(up.apiBase, { VISITOR_ID_KIND: "unique" }) });
+  try {
+    const res = await own.fetch(`/agent?visitorid=carol-3003&${AGENT}`);
+    assert.equal(res.status, 302);
+    assert.deepEqual(await calls(), [search("id:carol-3003"), watch("sCarolDesk")]);
+  } finally {
+    await own.close();
+  }
+});
+
+test("branding and permissions from settings are sent with the agent", async () => {
+  const branded = await startGateway({
+    vars: baseVars(up.apiBase, {
+      WATCH_PERMISSIONS: "click,scroll,draw",
+      WATCH_BRANDING_NAKED: "page_only",
+      WATCH_ON_END_URL: "https://help.example.com/done",
+      WATCH_RETRY_URL: "https://help.example.com/retry",
+    }),
+  });
+  try {
+    assert.equal((await branded.fetch(`/agent?visitorid=sBob0002&${AGENT}`)).status, 302);
+    assert.deepEqual(await calls(), [watch("sBob0002", {
+      ...agentBody,
+      branding: { naked: "page_only", retry_url: "https://help.example.com/retry", on_end_url: "https://help.example.com/done" },
+      permissions: {
+        allow_agent_redirect: false, allow_audio: false, allow_click: true, allow_console: false,
+        allow_draw: true, allow_scroll: true, allow_type: false,
+      },
+    })]);
+  } finally {
+    await branded.close();
+  }
+});
+
+test("two agents on one visitor each get their own watch_url under their own identity", async () => {
+  const first = await expectWatch(`/agent?visitorid=sAlice01&agent_id=a-1&agent_name=First`, "sAlice01");
+  const second = await expectWatch(`/agent?visitorid=sAlice01&agent_id=a-2&agent_name=Second`, "sAlice01");
+  assert.notEqual(first.location, second.location);
+  assert.match(first.page, /id="watch-agent-id">a-1</);
+  assert.match(second.page, /id="watch-agent-id">a-2</);
+  assert.deepEqual(await calls(), [
+    watch("sAlice01", { agent: { id: "a-1", name: "First" } }),
+    watch("sAlice01", { agent: { id: "a-2", name: "Second" } }),
+  ]);
+});
+
+test("links that do not name exactly one visitor are 400 with no upstream call", async () => {
+  await expectRefused(`/agent?${AGENT}`, 400, "missing_parameter");
+  for (const q of ["visitorid=sA&uniqueid=b", "uniqueid=a&lookup=1234", "visitorid=sA&lookup=1234&uniqueid=c"]) {
+    const message = await expectRefused(`/agent?${q}&${AGENT}`, 400, "conflicting_parameters");
+    assert.match(message, /exactly one of visitorid, uniqueid or lookup/);
+  }
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("a missing agent_id or agent_name is 400 with no upstream call", async () => {
+  assert.match(await expectRefused("/agent?visitorid=sBob0002&agent_name=Ann", 400, "missing_parameter"), /agent_id/);
+  assert.match(await expectRefused("/agent?visitorid=sBob0002&agent_id=a", 400, "missing_parameter"), /agent_name/);
+  await expectRefused("/agent?visitorid=sBob0002&agent_id=a&agent_name=%0D%0A", 400, "invalid_parameter");
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("IDs that could widen a search or add a path segment are 400 with no upstream call", async () => {
+  const cases = [
+    ["uniqueid=alice%20online", /visitor ID is not valid/],
+    ["uniqueid=a%20id%3Ab", /visitor ID is not valid/],
+    ["uniqueid=*", /visitor ID is not valid/],
+    ["uniqueid=a%0Ab", /visitor ID is not valid/],
+    ["uniqueid=a%00b", /visitor ID is not valid/],
+    ["uniqueid=a%252Fb", /visitor ID is not valid/],
+    ["visitorid=..%2Fadmin", /Short ID is not valid/],
+    ["visitorid=a%2Fwatch_url", /Short ID is not valid/],
+    ["visitorid=abc%3Fx%3D1", /Short ID is not valid/],
+    ["visitorid=abc%23frag", /Short ID is not valid/],
+    ["lookup=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94", /four digits/],
+    ["lookup=12345", /four digits/],
+    [`uniqueid=${"u".repeat(129)}`, /1 to 128 characters/],
+    [`visitorid=${"s".repeat(65)}`, /1 to 64 characters/],
+  ];
+  for (const [q, why] of cases) {
+    const message = await expectRefused(`/agent?${q}&${AGENT}`, 400, "invalid_parameter");
+    assert.match(message, why, q);
+  }
+  assert.deepEqual(await up.requests(), []);
+});

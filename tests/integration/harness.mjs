@@ -1,0 +1,78 @@
+// Shared set-up for the integration tests: the real built wasm (build/) in
+// Miniflare's workerd, and the Upscope simulator on loopback.
+
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { createSimulator, DEV_API_KEY } from "../simulator/server.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const COMPATIBILITY_DATE = "2025-09-01";
+export const API_KEY = "test-secret-key-4f9a";
+export const INITIAL_URL = "https://shop.example.com/account?tab=profile#top";
+
+export async function startSimulator({ apiKey = API_KEY } = {}) {
+  const sim = createSimulator({ apiKey });
+  await sim.listen();
+  const call = async (method, p, body) => {
+    const res = await fetch(sim.url + p, {
+      method,
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return res.json();
+  };
+  return {
+    sim,
+    apiBase: sim.apiBase,
+    reset: () => call("POST", "/__sim/reset"),
+    addVisitors: (visitors) => call("POST", "/__sim/visitors", visitors),
+    fault: (faults) => call("POST", "/__sim/faults", faults),
+    requests: async () => (await call("GET", "/__sim/requests")).requests,
+    close: () => sim.close(),
+  };
+}
+
+/**
+ * Starts the gateway with `vars` as its Worker variables and secrets.
+ * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE.
+ */
+export async function startGateway({ vars = {}, kv = false } = {}) {
+  const logs = [];
+  const mf = new Miniflare({
+    rootPath: root,
+    modulesRoot: path.join(root, "build"),
+    scriptPath: path.join(root, "build/index.js"),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: vars,
+    kvNamespaces: kv ? ["SHORT_ID_CACHE"] : [],
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => logs.push(String(d)));
+      stderr.on("data", (d) => logs.push(String(d)));
+    },
+  });
+  await mf.ready;
+  return {
+    mf,
+    logs,
+    kv: kv ? await mf.getKVNamespace("SHORT_ID_CACHE") : null,
+    /** Requests a gateway path; never follows redirects. */
+    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, "https://gateway.example.com").href, { redirect: "manual", ...init }),
+    close: () => mf.dispose(),
+  };
+}
+
+/** The usual settings: simulator upstream, a key, a proxy page and an allowlist. */
+export function baseVars(apiBase, extra = {}) {
+  return {
+    UPSCOPE_API_BASE: apiBase,
+    UPSCOPE_API_KEY: API_KEY,
+    PROXY_INITIAL_URL: INITIAL_URL,
+    PROXY_ALLOWED_URLS: "https://shop.example.com/help https://shop.example.com/orders/",
+    ...extra,
+  };
+}
+
+export { DEV_API_KEY };

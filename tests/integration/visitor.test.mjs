@@ -1,0 +1,130 @@
+// /visitor: Universal-proxy sessions, page choice and the visitor's own ID.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, startGateway, baseVars, API_KEY, INITIAL_URL } from "./harness.mjs";
+
+let up, gw;
+before(async () => {
+  up = await startSimulator();
+  gw = await startGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_DOMAINS: "shop.example.com, cdn.example.com" }) });
+});
+after(async () => {
+  await gw?.close();
+  await up?.close();
+});
+beforeEach(() => up.reset());
+
+async function expectRefused(path, status, code) {
+  const res = await gw.fetch(path, { headers: { Accept: "application/json" } });
+  assert.equal(res.status, status, path);
+  const body = await res.json();
+  assert.equal(body.error.code, code, path);
+  return body.error.message;
+}
+
+test("opens the default page and redirects to the URL Upscope returns", async () => {
+  const res = await gw.fetch("/visitor");
+  assert.equal(res.status, 302);
+  assert.match(res.headers.get("location"), new RegExp(`^${up.sim.url}/sim/proxy/[A-Za-z0-9_-]+$`));
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  const requests = await up.requests();
+  assert.deepEqual(requests, [{
+    method: "POST", path: "/proxy_sessions", query: {}, rawQuery: "", apiKey: API_KEY, contentType: "application/json",
+    body: { initial_url: INITIAL_URL, allowed_domains: ["shop.example.com", "cdn.example.com"] },
+  }]);
+});
+
+test("uniqueid travels as ___upscope_unique_id, encoded, keeping the page's query and fragment", async () => {
+  const res = await gw.fetch("/visitor?uniqueid=alice%2Bx%40example.com");
+  assert.equal(res.status, 302);
+  const [request] = await up.requests();
+  assert.equal(request.body.initial_url,
+    "https://shop.example.com/account?tab=profile&___upscope_unique_id=alice%2Bx%40example.com#top");
+  assert.equal(new URL(request.body.initial_url).searchParams.get("___upscope_unique_id"), "alice+x@example.com");
+
+  // Following the redirect reaches the simulator's proxy page, which saw the same ID.
+  const page = await fetch(res.headers.get("location"));
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /id="proxy-unique-id">alice\+x@example\.com</);
+});
+
+test("?url= may pick a page under PROXY_ALLOWED_URLS", async () => {
+  const res = await gw.fetch(`/visitor?url=${encodeURIComponent("https://shop.example.com/orders/42?x=1#item")}&uniqueid=bob-2002`);
+  assert.equal(res.status, 302);
+  const [request] = await up.requests();
+  assert.equal(request.body.initial_url, "https://shop.example.com/orders/42?x=1&___upscope_unique_id=bob-2002#item");
+});
+
+test("?url= outside the allowlist is 400 with no upstream call", async () => {
+  for (const url of [
+    "https://shop.example.com/admin",
+    "https://shop.example.com/helpdesk",
+    "https://shop.example.com/help/../admin",
+    "http://shop.example.com/help",
+    "https://evil.example/help",
+    "https://shop.example.com@evil.example/help",
+    "javascript:alert(1)",
+    "/help",
+  ]) {
+    const message = await expectRefused(`/visitor?url=${encodeURIComponent(url)}`, 400, "url_not_allowed");
+    assert.match(message, /PROXY_ALLOWED_URLS/);
+  }
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("a page's own ___upscope_unique_id is replaced: only the gateway names the visitor", async () => {
+  const page = "https://shop.example.com/help?___upscope_unique_id=victim&a=1";
+  await gw.fetch(`/visitor?url=${encodeURIComponent(page)}&uniqueid=me`);
+  await gw.fetch(`/visitor?url=${encodeURIComponent(page)}`);
+  const [withId, withoutId] = await up.requests();
+  assert.equal(withId.body.initial_url, "https://shop.example.com/help?a=1&___upscope_unique_id=me");
+  assert.equal(withoutId.body.initial_url, "https://shop.example.com/help?a=1");
+});
+
+test("a bad or repeated uniqueid is 400 with no upstream call", async () => {
+  for (const q of ["uniqueid=alice%20online", "uniqueid=a%2Fb", "uniqueid=", "uniqueid=%2A", `uniqueid=${"x".repeat(129)}`]) {
+    const message = await expectRefused(`/visitor?${q}`, 400, "invalid_parameter");
+    assert.match(message, /^uniqueid: visitor ID is not valid: use 1 to 128 characters/);
+  }
+  await expectRefused("/visitor?uniqueid=a&uniqueid=b", 400, "repeated_parameter");
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("without PROXY_ALLOWED_URLS any ?url= is refused", async () => {
+  const strict = await startGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_URLS: "" }) });
+  try {
+    const res = await strict.fetch(`/visitor?url=${encodeURIComponent(INITIAL_URL)}`);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /remove the url parameter/);
+    assert.deepEqual(await up.requests(), []);
+  } finally {
+    await strict.close();
+  }
+});
+
+test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no upstream call", async () => {
+  for (const [name, vars] of [
+    ["PROXY_INITIAL_URL", baseVars(up.apiBase, { PROXY_INITIAL_URL: undefined })],
+    ["UPSCOPE_API_KEY", baseVars(up.apiBase, { UPSCOPE_API_KEY: undefined })],
+  ]) {
+    delete vars[name];
+    const broken = await startGateway({ vars });
+    try {
+      const res = await broken.fetch("/visitor", { headers: { Accept: "application/json" } });
+      assert.equal(res.status, 500, name);
+      const { error } = await res.json();
+      assert.equal(error.code, "gateway_misconfigured");
+      assert.match(error.message, new RegExp(`^gateway misconfigured: .*${name}`));
+    } finally {
+      await broken.close();
+    }
+  }
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("a proxy answer without a usable URL is a 502, not a redirect", async () => {
+  await up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", link: "https://x.example/" } });
+  const message = await expectRefused("/visitor", 502, "upstream_bad_response");
+  assert.match(message, /without a session URL/);
+});

@@ -1,0 +1,92 @@
+// The simulator against ../shared/upscope-api.md: if it drifts from the
+// reference, the integration tests would prove nothing.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { createSimulator, matchesSearch } from "./server.mjs";
+
+const KEY = "reference-key";
+let sim;
+before(async () => {
+  sim = createSimulator({ apiKey: KEY });
+  await sim.listen();
+});
+after(() => sim.close());
+beforeEach(() => fetch(`${sim.url}/__sim/reset`, { method: "POST" }));
+
+const api = (path, { method = "GET", body, headers = { "X-Api-Key": KEY } } = {}) =>
+  fetch(sim.apiBase + path, {
+    method,
+    headers: { ...headers, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body && JSON.stringify(body),
+  });
+const ids = async (search) => (await (await api(`/list?search=${encodeURIComponent(search)}&max_results=50`)).json()).visitors.map((v) => v.short_id).sort();
+
+test("the key is checked: X-Api-Key or Bearer, else 401 invalid_api_key", async () => {
+  for (const headers of [{}, { "X-Api-Key": "nope" }]) {
+    const res = await api("/list?search=", { headers });
+    assert.equal(res.status, 401);
+    assert.deepEqual(await res.json(), { status: "error", error: "invalid_api_key" });
+  }
+  assert.equal((await api("/list?search=", { headers: { Authorization: `Bearer ${KEY}` } })).status, 200);
+});
+
+test("search syntax: id:, four-digit codes, online/-online, ip:, #tag, e-mail and fuzzy text", async () => {
+  assert.deepEqual(await ids("id:alice-1001"), ["sAlice01"]);
+  assert.deepEqual(await ids("id:alice"), []);
+  assert.deepEqual(await ids("6143"), ["sCarolPhone"]);
+  assert.deepEqual(await ids("-online"), ["sBob0002"]);
+  assert.deepEqual(await ids("online id:carol-3003"), ["sCarolDesk", "sCarolPhone"]);
+  assert.deepEqual(await ids("ip:203.0.113.20"), ["sBob0002"]);
+  assert.deepEqual(await ids("#BILLING"), ["sCarolDesk", "sCarolPhone"]);
+  assert.deepEqual(await ids("bob@example.com"), ["sBob0002"]);
+  assert.deepEqual(await ids("ali"), ["sAlice01", "sAlice02"], "plain text is fuzzy");
+  assert.equal((await ids("")).length, 6, "empty search lists the latest visitors");
+  assert.equal(matchesSearch({ unique_id: "x" }, "id:X"), false, "id: is exact");
+});
+
+test("max_results bounds the answer; visitors carry the documented fields", async () => {
+  const body = await (await api("/list?search=&max_results=2")).json();
+  assert.equal(body.status, "ok");
+  assert.equal(body.visitors.length, 2);
+  for (const field of ["short_id", "unique_id", "lookup_code", "is_online", "last_seen_at", "identities", "device_type", "_type"]) {
+    assert.ok(field in body.visitors[0], field);
+  }
+});
+
+test("GET /visitors/:id returns one visitor or 404", async () => {
+  assert.equal((await (await api("/visitors/sBob0002")).json()).visitor.unique_id, "bob-2002");
+  assert.equal((await api("/visitors/nobody")).status, 404);
+});
+
+test("watch_url needs agent id and name, 404s unknown visitors, and returns a fresh URL each call", async () => {
+  assert.equal((await api("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "a" } } })).status, 400);
+  assert.equal((await api("/visitors/nobody/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } })).status, 404);
+  const a = await (await api("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } })).json();
+  const b = await (await api("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "b", name: "B" } } })).json();
+  assert.deepEqual(Object.keys(a), ["watch_url"]);
+  assert.notEqual(a.watch_url, b.watch_url);
+  assert.match(await (await fetch(b.watch_url)).text(), /id="watch-agent-name">B</);
+});
+
+test("DELETE /visitors/:id/session answers plain ok, 404 for unknown visitors", async () => {
+  const res = await api("/visitors/sBob0002/session", { method: "DELETE" });
+  assert.equal(await res.text(), "ok");
+  assert.equal((await api("/visitors/nobody/session", { method: "DELETE" })).status, 404);
+});
+
+test("proxy_sessions needs an http(s) initial_url; its page shows the unique id and registers the visitor", async () => {
+  assert.equal((await api("/proxy_sessions", { method: "POST", body: { initial_url: "ftp://x" } })).status, 400);
+  const res = await api("/proxy_sessions", { method: "POST", body: { initial_url: "https://shop.example.com/a?___upscope_unique_id=zed-1" } });
+  const { proxy_session } = await res.json();
+  const page = await (await fetch(proxy_session.url)).text();
+  assert.match(page, /id="proxy-unique-id">zed-1</);
+  assert.equal((await ids("id:zed-1")).length, 1, "the proxied visitor is now searchable");
+});
+
+test("faults apply to the next matching request only, and requests are recorded", async () => {
+  await fetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify({ path: "/list", status: 503 }) });
+  assert.equal((await api("/list?search=")).status, 503);
+  assert.equal((await api("/list?search=")).status, 200);
+  const { requests } = await (await fetch(`${sim.url}/__sim/requests`)).json();
+  assert.deepEqual(requests.map((r) => [r.method, r.path, r.apiKey]), [["GET", "/list", KEY], ["GET", "/list", KEY]]);
+});
