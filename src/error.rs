@@ -7,11 +7,16 @@ use crate::upscope::UpstreamError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayError {
     /// The request itself is wrong; `code` is stable, `message` says how to fix it.
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        code: &'static str,
+        message: String,
+    },
     /// Upscope has no such visitor (or none matched exactly).
     VisitorNotFound(String),
     RouteNotFound,
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     /// A setting, secret or binding is missing or wrong; names it, never its value.
     Misconfigured(String),
     Upstream(UpstreamError),
@@ -46,9 +51,7 @@ impl GatewayError {
     pub fn message(&self) -> String {
         match self {
             Self::BadRequest { message, .. } | Self::VisitorNotFound(message) => message.clone(),
-            Self::RouteNotFound => {
-                "There is nothing here. The gateway serves /visitor, /agent and /healthz.".into()
-            }
+            Self::RouteNotFound => "There is nothing here. The gateway serves /visitor, /agent and /healthz.".into(),
             Self::MethodNotAllowed { allow } => format!("Use {allow} for this address."),
             Self::Misconfigured(what) => format!("gateway misconfigured: {what}"),
             Self::Upstream(e) => e.message(),
@@ -69,8 +72,7 @@ impl GatewayError {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } })
-            .to_string()
+        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } }).to_string()
     }
 
     pub fn to_html(&self) -> String {

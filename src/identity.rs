@@ -48,7 +48,8 @@ mod tests {
     fn missing_or_bad_fields_are_refused() {
         assert_eq!(identify("agent_name=Ann").unwrap_err().code(), "missing_parameter");
         assert!(identify("agent_id=a").unwrap_err().message().contains("agent_name"));
-        for q in ["agent_id=&agent_name=Ann", "agent_id=a&agent_name=%20%20", "agent_id=a&agent_name=A%0D%0ALocation:x"] {
+        for q in ["agent_id=&agent_name=Ann", "agent_id=a&agent_name=%20%20", "agent_id=a&agent_name=A%0D%0ALocation:x"]
+        {
             assert_eq!(identify(q).unwrap_err().code(), "invalid_parameter", "{q}");
         }
         let long = format!("agent_id=a&agent_name={}", "n".repeat(101));

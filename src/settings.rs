@@ -45,13 +45,17 @@ fn misconfigured(message: impl Into<String>) -> GatewayError {
 /// A list setting: entries separated by commas and/or whitespace.
 fn list(src: &impl Source, name: &str) -> Vec<String> {
     src.get(name)
-        .map(|v| v.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|v| {
+            v.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        })
         .unwrap_or_default()
 }
 
 fn web_url(src: &impl Source, name: &str) -> Result<Option<Url>, GatewayError> {
     src.get(name)
-        .map(|v| parse_web_url(v.trim()).ok_or_else(|| misconfigured(format!("{name} must be an absolute http(s) URL"))))
+        .map(|v| {
+            parse_web_url(v.trim()).ok_or_else(|| misconfigured(format!("{name} must be an absolute http(s) URL")))
+        })
         .transpose()
 }
 
@@ -63,7 +67,8 @@ pub struct UpstreamSettings {
 
 impl UpstreamSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let base = web_url(src, "UPSCOPE_API_BASE")?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
+        let base =
+            web_url(src, "UPSCOPE_API_BASE")?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
         let api_key = src.get("UPSCOPE_API_KEY").ok_or_else(|| {
             misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
         })?;
@@ -89,7 +94,9 @@ impl ProxySettings {
             .collect::<Result<_, _>>()?;
         let allowed_domains = list(src, "PROXY_ALLOWED_DOMAINS");
         if let Some(bad) = allowed_domains.iter().find(|d| d.contains('/')) {
-            return Err(misconfigured(format!("PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: '{bad}'")));
+            return Err(misconfigured(format!(
+                "PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: '{bad}'"
+            )));
         }
         Ok(Self { initial_url, allowed_urls, allowed_domains })
     }
@@ -177,7 +184,9 @@ pub(crate) mod tests {
         let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "  ")])).err().unwrap();
         assert_eq!(err.status(), 500);
         assert!(err.message().contains("UPSCOPE_API_KEY"));
-        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", "api.upscope.io")])).err().unwrap();
+        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", "api.upscope.io")]))
+            .err()
+            .unwrap();
         assert!(err.message().contains("UPSCOPE_API_BASE"));
     }
 
@@ -185,7 +194,10 @@ pub(crate) mod tests {
     fn proxy_settings_parse_lists() {
         let s = ProxySettings::load(&src(&[
             ("PROXY_INITIAL_URL", "https://shop.example.com/account"),
-            ("PROXY_ALLOWED_URLS", "https://shop.example.com/help, https://shop.example.com/orders/\nhttps://docs.example.com"),
+            (
+                "PROXY_ALLOWED_URLS",
+                "https://shop.example.com/help, https://shop.example.com/orders/\nhttps://docs.example.com",
+            ),
             ("PROXY_ALLOWED_DOMAINS", "shop.example.com,cdn.example.com"),
         ]))
         .unwrap();

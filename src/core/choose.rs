@@ -68,7 +68,8 @@ mod tests {
     #[test]
     fn only_exact_lookup_code_matches() {
         let code = LookupCode::parse("4821").unwrap();
-        let list = [v("other", Some("4821"), Some("1111"), Some(true), None), v("right", None, Some("4821"), None, None)];
+        let list =
+            [v("other", Some("4821"), Some("1111"), Some(true), None), v("right", None, Some("4821"), None, None)];
         assert_eq!(choose_visitor(&list, Wanted::Lookup(&code)).unwrap().as_str(), "right");
     }
 
@@ -95,7 +96,11 @@ mod tests {
         let id = UniqueId::parse("dan").unwrap();
         let mut no_short = v("x", Some("dan"), None, Some(true), None);
         no_short.short_id = None;
-        let list = [no_short, v("../evil", Some("dan"), None, Some(true), None), v("ok", Some("dan"), None, None, Some("garbage"))];
+        let list = [
+            no_short,
+            v("../evil", Some("dan"), None, Some(true), None),
+            v("ok", Some("dan"), None, None, Some("garbage")),
+        ];
         assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "ok");
     }
 

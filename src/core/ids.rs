@@ -96,10 +96,7 @@ impl LookupCode {
         if ok {
             Ok(Self(value.to_owned()))
         } else {
-            Err(InvalidId {
-                what: "lookup code",
-                rule: "enter the four digits (0-9) the visitor reads out",
-            })
+            Err(InvalidId { what: "lookup code", rule: "enter the four digits (0-9) the visitor reads out" })
         }
     }
 
@@ -137,8 +134,22 @@ mod tests {
     #[test]
     fn unique_id_refuses_search_widening_and_control_characters() {
         for bad in [
-            "", "alice online", "a id:b", "*", "a\tb", "a\r\nb", "a\0b", "a/b", "a?b", "a#b",
-            "a%41", "\"a\"", "#TAG", "a,b", "ａｌｉｃｅ", "a\u{200b}b",
+            "",
+            "alice online",
+            "a id:b",
+            "*",
+            "a\tb",
+            "a\r\nb",
+            "a\0b",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a%41",
+            "\"a\"",
+            "#TAG",
+            "a,b",
+            "ａｌｉｃｅ",
+            "a\u{200b}b",
         ] {
             assert!(UniqueId::parse(bad).is_err(), "{bad:?} should be refused");
         }

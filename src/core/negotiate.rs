@@ -8,10 +8,8 @@ fn quality(accept: &str, media: &str) -> f32 {
     for range in accept.split(',') {
         let mut parts = range.split(';');
         let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|v| v.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q =
+            parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|v| v.trim().parse::<f32>().ok()).unwrap_or(1.0);
         let specificity = if name == media {
             3
         } else if name.strip_suffix("/*") == Some(kind) {

@@ -87,9 +87,7 @@ pub fn with_unique_id(page: &Url, id: Option<&UniqueId>) -> Url {
 }
 
 fn names_unique_id(piece: &str) -> bool {
-    url::form_urlencoded::parse(piece.as_bytes())
-        .next()
-        .is_some_and(|(name, _)| name == UNIQUE_ID_PARAM)
+    url::form_urlencoded::parse(piece.as_bytes()).next().is_some_and(|(name, _)| name == UNIQUE_ID_PARAM)
 }
 
 #[cfg(test)]

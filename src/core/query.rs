@@ -43,10 +43,7 @@ impl Params {
 
     pub fn require(&self, name: &str) -> Result<&str, GatewayError> {
         self.get(name).ok_or_else(|| {
-            GatewayError::bad_request(
-                "missing_parameter",
-                format!("The link is missing the '{name}' parameter."),
-            )
+            GatewayError::bad_request("missing_parameter", format!("The link is missing the '{name}' parameter."))
         })
     }
 }
@@ -54,7 +51,11 @@ impl Params {
 /// A parameter name as it may be echoed back: short and without control characters.
 fn printable(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
-    if clean.len() < name.len() { format!("{clean}…") } else { clean }
+    if clean.len() < name.len() {
+        format!("{clean}…")
+    } else {
+        clean
+    }
 }
 
 /// How the agent names the visitor.
@@ -174,7 +175,10 @@ mod tests {
     #[test]
     fn invalid_values_say_what_is_allowed() {
         let err = visitor_ref(&params("lookup=12a4"), VisitorIdKind::Short).unwrap_err();
-        assert_eq!(err.message(), "lookup: lookup code is not valid: enter the four digits (0-9) the visitor reads out");
+        assert_eq!(
+            err.message(),
+            "lookup: lookup code is not valid: enter the four digits (0-9) the visitor reads out"
+        );
         let err = visitor_ref(&params("uniqueid=a%20id:b"), VisitorIdKind::Short).unwrap_err();
         assert_eq!(err.code(), "invalid_parameter");
     }

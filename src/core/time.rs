@@ -9,7 +9,13 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
         let s = b.get(from..from + len)?;
         s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
@@ -34,7 +40,11 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
         Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
             let m = num(i + 1, 2)? * 60 + num(i + 4, 2)?;
-            if sign == b'+' { m } else { -m }
+            if sign == b'+' {
+                m
+            } else {
+                -m
+            }
         }
         _ => return None,
     };
@@ -75,7 +85,9 @@ mod tests {
 
     #[test]
     fn garbage_is_none() {
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24", "2026-11-24T10:00:00Zjunk", "2026-11-24T10:00:00.Z"] {
+        for bad in
+            ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24", "2026-11-24T10:00:00Zjunk", "2026-11-24T10:00:00.Z"]
+        {
             assert_eq!(p(bad), None, "{bad:?}");
         }
     }

@@ -1,15 +1,16 @@
-use worker::{Env, Response, Result};
+use worker::Env;
+
+use super::Outcome;
 
 use crate::cache::KvShortIdCache;
 use crate::core::query::{visitor_ref, Params};
 use crate::error::GatewayError;
-use crate::http;
 use crate::identity::identify_agent;
 use crate::services::agent::start_watching;
 use crate::settings::{AgentSettings, SHORT_ID_CACHE_BINDING};
 use crate::upscope::models::WatchUrlRequest;
 
-pub async fn handle(env: &Env, params: &Params) -> std::result::Result<Result<Response>, GatewayError> {
+pub async fn handle(env: &Env, params: &Params) -> Result<Outcome, GatewayError> {
     let settings = AgentSettings::load(env)?;
     let client = super::upscope_client(env)?;
     let visitor = visitor_ref(params, settings.visitor_id_kind)?.ok_or_else(|| {
@@ -21,6 +22,5 @@ pub async fn handle(env: &Env, params: &Params) -> std::result::Result<Result<Re
         .ok()
         .map(|store| KvShortIdCache { store, ttl_seconds: settings.cache_ttl_seconds });
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions: settings.permissions };
-    let session = start_watching(&client, &cache, &visitor, &request).await?;
-    Ok(http::redirect_to_session(&session))
+    Ok(Outcome::Redirect(start_watching(&client, &cache, &visitor, &request).await?))
 }

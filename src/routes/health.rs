@@ -1,8 +1,6 @@
-use worker::{Response, Result};
-
-use crate::http;
+use super::Outcome;
 
 /// Liveness and version; touches nothing upstream.
-pub fn handle() -> Result<Response> {
-    http::json(200, &serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+pub fn handle() -> Outcome {
+    Outcome::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }

@@ -13,6 +13,7 @@ use crate::error::GatewayError;
 use crate::http;
 use crate::settings::UpstreamSettings;
 use crate::upscope::fetch::FetchTransport;
+use crate::upscope::models::SessionUrl;
 use crate::upscope::Client;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,27 +32,33 @@ fn route(path: &str) -> Option<Route> {
     }
 }
 
+/// What a handler decided; turned into a response in `handle` only.
+pub enum Outcome {
+    Redirect(SessionUrl),
+    Json(serde_json::Value),
+}
+
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
     match dispatch(&req, &env).await {
-        Ok(response) => Ok(response),
+        Ok(Outcome::Redirect(url)) => http::redirect_to_session(&url),
+        Ok(Outcome::Json(body)) => http::json(200, &body),
         Err(err) => http::error(&err, wants_json),
     }
 }
 
-async fn dispatch(req: &Request, env: &Env) -> std::result::Result<Response, GatewayError> {
+async fn dispatch(req: &Request, env: &Env) -> std::result::Result<Outcome, GatewayError> {
     let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."))?;
     let route = route(url.path()).ok_or(GatewayError::RouteNotFound)?;
     if req.method() != Method::Get {
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
     let params = Params::parse(url.query())?;
-    let response = match route {
-        Route::Health => health::handle(),
-        Route::Visitor => visitor::handle(env, &params).await?,
-        Route::Agent => agent::handle(env, &params).await?,
-    };
-    response.map_err(|_| GatewayError::Misconfigured("the response could not be built".into()))
+    match route {
+        Route::Health => Ok(health::handle()),
+        Route::Visitor => visitor::handle(env, &params).await,
+        Route::Agent => agent::handle(env, &params).await,
+    }
 }
 
 /// The Upscope client for this request; fails with a clear 500 when the key is missing.

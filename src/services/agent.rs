@@ -78,8 +78,8 @@ fn not_found(visitor: VisitorRef) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::testing::MemoryCache;
     use crate::cache::cache_key;
+    use crate::cache::testing::MemoryCache;
     use crate::core::ids::{LookupCode, UniqueId};
     use crate::upscope::client::testing::{block_on, client, FakeTransport};
     use crate::upscope::models::{Agent, Branding};
@@ -88,7 +88,11 @@ mod tests {
     const NOT_FOUND: (u16, &str) = (404, r#"{"status":"error","error":"not_found"}"#);
 
     fn request() -> WatchUrlRequest {
-        WatchUrlRequest { agent: Agent { id: "a1".into(), name: "Ann".into() }, branding: Branding::default(), permissions: Default::default() }
+        WatchUrlRequest {
+            agent: Agent { id: "a1".into(), name: "Ann".into() },
+            branding: Branding::default(),
+            permissions: Default::default(),
+        }
     }
     fn unique(id: &str) -> VisitorRef {
         VisitorRef::Unique(UniqueId::parse(id).unwrap())
@@ -115,12 +119,18 @@ mod tests {
     #[test]
     fn own_id_searches_exactly_then_caches() {
         let fake = FakeTransport::answering([
-            (200, r#"{"visitors":[{"short_id":"fuzzy","unique_id":"alice2","is_online":true},{"short_id":"s1","unique_id":"alice"}]}"#),
+            (
+                200,
+                r#"{"visitors":[{"short_id":"fuzzy","unique_id":"alice2","is_online":true},{"short_id":"s1","unique_id":"alice"}]}"#,
+            ),
             WATCH_OK,
         ]);
         let cache = MemoryCache::default();
         run(&fake, &cache, &unique("alice")).unwrap();
-        assert_eq!(fake.calls(), ["GET /v1.3/list?search=id%3Aalice&max_results=10", "POST /v1.3/visitors/s1/watch_url"]);
+        assert_eq!(
+            fake.calls(),
+            ["GET /v1.3/list?search=id%3Aalice&max_results=10", "POST /v1.3/visitors/s1/watch_url"]
+        );
         assert_eq!(*cache.log.borrow(), ["get alice", "put alice s1"]);
     }
 
@@ -135,13 +145,21 @@ mod tests {
 
     #[test]
     fn stale_cache_entry_is_forgotten_and_searched_again() {
-        let fake = FakeTransport::answering([NOT_FOUND, (200, r#"{"visitors":[{"short_id":"s2","unique_id":"alice"}]}"#), WATCH_OK]);
+        let fake = FakeTransport::answering([
+            NOT_FOUND,
+            (200, r#"{"visitors":[{"short_id":"s2","unique_id":"alice"}]}"#),
+            WATCH_OK,
+        ]);
         let cache = MemoryCache::default();
         cache.entries.borrow_mut().insert(cache_key(&UniqueId::parse("alice").unwrap()), "s1".into());
         run(&fake, &cache, &unique("alice")).unwrap();
         assert_eq!(
             fake.calls(),
-            ["POST /v1.3/visitors/s1/watch_url", "GET /v1.3/list?search=id%3Aalice&max_results=10", "POST /v1.3/visitors/s2/watch_url"]
+            [
+                "POST /v1.3/visitors/s1/watch_url",
+                "GET /v1.3/list?search=id%3Aalice&max_results=10",
+                "POST /v1.3/visitors/s2/watch_url"
+            ]
         );
         assert_eq!(*cache.log.borrow(), ["get alice", "forget alice", "put alice s2"]);
     }
@@ -168,7 +186,10 @@ mod tests {
     #[test]
     fn lookup_code_searches_the_code_and_is_never_cached() {
         let fake = FakeTransport::answering([
-            (200, r#"{"visitors":[{"short_id":"other","lookup_code":"1111","unique_id":"4821"},{"short_id":"s9","lookup_code":"4821"}]}"#),
+            (
+                200,
+                r#"{"visitors":[{"short_id":"other","lookup_code":"1111","unique_id":"4821"},{"short_id":"s9","lookup_code":"4821"}]}"#,
+            ),
             WATCH_OK,
         ]);
         let cache = MemoryCache::default();
@@ -180,7 +201,8 @@ mod tests {
     #[test]
     fn search_failure_is_an_upstream_error_not_not_found() {
         let fake = FakeTransport::answering([NOT_FOUND]);
-        let err = run(&fake, &MemoryCache::default(), &VisitorRef::Lookup(LookupCode::parse("4821").unwrap())).unwrap_err();
+        let err =
+            run(&fake, &MemoryCache::default(), &VisitorRef::Lookup(LookupCode::parse("4821").unwrap())).unwrap_err();
         assert_eq!((err.status(), err.code()), (502, "upstream_not_found"));
     }
 }

@@ -13,7 +13,9 @@ use crate::upscope::{Client, Transport};
 pub fn plan_proxy_session(settings: &ProxySettings, params: &Params) -> Result<ProxySessionRequest, GatewayError> {
     let unique_id = params
         .get("uniqueid")
-        .map(|v| UniqueId::parse(v).map_err(|e| GatewayError::bad_request("invalid_parameter", format!("uniqueid: {e}"))))
+        .map(|v| {
+            UniqueId::parse(v).map_err(|e| GatewayError::bad_request("invalid_parameter", format!("uniqueid: {e}")))
+        })
         .transpose()?;
     let page = choose_page(&settings.initial_url, params.get("url"), &settings.allowed_urls)?;
     Ok(ProxySessionRequest {
@@ -65,7 +67,8 @@ mod tests {
 
     #[test]
     fn posts_the_plan_and_returns_the_session_url() {
-        let fake = FakeTransport::answering([(200, r#"{"status":"ok","proxy_session":{"url":"https://proxy.example/s/1"}}"#)]);
+        let fake =
+            FakeTransport::answering([(200, r#"{"status":"ok","proxy_session":{"url":"https://proxy.example/s/1"}}"#)]);
         let req = plan("uniqueid=alice").unwrap();
         let url = block_on(start_proxy_session(&client(&fake), &req)).unwrap();
         assert_eq!(url.expose(), "https://proxy.example/s/1");

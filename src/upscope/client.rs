@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn failures_become_upstream_errors() {
         let fake = FakeTransport::answering([(401, r#"{"status":"error","error":"invalid_api_key"}"#)]);
-        assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Unauthorized(Some("invalid_api_key".into()))));
+        assert_eq!(
+            block_on(client(&fake).search("x", 1)),
+            Err(UpstreamError::Unauthorized(Some("invalid_api_key".into())))
+        );
         let fake = FakeTransport::default();
         fake.answers.borrow_mut().push_back(Err(TransportError));
         assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Unreachable));

@@ -62,7 +62,9 @@ impl UpstreamError {
                     "Upscope says this account has no active subscription.".into()
                 }
                 Some("api_not_enabled") => "Upscope says the REST API is not enabled for this account.".into(),
-                Some("please_contact_team") => "Upscope refused the request and asks the account owner to contact Upscope.".into(),
+                Some("please_contact_team") => {
+                    "Upscope refused the request and asks the account owner to contact Upscope.".into()
+                }
                 _ => "Upscope rejected the API key (check the UPSCOPE_API_KEY secret).".into(),
             },
             Self::OverPlanLimits => "Upscope refused: the account is over its plan's limits.".into(),

@@ -82,9 +82,10 @@ impl fmt::Debug for SessionUrl {
     }
 }
 
+/// Kept in the parser's serialisation, not Upscope's raw text: the parser
+/// drops tabs and newlines, so the value is always safe in a `Location` header.
 fn session_url(value: Option<&Value>) -> Option<SessionUrl> {
-    let text = value?.as_str()?;
-    parse_web_url(text).map(|_| SessionUrl(text.to_owned()))
+    parse_web_url(value?.as_str()?).map(|url| SessionUrl(url.into()))
 }
 
 fn parse_json(body: &str) -> Result<Value, UpstreamError> {
@@ -96,9 +97,7 @@ fn parse_json(body: &str) -> Result<Value, UpstreamError> {
 pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
     let json = parse_json(body)?;
     match json.get("visitors") {
-        Some(Value::Array(items)) => {
-            Ok(items.iter().filter_map(|item| Visitor::deserialize(item).ok()).collect())
-        }
+        Some(Value::Array(items)) => Ok(items.iter().filter_map(|item| Visitor::deserialize(item).ok()).collect()),
         Some(Value::Null) => Ok(Vec::new()),
         _ => Err(UpstreamError::BadResponse("a search answer without a visitors list")),
     }
@@ -181,9 +180,18 @@ mod tests {
             let got = read_proxy_url(&body.to_string()).unwrap();
             assert_eq!(url::Url::parse(got.expose()).unwrap().as_str(), url::Url::parse(want).unwrap().as_str());
         }
-        for bad in [json!({}), json!({"url": "ftp://x"}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"})] {
+        for bad in
+            [json!({}), json!({"url": "ftp://x"}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"})]
+        {
             assert!(read_proxy_url(&bad.to_string()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn session_url_is_normalised_for_headers() {
+        let url = read_watch_url(r#"{"watch_url":"https://w.example/a\nSet-Cookie: x=1"}"#).unwrap();
+        assert!(!url.expose().contains('\n'));
+        assert_eq!(url.expose(), "https://w.example/aSet-Cookie:%20x=1");
     }
 
     #[test]
