@@ -19,7 +19,34 @@ pub enum GatewayError {
     },
     /// A setting, secret or binding is missing or wrong; names it, never its value.
     Misconfigured(String),
+    /// A credential (signed link or Access token) was missing or not good enough.
+    Refused {
+        credential: Credential,
+        refusal: Refusal,
+    },
+    /// Cloudflare Access's signing keys could not be fetched or read.
+    AccessKeysUnavailable,
+    /// The runtime failed at something that cannot fail for a good request.
+    Internal(&'static str),
     Upstream(UpstreamError),
+}
+
+/// What the request presented to prove who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    AgentLink,
+    VisitorLink,
+    AccessToken,
+}
+
+/// Why a credential was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Missing,
+    Invalid,
+    Expired,
+    /// A link whose `exp` lies further ahead than the deployment allows.
+    TooFar,
 }
 
 impl GatewayError {
@@ -32,7 +59,10 @@ impl GatewayError {
             Self::BadRequest { .. } => 400,
             Self::VisitorNotFound(_) | Self::RouteNotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
-            Self::Misconfigured(_) => 500,
+            Self::Misconfigured(_) | Self::Internal(_) => 500,
+            Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
+            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
+            Self::AccessKeysUnavailable => 502,
             Self::Upstream(e) => e.gateway_status(),
         }
     }
@@ -44,6 +74,15 @@ impl GatewayError {
             Self::RouteNotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Misconfigured(_) => "gateway_misconfigured",
+            Self::Refused { credential, refusal } => match (credential, refusal) {
+                (Credential::AccessToken, Refusal::Missing) => "access_token_missing",
+                (Credential::AccessToken, Refusal::Expired) => "access_token_expired",
+                (Credential::AccessToken, _) => "access_token_invalid",
+                (_, Refusal::Expired) => "link_expired",
+                (_, _) => "link_invalid",
+            },
+            Self::AccessKeysUnavailable => "access_keys_unavailable",
+            Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
         }
     }
@@ -54,6 +93,23 @@ impl GatewayError {
             Self::RouteNotFound => "There is nothing here. The gateway serves /visitor, /agent and /healthz.".into(),
             Self::MethodNotAllowed { allow } => format!("Use {allow} for this address."),
             Self::Misconfigured(what) => format!("gateway misconfigured: {what}"),
+            // Links say "expired" or "invalid" and nothing more: no hint for forgers.
+            Self::Refused { credential, refusal } => match (credential, refusal) {
+                (Credential::AccessToken, Refusal::Missing) => {
+                    "Sign in through Cloudflare Access first: this request carried no Access token.".into()
+                }
+                (Credential::AccessToken, Refusal::Expired) => {
+                    "Your Cloudflare Access sign-in has expired. Reload the page to sign in again.".into()
+                }
+                (Credential::AccessToken, _) => "Your Cloudflare Access sign-in is invalid.".into(),
+                (_, Refusal::Expired) => "This link has expired.".into(),
+                (_, _) => "This link is invalid.".into(),
+            },
+            Self::AccessKeysUnavailable => {
+                "Cloudflare Access's signing keys could not be fetched, so the sign-in cannot be checked. Try again shortly."
+                    .into()
+            }
+            Self::Internal(what) => format!("The gateway failed unexpectedly ({what}). Try again."),
             Self::Upstream(e) => e.message(),
         }
     }
@@ -63,8 +119,9 @@ impl GatewayError {
         match self.status() {
             400 => "Check the link",
             404 => "Not found",
+            401 | 403 => "Access refused",
             405 => "Method not allowed",
-            500 => "Gateway misconfigured",
+            500 if matches!(self, Self::Misconfigured(_)) => "Gateway misconfigured",
             503 => "Co-browsing is busy",
             504 => "Co-browsing timed out",
             _ => "Co-browsing is unavailable",
@@ -124,9 +181,30 @@ mod tests {
             (GatewayError::RouteNotFound, 404, "not_found"),
             (GatewayError::MethodNotAllowed { allow: "GET" }, 405, "method_not_allowed"),
             (GatewayError::Misconfigured("x".into()), 500, "gateway_misconfigured"),
+            (GatewayError::Internal("x"), 500, "internal_error"),
+            (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
+            (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
+            (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
+            (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),
+            (refused(Credential::VisitorLink, Refusal::TooFar), 403, "link_invalid"),
+            (refused(Credential::AccessToken, Refusal::Missing), 401, "access_token_missing"),
+            (refused(Credential::AccessToken, Refusal::Invalid), 401, "access_token_invalid"),
+            (refused(Credential::AccessToken, Refusal::Expired), 403, "access_token_expired"),
         ];
         for (err, status, code) in cases {
             assert_eq!((err.status(), err.code()), (status, code), "{err:?}");
+        }
+    }
+
+    fn refused(credential: Credential, refusal: Refusal) -> GatewayError {
+        GatewayError::Refused { credential, refusal }
+    }
+
+    #[test]
+    fn link_refusals_say_expired_or_invalid_and_nothing_more() {
+        assert_eq!(refused(Credential::AgentLink, Refusal::Expired).message(), "This link has expired.");
+        for refusal in [Refusal::Missing, Refusal::Invalid, Refusal::TooFar] {
+            assert_eq!(refused(Credential::AgentLink, refusal).message(), "This link is invalid.");
         }
     }
 

@@ -3,6 +3,7 @@
 
 use worker::{Response, Result};
 
+use crate::core::framing::FrameAncestors;
 use crate::error::GatewayError;
 use crate::upscope::models::SessionUrl;
 use crate::upscope::UpstreamError;
@@ -23,6 +24,12 @@ pub fn redirect_to_session(url: &SessionUrl) -> Result<Response> {
     headers.set("Location", url.expose())?;
     headers.set("Referrer-Policy", "no-referrer")?;
     finish(response)
+}
+
+/// Adds the route's framing rules; every response passes through here last.
+pub fn with_frame_ancestors(mut response: Response, framing: &FrameAncestors) -> Result<Response> {
+    response.headers_mut().set("Content-Security-Policy", &framing.content_security_policy())?;
+    Ok(response)
 }
 
 pub fn json(status: u16, body: &serde_json::Value) -> Result<Response> {

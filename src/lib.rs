@@ -4,14 +4,14 @@
 //! - `/agent` finds the visitor an agent names and redirects the agent to a
 //!   fresh `watch_url`.
 //!
-//! `core` is pure logic; `upscope` speaks the REST API over a `Transport`;
+//! `core` is pure logic; `auth` decides who the agent is; `upscope` speaks the REST API over a `Transport`;
 //! `services` are the two flows; `routes` and `http` are the thin shell.
 
+mod auth;
 mod cache;
 mod core;
 mod error;
 mod http;
-mod identity;
 mod routes;
 mod services;
 mod settings;

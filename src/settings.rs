@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use url::Url;
 
+use crate::core::framing::FrameAncestors;
 use crate::core::page_url::{parse_web_url, UrlPrefix};
 use crate::core::query::VisitorIdKind;
 use crate::error::GatewayError;
@@ -19,6 +20,10 @@ pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
 pub const MIN_CACHE_TTL_SECONDS: u64 = 60;
 /// The KV namespace binding for uniqueId→shortId; optional.
 pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
+pub const DEFAULT_LINK_MAX_TTL_SECONDS: u64 = 300;
+const MAX_LINK_MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
+/// HMAC keys shorter than this are too easy to guess offline from one link.
+pub const MIN_LINK_SECRET_CHARS: usize = 32;
 const PERMISSIONS: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
 
 /// Where settings come from: Worker vars and secrets in production, a map in tests.
@@ -161,6 +166,102 @@ fn permissions(src: &impl Source) -> Result<BTreeMap<String, bool>, GatewayError
     Ok(PERMISSIONS.iter().map(|p| (format!("allow_{p}"), granted.contains(p))).collect())
 }
 
+/// How `/agent` learns who the agent is (setting `AGENT_AUTH`, required).
+pub enum AgentAuth {
+    /// Behind Cloudflare Access: the `Cf-Access-Jwt-Assertion` token names the agent.
+    Access(AccessSettings),
+    /// Links minted and signed by the company's helpdesk or CRM backend.
+    SignedLink(LinkKey),
+    /// `agent_id`/`agent_name` taken on trust; only with `ALLOW_UNAUTHENTICATED_AGENTS=true`.
+    Unauthenticated,
+}
+
+pub struct AccessSettings {
+    /// e.g. `example.cloudflareaccess.com`; keys and `iss` derive from it.
+    pub team_domain: String,
+    /// The Access application's audience tag.
+    pub audience: String,
+}
+
+/// A secret that signs links, and how far ahead a link's `exp` may lie.
+/// Deliberately not `Debug`: it holds the secret.
+pub struct LinkKey {
+    pub secret: String,
+    pub max_ttl_seconds: u64,
+}
+
+impl AgentAuth {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        match src.get("AGENT_AUTH").as_deref().map(str::trim) {
+            None => Err(misconfigured("AGENT_AUTH is not set (access, signed-link, or none for local testing)")),
+            Some("access") => {
+                let team_domain = src.get("ACCESS_TEAM_DOMAIN").ok_or_else(|| {
+                    misconfigured("AGENT_AUTH=access needs ACCESS_TEAM_DOMAIN (your-team.cloudflareaccess.com)")
+                })?;
+                let team_domain = team_domain_host(&team_domain).ok_or_else(|| {
+                    misconfigured("ACCESS_TEAM_DOMAIN must be a host name like your-team.cloudflareaccess.com")
+                })?;
+                let audience = src.get("ACCESS_AUD").ok_or_else(|| {
+                    misconfigured("AGENT_AUTH=access needs ACCESS_AUD (the Access application's audience tag)")
+                })?;
+                Ok(Self::Access(AccessSettings { team_domain, audience: audience.trim().to_owned() }))
+            }
+            Some("signed-link") => Ok(Self::SignedLink(
+                link_key(src, "AGENT_LINK_SECRET", "AGENT_LINK_MAX_TTL")?
+                    .ok_or_else(|| misconfigured("AGENT_AUTH=signed-link needs the secret AGENT_LINK_SECRET"))?,
+            )),
+            Some("none") => match src.get("ALLOW_UNAUTHENTICATED_AGENTS").as_deref().map(str::trim) {
+                Some("true") => Ok(Self::Unauthenticated),
+                _ => Err(misconfigured(
+                    "AGENT_AUTH=none lets anyone watch any visitor; it also needs ALLOW_UNAUTHENTICATED_AGENTS=true \
+(local testing only)",
+                )),
+            },
+            Some(_) => Err(misconfigured("AGENT_AUTH must be access, signed-link or none")),
+        }
+    }
+}
+
+/// `VISITOR_LINK_SECRET`: when set, `/visitor?uniqueid=` links must be signed.
+pub fn visitor_link_key(src: &impl Source) -> Result<Option<LinkKey>, GatewayError> {
+    link_key(src, "VISITOR_LINK_SECRET", "VISITOR_LINK_MAX_TTL")
+}
+
+fn link_key(src: &impl Source, secret_name: &str, ttl_name: &str) -> Result<Option<LinkKey>, GatewayError> {
+    let Some(secret) = src.get(secret_name) else {
+        return Ok(None);
+    };
+    if secret.chars().count() < MIN_LINK_SECRET_CHARS {
+        return Err(misconfigured(format!(
+            "{secret_name} is shorter than {MIN_LINK_SECRET_CHARS} characters (generate one with: openssl rand -base64 32)"
+        )));
+    }
+    let max_ttl_seconds = match src.get(ttl_name) {
+        None => DEFAULT_LINK_MAX_TTL_SECONDS,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if (1..=MAX_LINK_MAX_TTL_SECONDS).contains(&n) => n,
+            _ => return Err(misconfigured(format!("{ttl_name} must be a whole number of seconds, 1 to 604800"))),
+        },
+    };
+    Ok(Some(LinkKey { secret, max_ttl_seconds }))
+}
+
+/// `your-team.cloudflareaccess.com`, also accepted as `https://…/`.
+fn team_domain_host(value: &str) -> Option<String> {
+    let host = value.trim();
+    let host = host.strip_prefix("https://").unwrap_or(host);
+    let host = host.strip_suffix('/').unwrap_or(host).to_ascii_lowercase();
+    let ok = host.contains('.')
+        && host.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    ok.then_some(host)
+}
+
+/// Who may frame the gateway's own pages for a route: `EMBED_ORIGINS` for
+/// `/visitor`, `AGENT_EMBED_ORIGINS` for `/agent`; unset means nobody.
+pub fn frame_ancestors(src: &impl Source, name: &str) -> Result<FrameAncestors, GatewayError> {
+    FrameAncestors::parse(&list(src, name)).map_err(|why| misconfigured(format!("{name}: {why}")))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::HashMap;
@@ -264,5 +365,85 @@ pub(crate) mod tests {
             assert_eq!(err.status(), 500);
             assert!(err.message().contains(name), "{name}={value}: {err:?}");
         }
+    }
+
+    #[test]
+    fn agent_auth_is_required_and_complete() {
+        let cases: [(&[(&str, &str)], &str); 9] = [
+            (&[], "AGENT_AUTH is not set"),
+            (&[("AGENT_AUTH", "jwt")], "AGENT_AUTH must be"),
+            (&[("AGENT_AUTH", "access"), ("ACCESS_AUD", "aud")], "ACCESS_TEAM_DOMAIN"),
+            (&[("AGENT_AUTH", "access"), ("ACCESS_TEAM_DOMAIN", "t.cloudflareaccess.com")], "ACCESS_AUD"),
+            (&[("AGENT_AUTH", "access"), ("ACCESS_TEAM_DOMAIN", "t/x"), ("ACCESS_AUD", "a")], "ACCESS_TEAM_DOMAIN"),
+            (&[("AGENT_AUTH", "signed-link")], "AGENT_LINK_SECRET"),
+            (&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", "short")], "AGENT_LINK_SECRET is shorter"),
+            (&[("AGENT_AUTH", "none")], "ALLOW_UNAUTHENTICATED_AGENTS"),
+            (&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "yes")], "ALLOW_UNAUTHENTICATED_AGENTS"),
+        ];
+        for (pairs, expected) in cases {
+            let err = AgentAuth::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).err().unwrap();
+            assert_eq!(err.status(), 500);
+            assert!(err.message().contains(expected), "{pairs:?}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn agent_auth_modes() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        match AgentAuth::load(&src(&[
+            ("AGENT_AUTH", "access"),
+            ("ACCESS_TEAM_DOMAIN", "https://Team.cloudflareaccess.com/"),
+            ("ACCESS_AUD", "aud-tag"),
+        ])) {
+            Ok(AgentAuth::Access(a)) => {
+                assert_eq!((a.team_domain.as_str(), a.audience.as_str()), ("team.cloudflareaccess.com", "aud-tag"))
+            }
+            _ => panic!("expected access"),
+        }
+        match AgentAuth::load(&src(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret)])) {
+            Ok(AgentAuth::SignedLink(key)) => assert_eq!((key.secret.as_str(), key.max_ttl_seconds), (secret, 300)),
+            _ => panic!("expected signed-link"),
+        }
+        let none = AgentAuth::load(&src(&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "true")]));
+        assert!(matches!(none, Ok(AgentAuth::Unauthenticated)));
+    }
+
+    #[test]
+    fn visitor_link_key_is_optional_but_checked() {
+        assert!(visitor_link_key(&src(&[])).unwrap().is_none());
+        let key = visitor_link_key(&src(&[
+            ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("VISITOR_LINK_MAX_TTL", "3600"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(key.max_ttl_seconds, 3600);
+        for ttl in ["0", "-1", "604801", "soon"] {
+            let err = visitor_link_key(&src(&[
+                ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("VISITOR_LINK_MAX_TTL", ttl),
+            ]))
+            .err()
+            .unwrap();
+            assert!(err.message().contains("VISITOR_LINK_MAX_TTL"), "{ttl}");
+        }
+        let err = visitor_link_key(&src(&[("VISITOR_LINK_SECRET", "too-short-secret")])).err().unwrap();
+        assert!(!err.message().contains("too-short-secret"), "never echo a secret");
+    }
+
+    #[test]
+    fn frame_ancestors_name_the_setting() {
+        let f = frame_ancestors(
+            &src(&[("EMBED_ORIGINS", "https://shop.example.com, https://www.example.com")]),
+            "EMBED_ORIGINS",
+        )
+        .unwrap();
+        assert!(f
+            .content_security_policy()
+            .ends_with("frame-ancestors https://shop.example.com https://www.example.com"));
+        assert_eq!(frame_ancestors(&src(&[]), "AGENT_EMBED_ORIGINS").unwrap(), FrameAncestors::NONE);
+        let err =
+            frame_ancestors(&src(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), "AGENT_EMBED_ORIGINS").unwrap_err();
+        assert!(err.message().contains("AGENT_EMBED_ORIGINS"));
     }
 }

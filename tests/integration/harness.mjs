@@ -71,6 +71,9 @@ export function baseVars(apiBase, extra = {}) {
     UPSCOPE_API_KEY: API_KEY,
     PROXY_INITIAL_URL: INITIAL_URL,
     PROXY_ALLOWED_URLS: "https://shop.example.com/help https://shop.example.com/orders/",
+    // The flow suites name agents in the link; auth.test.mjs covers the real modes.
+    AGENT_AUTH: "none",
+    ALLOW_UNAUTHENTICATED_AGENTS: "true",
     ...extra,
   };
 }

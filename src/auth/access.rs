@@ -1,0 +1,301 @@
+//! Cloudflare Access: the agent signed in at Access, which forwards a
+//! signed token in `Cf-Access-Jwt-Assertion`. The token is checked against
+//! the team's published keys (JWKS), kept in isolate memory for an hour and
+//! fetched again once when a token names a key id not yet seen.
+
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use super::crypto::{Crypto, RsaPublicKey};
+use super::jwt::{self, Expected, TokenProblem};
+use crate::error::{Credential, GatewayError, Refusal};
+use crate::settings::AccessSettings;
+use crate::upscope::client::{HttpRequest, Method, Transport};
+use crate::upscope::models::Agent;
+
+/// The request header Cloudflare Access adds in front of the gateway.
+pub const TOKEN_HEADER: &str = "Cf-Access-Jwt-Assertion";
+/// How long fetched keys are trusted without asking again.
+pub const KEYS_MAX_AGE_MS: f64 = 3_600_000.0;
+/// An unknown `kid` triggers a refetch at most this often, so random key
+/// ids cannot turn every request into a call to Cloudflare.
+pub const REFETCH_COOLDOWN_MS: f64 = 2_000.0;
+
+/// The team's signing keys as last fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySet {
+    keys: Vec<(String, RsaPublicKey)>,
+    fetched_at_ms: f64,
+}
+
+impl KeySet {
+    fn find(&self, kid: &str) -> Option<&RsaPublicKey> {
+        self.keys.iter().find(|(id, _)| id == kid).map(|(_, key)| key)
+    }
+}
+
+/// Where the keys live between requests: a static in the Worker, a local in tests.
+pub type KeyCache = Mutex<Option<KeySet>>;
+
+#[derive(Deserialize)]
+struct Jwks {
+    #[serde(default)]
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// RSA signing keys with an id; anything else in the set is skipped.
+fn read_jwks(body: &str, fetched_at_ms: f64) -> Option<KeySet> {
+    let jwks: Jwks = serde_json::from_str(body).ok()?;
+    let keys = jwks
+        .keys
+        .into_iter()
+        .filter(|k| k.kty.as_deref() == Some("RSA") && k.alg.as_deref().is_none_or(|alg| alg == "RS256"))
+        .filter_map(|k| Some((k.kid?, RsaPublicKey { n: k.n?, e: k.e? })))
+        .collect();
+    Some(KeySet { keys, fetched_at_ms })
+}
+
+/// What to do for a token's `kid` given the cached keys.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    Use(RsaPublicKey),
+    Fetch,
+    Refuse,
+}
+
+fn plan(cached: Option<&KeySet>, kid: &str, now_ms: f64) -> Plan {
+    match cached {
+        None => Plan::Fetch,
+        Some(set) if now_ms - set.fetched_at_ms >= KEYS_MAX_AGE_MS => Plan::Fetch,
+        Some(set) => match set.find(kid) {
+            Some(key) => Plan::Use(key.clone()),
+            None if now_ms - set.fetched_at_ms >= REFETCH_COOLDOWN_MS => Plan::Fetch,
+            None => Plan::Refuse,
+        },
+    }
+}
+
+pub struct AccessVerifier<'a, C, T> {
+    pub settings: &'a AccessSettings,
+    pub crypto: &'a C,
+    pub transport: &'a T,
+    pub keys: &'a KeyCache,
+    pub now_ms: f64,
+}
+
+impl<C: Crypto, T: Transport> AccessVerifier<'_, C, T> {
+    /// The agent the token names, or a refusal; `agent_id`/`agent_name`
+    /// query parameters play no part in this mode.
+    pub async fn verify(&self, token: Option<&str>) -> Result<Agent, GatewayError> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(refused(Refusal::Missing))?;
+        let token = jwt::parse(token).map_err(problem)?;
+        let key = self.key_for(&token.kid).await?;
+        let valid = self
+            .crypto
+            .verify_rs256(&key, token.signing_input.as_bytes(), &token.signature)
+            .await
+            .map_err(|_| refused(Refusal::Invalid))?;
+        if !valid {
+            return Err(refused(Refusal::Invalid));
+        }
+        let issuer = format!("https://{}", self.settings.team_domain);
+        let expected =
+            Expected { audience: &self.settings.audience, issuer: &issuer, now_seconds: self.now_ms / 1000.0 };
+        jwt::agent_from_claims(&token.claims, &expected).map_err(problem)
+    }
+
+    async fn key_for(&self, kid: &str) -> Result<RsaPublicKey, GatewayError> {
+        let cached = self.cached();
+        match plan(cached.as_ref(), kid, self.now_ms) {
+            Plan::Use(key) => return Ok(key),
+            Plan::Refuse => return Err(refused(Refusal::Invalid)),
+            Plan::Fetch => {}
+        }
+        match self.fetch().await {
+            Some(fresh) => {
+                let key = fresh.find(kid).cloned();
+                *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+                key.ok_or(refused(Refusal::Invalid))
+            }
+            // Cloudflare unreachable: a key already known still verifies.
+            None => cached.as_ref().and_then(|set| set.find(kid)).cloned().ok_or(GatewayError::AccessKeysUnavailable),
+        }
+    }
+
+    fn cached(&self) -> Option<KeySet> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn fetch(&self) -> Option<KeySet> {
+        let url = format!("https://{}/cdn-cgi/access/certs", self.settings.team_domain);
+        let request =
+            HttpRequest { method: Method::Get, url, headers: vec![("Accept", "application/json".into())], body: None };
+        let response = self.transport.send(request).await.ok()?;
+        if response.status != 200 {
+            return None;
+        }
+        read_jwks(&response.body, self.now_ms)
+    }
+}
+
+fn refused(refusal: Refusal) -> GatewayError {
+    GatewayError::Refused { credential: Credential::AccessToken, refusal }
+}
+
+fn problem(p: TokenProblem) -> GatewayError {
+    refused(match p {
+        TokenProblem::Invalid => Refusal::Invalid,
+        TokenProblem::Expired => Refusal::Expired,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::auth::crypto::testing::FakeCrypto;
+    use crate::auth::jwt::tests::token;
+    use crate::upscope::client::testing::{block_on, FakeTransport};
+
+    const NOW_MS: f64 = 1_800_000_000_000.0;
+    const TEAM: &str = "team.cloudflareaccess.com";
+    const JWKS: &str = r#"{"keys":[
+        {"kid":"k1","kty":"RSA","alg":"RS256","use":"sig","e":"AQAB","n":"modulus-one"},
+        {"kid":"k-ec","kty":"EC","crv":"P-256","x":"x","y":"y"},
+        {"kid":"k2","kty":"RSA","e":"AQAB","n":"modulus-two"}],
+        "public_cert":{"kid":"k1","cert":"-----BEGIN CERTIFICATE-----"}}"#;
+
+    fn settings() -> AccessSettings {
+        AccessSettings { team_domain: TEAM.into(), audience: "aud-tag".into() }
+    }
+
+    fn claims() -> Value {
+        json!({"aud":["aud-tag"],"iss":format!("https://{TEAM}"),"exp":NOW_MS / 1000.0 + 600.0,
+               "sub":"user-1","email":"ann@example.com","name":"Ann Lee"})
+    }
+
+    /// A token the fake crypto accepts for the key with modulus `n`.
+    fn signed_token(kid: &str, n: &str, claims: Value) -> String {
+        let unsigned = token(json!({"alg":"RS256","kid":kid}), claims, b"x");
+        let input = unsigned.rsplit_once('.').unwrap().0;
+        let sig = FakeCrypto::signature(&RsaPublicKey { n: n.into(), e: "AQAB".into() }, input.as_bytes());
+        format!("{input}.{}", crate::core::base64url::encode(&sig))
+    }
+
+    fn verify(fake: &FakeTransport, keys: &KeyCache, now_ms: f64, token: Option<&str>) -> Result<Agent, GatewayError> {
+        let settings = settings();
+        let verifier = AccessVerifier { settings: &settings, crypto: &FakeCrypto, transport: &fake, keys, now_ms };
+        block_on(verifier.verify(token))
+    }
+
+    fn code(result: Result<Agent, GatewayError>) -> &'static str {
+        result.unwrap_err().code()
+    }
+
+    #[test]
+    fn reads_only_rsa_signing_keys() {
+        let set = read_jwks(JWKS, 5.0).unwrap();
+        assert_eq!(set.keys.iter().map(|(kid, _)| kid.as_str()).collect::<Vec<_>>(), ["k1", "k2"]);
+        assert_eq!(read_jwks("not json", 5.0), None);
+        assert_eq!(read_jwks("{}", 5.0).unwrap().keys, []);
+    }
+
+    #[test]
+    fn plans_fetches_from_age_and_kid() {
+        let set = read_jwks(JWKS, NOW_MS).unwrap();
+        assert_eq!(plan(None, "k1", NOW_MS), Plan::Fetch);
+        assert!(matches!(plan(Some(&set), "k1", NOW_MS + 1.0), Plan::Use(_)));
+        assert_eq!(plan(Some(&set), "k9", NOW_MS + 1.0), Plan::Refuse);
+        assert_eq!(plan(Some(&set), "k9", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
+        assert_eq!(plan(Some(&set), "k1", NOW_MS + KEYS_MAX_AGE_MS), Plan::Fetch);
+    }
+
+    #[test]
+    fn valid_token_names_the_agent_and_keys_are_cached() {
+        let fake = FakeTransport::answering([(200, JWKS)]);
+        let keys = KeyCache::default();
+        let t = signed_token("k1", "modulus-one", claims());
+        let agent = verify(&fake, &keys, NOW_MS, Some(&t)).unwrap();
+        assert_eq!(agent, Agent { id: "user-1".into(), name: "Ann Lee".into() });
+        assert_eq!(fake.calls(), ["GET /cdn-cgi/access/certs"]);
+        assert!(fake.requests.borrow()[0].url.starts_with("https://team.cloudflareaccess.com/"));
+        // Second request: no fetch.
+        let t2 = signed_token("k2", "modulus-two", claims());
+        assert_eq!(verify(&fake, &keys, NOW_MS + 5.0, Some(&t2)).unwrap().id, "user-1");
+        assert_eq!(fake.requests.borrow().len(), 1);
+    }
+
+    #[test]
+    fn unknown_kid_refetches_once_then_refuses() {
+        let fake = FakeTransport::answering([(200, JWKS), (200, JWKS)]);
+        let keys = KeyCache::default();
+        verify(&fake, &keys, NOW_MS, Some(&signed_token("k1", "modulus-one", claims()))).unwrap();
+        let unknown = signed_token("k9", "modulus-nine", claims());
+        let later = NOW_MS + REFETCH_COOLDOWN_MS;
+        assert_eq!(code(verify(&fake, &keys, later, Some(&unknown))), "access_token_invalid");
+        assert_eq!(fake.requests.borrow().len(), 2);
+        // Within the cooldown, another unknown kid costs no fetch.
+        assert_eq!(code(verify(&fake, &keys, later + 1.0, Some(&unknown))), "access_token_invalid");
+        assert_eq!(fake.requests.borrow().len(), 2);
+    }
+
+    #[test]
+    fn rotated_key_is_found_by_refetching() {
+        let rotated = r#"{"keys":[{"kid":"k3","kty":"RSA","e":"AQAB","n":"modulus-three"}]}"#;
+        let fake = FakeTransport::answering([(200, JWKS), (200, rotated)]);
+        let keys = KeyCache::default();
+        verify(&fake, &keys, NOW_MS, Some(&signed_token("k1", "modulus-one", claims()))).unwrap();
+        let t = signed_token("k3", "modulus-three", claims());
+        assert!(verify(&fake, &keys, NOW_MS + REFETCH_COOLDOWN_MS, Some(&t)).is_ok());
+    }
+
+    #[test]
+    fn refusals() {
+        let keys = KeyCache::default();
+        let fake = FakeTransport::answering([(200, JWKS)]);
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, None)), "access_token_missing");
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some("  "))), "access_token_missing");
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some("garbage"))), "access_token_invalid");
+        assert!(fake.requests.borrow().is_empty(), "unparseable tokens cost no fetch");
+        // Signed by the wrong key.
+        let forged = signed_token("k1", "modulus-two", claims());
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some(&forged))), "access_token_invalid");
+        let mut wrong_aud = claims();
+        wrong_aud["aud"] = json!(["other"]);
+        let t = signed_token("k1", "modulus-one", wrong_aud);
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some(&t))), "access_token_invalid");
+        let mut expired = claims();
+        expired["exp"] = json!(NOW_MS / 1000.0 - 3600.0);
+        let t = signed_token("k1", "modulus-one", expired);
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some(&t))), "access_token_expired");
+        // An unusable key (WebCrypto refuses to import it) is a refusal, not a crash.
+        let odd = r#"{"keys":[{"kid":"k1","kty":"RSA","e":"AAAA","n":"modulus-one"}]}"#;
+        let fake = FakeTransport::answering([(200, odd)]);
+        let t = signed_token("k1", "modulus-one", claims());
+        assert_eq!(code(verify(&fake, &KeyCache::default(), NOW_MS, Some(&t))), "access_token_invalid");
+    }
+
+    #[test]
+    fn unreachable_keys_are_a_502_unless_already_known() {
+        let mut long_lived = claims();
+        long_lived["exp"] = json!((NOW_MS + 2.0 * KEYS_MAX_AGE_MS) / 1000.0);
+        let t = signed_token("k1", "modulus-one", long_lived);
+        let fake = FakeTransport::answering([(503, "down")]);
+        assert_eq!(code(verify(&fake, &KeyCache::default(), NOW_MS, Some(&t))), "access_keys_unavailable");
+        let fake = FakeTransport::answering([(200, JWKS), (500, "")]);
+        let keys = KeyCache::default();
+        verify(&fake, &keys, NOW_MS, Some(&t)).unwrap();
+        assert!(verify(&fake, &keys, NOW_MS + KEYS_MAX_AGE_MS, Some(&t)).is_ok(), "stale key still verifies");
+    }
+}

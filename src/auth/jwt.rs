@@ -1,0 +1,220 @@
+//! Reading a Cloudflare Access token (a compact JWS) and checking its
+//! claims. Only RS256 is accepted: `alg: none`, HMAC algorithms (the "sign
+//! with the public key" trick) and anything else are refused unread.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::core::base64url;
+use crate::upscope::models::Agent;
+
+/// Tokens longer than this are refused unparsed.
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Tolerated difference between Cloudflare's clock and the edge's.
+pub const CLOCK_SKEW_SECONDS: f64 = 30.0;
+const MAX_ID_CHARS: usize = 128;
+const MAX_NAME_CHARS: usize = 100;
+
+/// Why a token was refused; only `Expired` is told apart to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Invalid,
+    Expired,
+}
+
+#[derive(Debug, Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Claims {
+    #[serde(default)]
+    aud: Value,
+    iss: Option<String>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    sub: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+/// A token whose header says RS256 with a key id; the signature is not yet checked.
+#[derive(Debug)]
+pub struct UnverifiedToken<'a> {
+    pub kid: String,
+    /// `base64url(header).base64url(payload)`: what the signature covers.
+    pub signing_input: &'a str,
+    pub signature: Vec<u8>,
+    pub claims: Claims,
+}
+
+pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, TokenProblem> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenProblem::Invalid);
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenProblem::Invalid);
+    };
+    let header: Header = decode_json(header)?;
+    let kid = match (header.alg.as_str(), header.kid) {
+        ("RS256", Some(kid)) if !kid.is_empty() => kid,
+        _ => return Err(TokenProblem::Invalid),
+    };
+    let claims: Claims = decode_json(payload)?;
+    let signature = base64url::decode(signature).filter(|s| !s.is_empty()).ok_or(TokenProblem::Invalid)?;
+    let signing_input = &token[..header_and_payload_len(token)];
+    Ok(UnverifiedToken { kid, signing_input, signature, claims })
+}
+
+fn header_and_payload_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenProblem> {
+    let bytes = base64url::decode(part).ok_or(TokenProblem::Invalid)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenProblem::Invalid)
+}
+
+/// What the claims must say for this deployment.
+pub struct Expected<'a> {
+    pub audience: &'a str,
+    pub issuer: &'a str,
+    pub now_seconds: f64,
+}
+
+/// Checks audience, issuer and lifetime (with skew), then names the agent:
+/// id = `sub` (or the email), name = `name` (or the email).
+pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, TokenProblem> {
+    let audience_ok = match &claims.aud {
+        Value::String(aud) => aud == expected.audience,
+        Value::Array(auds) => auds.iter().any(|a| a.as_str() == Some(expected.audience)),
+        _ => false,
+    };
+    if !audience_ok || claims.iss.as_deref() != Some(expected.issuer) {
+        return Err(TokenProblem::Invalid);
+    }
+    let exp = claims.exp.ok_or(TokenProblem::Invalid)?;
+    if expected.now_seconds > exp + CLOCK_SKEW_SECONDS {
+        return Err(TokenProblem::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| expected.now_seconds + CLOCK_SKEW_SECONDS < nbf) {
+        return Err(TokenProblem::Invalid);
+    }
+    let email = usable(&claims.email);
+    let id =
+        usable(&claims.sub).or(email).filter(|id| id.chars().count() <= MAX_ID_CHARS).ok_or(TokenProblem::Invalid)?;
+    let name = usable(&claims.name).or(email).unwrap_or(id);
+    Ok(Agent { id: id.to_owned(), name: name.chars().take(MAX_NAME_CHARS).collect() })
+}
+
+/// A claim worth using as an id or name: present, not blank, no control characters.
+fn usable(claim: &Option<String>) -> Option<&str> {
+    claim.as_deref().map(str::trim).filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    pub fn encode_part(value: &Value) -> String {
+        base64url::encode(value.to_string().as_bytes())
+    }
+
+    pub fn token(header: Value, claims: Value, signature: &[u8]) -> String {
+        format!("{}.{}.{}", encode_part(&header), encode_part(&claims), base64url::encode(signature))
+    }
+
+    const NOW: f64 = 1_800_000_000.0;
+
+    fn expected() -> Expected<'static> {
+        Expected { audience: "aud-tag", issuer: "https://team.cloudflareaccess.com", now_seconds: NOW }
+    }
+
+    fn claims(extra: Value) -> Claims {
+        let mut base = json!({
+            "aud": ["aud-tag"], "iss": "https://team.cloudflareaccess.com", "exp": NOW + 600.0, "nbf": NOW - 10.0,
+            "sub": "7335d417-61da-459d-899c-0a01c76a2f94", "email": "ann@example.com"
+        });
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn parses_rs256_with_kid() {
+        let t = token(json!({"alg":"RS256","kid":"k1","typ":"JWT"}), json!({"sub":"x"}), b"sig");
+        let parsed = parse(&t).unwrap();
+        assert_eq!(parsed.kid, "k1");
+        assert_eq!(parsed.signature, b"sig");
+        assert_eq!(parsed.signing_input, &t[..t.rfind('.').unwrap()]);
+        assert_eq!(parsed.claims.sub.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn refuses_other_algorithms_and_shapes() {
+        let claims = json!({"sub":"x"});
+        for header in [
+            json!({"alg":"none","kid":"k1"}),
+            json!({"alg":"HS256","kid":"k1"}),
+            json!({"alg":"RS512","kid":"k1"}),
+            json!({"alg":"rs256","kid":"k1"}),
+            json!({"alg":"RS256"}),
+            json!({"alg":"RS256","kid":""}),
+            json!({"kid":"k1"}),
+        ] {
+            assert_eq!(
+                parse(&token(header.clone(), claims.clone(), b"s")).unwrap_err(),
+                TokenProblem::Invalid,
+                "{header}"
+            );
+        }
+        let good = token(json!({"alg":"RS256","kid":"k1"}), claims, b"s");
+        for bad in [
+            "".to_owned(),
+            "a.b".to_owned(),
+            format!("{good}.x"),
+            good.rsplit_once('.').unwrap().0.to_owned() + ".",
+            good.replacen('.', ".!", 1),
+            "x".repeat(MAX_TOKEN_LEN + 1),
+        ] {
+            assert_eq!(parse(&bad).unwrap_err(), TokenProblem::Invalid, "{bad:.40}");
+        }
+    }
+
+    #[test]
+    fn names_the_agent_from_sub_name_and_email() {
+        let agent = agent_from_claims(&claims(json!({"name":"Ann Lee"})), &expected()).unwrap();
+        assert_eq!(agent, Agent { id: "7335d417-61da-459d-899c-0a01c76a2f94".into(), name: "Ann Lee".into() });
+        let agent = agent_from_claims(&claims(json!({})), &expected()).unwrap();
+        assert_eq!(agent.name, "ann@example.com");
+        let agent = agent_from_claims(&claims(json!({"sub":""})), &expected()).unwrap();
+        assert_eq!(agent.id, "ann@example.com");
+        assert_eq!(agent_from_claims(&claims(json!({"sub":"","email":null})), &expected()), Err(TokenProblem::Invalid));
+        let agent = agent_from_claims(&claims(json!({"aud":"aud-tag","name":"N".repeat(300)})), &expected()).unwrap();
+        assert_eq!(agent.name.len(), 100);
+    }
+
+    #[test]
+    fn checks_audience_issuer_and_lifetime() {
+        let cases = [
+            (json!({"aud":["other"]}), TokenProblem::Invalid),
+            (json!({"aud":"other"}), TokenProblem::Invalid),
+            (json!({"aud":null}), TokenProblem::Invalid),
+            (json!({"iss":"https://evil.cloudflareaccess.com"}), TokenProblem::Invalid),
+            (json!({"iss":null}), TokenProblem::Invalid),
+            (json!({"exp":null}), TokenProblem::Invalid),
+            (json!({"exp":NOW - 31.0}), TokenProblem::Expired),
+            (json!({"nbf":NOW + 31.0}), TokenProblem::Invalid),
+        ];
+        for (extra, problem) in cases {
+            assert_eq!(agent_from_claims(&claims(extra.clone()), &expected()), Err(problem), "{extra}");
+        }
+        // Within the skew both ways.
+        assert!(agent_from_claims(&claims(json!({"exp":NOW - 29.0,"nbf":NOW + 29.0})), &expected()).is_ok());
+    }
+}

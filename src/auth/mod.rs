@@ -1,0 +1,196 @@
+//! Who is asking: the one seam every `/agent` request passes through, and
+//! the check on signed `/visitor` links. The mode comes from `AGENT_AUTH`
+//! (see `settings`); there is no mode that trusts a stranger by default.
+//!
+//! `crypto` abstracts WebCrypto (`webcrypto` is the Workers shell);
+//! `signed_link`, `jwt` and `access` are tested natively with fakes.
+
+pub mod access;
+pub mod crypto;
+pub mod jwt;
+pub mod signed_link;
+pub mod webcrypto;
+
+use access::{AccessVerifier, KeyCache};
+use crypto::Crypto;
+use signed_link::verify_signed_link;
+
+use crate::core::query::Params;
+use crate::error::{Credential, GatewayError};
+use crate::settings::{AgentAuth, LinkKey};
+use crate::upscope::models::Agent;
+use crate::upscope::Transport;
+
+const MAX_ID_CHARS: usize = 128;
+const MAX_NAME_CHARS: usize = 100;
+
+/// What an `/agent` request presents.
+pub struct Credentials<'a> {
+    pub params: &'a Params,
+    /// The `Cf-Access-Jwt-Assertion` header, if any.
+    pub access_token: Option<&'a str>,
+}
+
+/// The effects verification may need: cryptography, a way to fetch keys,
+/// the cache they are kept in, and the time.
+pub struct Verifiers<'a, C, T> {
+    pub crypto: &'a C,
+    pub transport: &'a T,
+    pub access_keys: &'a KeyCache,
+    pub now_ms: f64,
+}
+
+impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
+    fn now_seconds(&self) -> u64 {
+        (self.now_ms / 1000.0) as u64
+    }
+
+    /// The agent's verified identity, or a refusal before anything else happens.
+    pub async fn identify_agent(&self, auth: &AgentAuth, credentials: &Credentials<'_>) -> Result<Agent, GatewayError> {
+        match auth {
+            AgentAuth::Access(settings) => {
+                let verifier = AccessVerifier {
+                    settings,
+                    crypto: self.crypto,
+                    transport: self.transport,
+                    keys: self.access_keys,
+                    now_ms: self.now_ms,
+                };
+                verifier.verify(credentials.access_token).await
+            }
+            AgentAuth::SignedLink(key) => {
+                let params = credentials.params;
+                verify_signed_link(params, key, Credential::AgentLink, self.now_seconds(), self.crypto).await?;
+                agent_from_params(params)
+            }
+            AgentAuth::Unauthenticated => agent_from_params(credentials.params),
+        }
+    }
+
+    /// With `VISITOR_LINK_SECRET` set, a link that names the visitor
+    /// (`uniqueid`) or carries a signature must be signed and fresh.
+    pub async fn check_visitor_link(&self, key: Option<&LinkKey>, params: &Params) -> Result<(), GatewayError> {
+        match key {
+            Some(key) if params.get("uniqueid").is_some() || params.get("sig").is_some() => {
+                verify_signed_link(params, key, Credential::VisitorLink, self.now_seconds(), self.crypto).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `agent_id` and `agent_name` from the link (signed, or trusted in `none` mode).
+fn agent_from_params(params: &Params) -> Result<Agent, GatewayError> {
+    let id = field(params, "agent_id", MAX_ID_CHARS)?;
+    let name = field(params, "agent_name", MAX_NAME_CHARS)?;
+    Ok(Agent { id, name })
+}
+
+fn field(params: &Params, name: &str, max_chars: usize) -> Result<String, GatewayError> {
+    let value = params.require(name)?.trim();
+    let ok = !value.is_empty() && value.chars().count() <= max_chars && !value.chars().any(char::is_control);
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(GatewayError::bad_request(
+            "invalid_parameter",
+            format!("{name} must be 1 to {max_chars} characters, without control characters."),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crypto::testing::FakeCrypto;
+    use super::*;
+    use crate::core::base64url;
+    use crate::core::canonical::canonical_string;
+    use crate::error::Refusal;
+    use crate::upscope::client::testing::{block_on, FakeTransport};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const NOW_MS: f64 = 1_800_000_000_000.0;
+
+    fn identify(auth: &AgentAuth, query: &str, token: Option<&str>) -> Result<Agent, GatewayError> {
+        let params = Params::parse(Some(query)).unwrap();
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let result = block_on(verifiers.identify_agent(auth, &Credentials { params: &params, access_token: token }));
+        assert!(fake.requests.borrow().is_empty());
+        result
+    }
+
+    fn sign(query: &str) -> String {
+        let params = Params::parse(Some(query)).unwrap();
+        let mac = FakeCrypto::mac(SECRET.as_bytes(), canonical_string(params.iter()).as_bytes());
+        format!("{query}&sig={}", base64url::encode(&mac))
+    }
+
+    fn link_key() -> LinkKey {
+        LinkKey { secret: SECRET.into(), max_ttl_seconds: 300 }
+    }
+
+    #[test]
+    fn unauthenticated_mode_reads_the_link() {
+        let agent = identify(&AgentAuth::Unauthenticated, "agent_id=a-7&agent_name=Ann%20Lee", None).unwrap();
+        assert_eq!(agent, Agent { id: "a-7".into(), name: "Ann Lee".into() });
+        assert_eq!(
+            identify(&AgentAuth::Unauthenticated, "agent_id=%E7%8E%8B&agent_name=%E7%8E%8B%E8%8A%B3", None)
+                .unwrap()
+                .name,
+            "王芳"
+        );
+    }
+
+    #[test]
+    fn missing_or_bad_fields_are_refused() {
+        let auth = AgentAuth::Unauthenticated;
+        assert_eq!(identify(&auth, "agent_name=Ann", None).unwrap_err().code(), "missing_parameter");
+        assert!(identify(&auth, "agent_id=a", None).unwrap_err().message().contains("agent_name"));
+        for q in ["agent_id=&agent_name=Ann", "agent_id=a&agent_name=%20%20", "agent_id=a&agent_name=A%0D%0ALocation:x"]
+        {
+            assert_eq!(identify(&auth, q, None).unwrap_err().code(), "invalid_parameter", "{q}");
+        }
+        let long = format!("agent_id=a&agent_name={}", "n".repeat(101));
+        assert_eq!(identify(&auth, &long, None).unwrap_err().code(), "invalid_parameter");
+    }
+
+    #[test]
+    fn signed_link_mode_needs_the_signature() {
+        let auth = AgentAuth::SignedLink(link_key());
+        let query = format!("lookup=4821&agent_id=a-7&agent_name=Ann&exp={}", NOW_MS as u64 / 1000 + 60);
+        assert_eq!(identify(&auth, &sign(&query), None).unwrap(), Agent { id: "a-7".into(), name: "Ann".into() });
+        assert_eq!(identify(&auth, &query, None).unwrap_err().code(), "link_invalid");
+    }
+
+    #[test]
+    fn access_mode_ignores_link_parameters() {
+        let auth = AgentAuth::Access(crate::settings::AccessSettings {
+            team_domain: "team.cloudflareaccess.com".into(),
+            audience: "aud".into(),
+        });
+        let err = identify(&auth, "lookup=4821&agent_id=a-7&agent_name=Ann", None).unwrap_err();
+        assert_eq!(err, GatewayError::Refused { credential: Credential::AccessToken, refusal: Refusal::Missing });
+    }
+
+    #[test]
+    fn visitor_links_are_checked_only_when_a_secret_is_set() {
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let check = |key: Option<&LinkKey>, q: &str| {
+            block_on(verifiers.check_visitor_link(key, &Params::parse(Some(q)).unwrap()))
+        };
+        let key = link_key();
+        assert!(check(None, "uniqueid=alice").is_ok());
+        assert!(check(Some(&key), "").is_ok(), "an anonymous visitor needs no signature");
+        assert!(check(Some(&key), "url=https%3A%2F%2Fshop.example.com%2Fhelp").is_ok());
+        assert_eq!(check(Some(&key), "uniqueid=alice").unwrap_err().code(), "link_invalid");
+        assert_eq!(check(Some(&key), "sig=abc").unwrap_err().code(), "link_invalid");
+        let signed = sign(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 + 60));
+        assert!(check(Some(&key), &signed).is_ok());
+        let old = sign(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 - 600));
+        assert_eq!(check(Some(&key), &old).unwrap_err().code(), "link_expired");
+    }
+}
