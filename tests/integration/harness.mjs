@@ -36,8 +36,11 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
 /**
  * Starts the gateway with `vars` as its Worker variables and secrets.
  * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE.
+ * `hosts` maps host names to loopback servers: the Worker's outbound fetches
+ * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
+ * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {} } = {}) {
   const logs = [];
   const mf = new Miniflare({
     rootPath: root,
@@ -48,6 +51,7 @@ export async function startGateway({ vars = {}, kv = false } = {}) {
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: vars,
     kvNamespaces: kv ? ["SHORT_ID_CACHE"] : [],
+    outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
       stderr.on("data", (d) => logs.push(String(d)));
@@ -62,6 +66,13 @@ export async function startGateway({ vars = {}, kv = false } = {}) {
     fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, "https://gateway.example.com").href, { redirect: "manual", ...init }),
     close: () => mf.dispose(),
   };
+}
+
+async function routeOutbound(request, hosts) {
+  const url = new URL(request.url);
+  const target = hosts[url.hostname] ? new URL(url.pathname + url.search, hosts[url.hostname]) : url;
+  const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
+  return fetch(target, { method: request.method, headers: request.headers, body, redirect: "manual" });
 }
 
 /** The usual settings: simulator upstream, a key, a proxy page and an allowlist. */
@@ -79,3 +90,10 @@ export function baseVars(apiBase, extra = {}) {
 }
 
 export { DEV_API_KEY };
+
+/** Requests `p` asking for JSON and returns the status and the error body's code and message. */
+export async function refusal(gateway, p, headers = {}) {
+  const res = await gateway.fetch(p, { headers: { Accept: "application/json", ...headers } });
+  const { error } = await res.json();
+  return { status: res.status, code: error?.code, message: error?.message, headers: res.headers };
+}

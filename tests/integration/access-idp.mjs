@@ -1,0 +1,80 @@
+// A stand-in for Cloudflare Access on loopback: it publishes a team's
+// signing keys at /cdn-cgi/access/certs (counting the fetches) and mints
+// Access tokens with real RSA signatures, plus the forgeries the gateway
+// must refuse.
+import http from "node:http";
+import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
+
+export const TEAM_DOMAIN = "gateway-test.cloudflareaccess.com";
+export const AUDIENCE = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
+
+const b64url = (data) => Buffer.from(data).toString("base64url");
+const json64 = (value) => b64url(JSON.stringify(value));
+
+export function newKey(kid) {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { kid, publicKey, privateKey, jwk: { ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" } };
+}
+
+export async function startAccess() {
+  const state = { published: [], fetches: 0 };
+  const server = http.createServer((req, res) => {
+    if (req.url === "/cdn-cgi/access/certs") {
+      state.fetches += 1;
+      res.writeHead(200, { "Content-Type": "application/json" });
+      const [current] = state.published;
+      res.end(JSON.stringify({
+        keys: state.published.map((k) => k.jwk),
+        public_cert: current ? { kid: current.kid, cert: "-----BEGIN CERTIFICATE-----" } : undefined,
+      }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    /** Publishes exactly these keys. */
+    publish: (...keys) => { state.published = keys; },
+    resetFetches: () => { state.fetches = 0; },
+    fetches: () => state.fetches,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Claims as Access issues them for a signed-in user, valid for ten minutes. */
+export function claims(extra = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    aud: [AUDIENCE],
+    email: "ann.lee@example.com",
+    exp: now + 600,
+    iat: now,
+    nbf: now,
+    iss: `https://${TEAM_DOMAIN}`,
+    type: "app",
+    identity_nonce: "6ei69kawdKzMIAPF",
+    sub: "7335d417-61da-459d-899c-0a01c76a2f94",
+    country: "GB",
+    ...extra,
+  };
+}
+
+/** A token signed with `key` (RS256), or with the header's own alg when overridden. */
+export function token(key, claimSet = claims(), header = {}) {
+  const input = `${json64({ alg: "RS256", kid: key.kid, typ: "JWT", ...header })}.${json64(claimSet)}`;
+  const signature = createSign("RSA-SHA256").update(input).sign(key.privateKey);
+  return `${input}.${b64url(signature)}`;
+}
+
+/** `alg: none`: no signature at all. */
+export function unsignedToken(key, claimSet = claims()) {
+  return `${json64({ alg: "none", kid: key.kid, typ: "JWT" })}.${json64(claimSet)}.`;
+}
+
+/** HS256 keyed with the RSA public key's PEM: the classic algorithm-confusion forgery. */
+export function hs256WithPublicKey(key, claimSet = claims()) {
+  const input = `${json64({ alg: "HS256", kid: key.kid, typ: "JWT" })}.${json64(claimSet)}`;
+  const pem = key.publicKey.export({ format: "pem", type: "spki" });
+  return `${input}.${createHmac("sha256", pem).update(input).digest("base64url")}`;
+}

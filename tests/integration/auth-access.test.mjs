@@ -1,0 +1,136 @@
+// AGENT_AUTH=access: the agent is whoever Cloudflare Access's token names.
+// Real RSA keys, real WebCrypto in workerd; the team's key endpoint is a
+// loopback server reached through Miniflare's outbound routing.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import {
+  startAccess, newKey, token, claims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
+} from "./access-idp.mjs";
+
+const LINK = "/agent?visitorid=sAlice01";
+let up, access, key1, key2, stranger;
+
+before(async () => {
+  up = await startSimulator();
+  access = await startAccess();
+  [key1, key2, stranger] = [newKey("kid-one"), newKey("kid-two"), newKey("kid-one")];
+});
+after(async () => {
+  await access?.close();
+  await up?.close();
+});
+beforeEach(async () => {
+  await up.reset();
+  access.publish(key1, key2);
+  access.resetFetches();
+});
+
+/** A gateway in access mode; fresh for each test, so its key cache starts empty. */
+async function withGateway(run, extra = {}) {
+  const gw = await startGateway({
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
+    }),
+    hosts: { [TEAM_DOMAIN]: access.url },
+  });
+  try {
+    await run(gw);
+  } finally {
+    await gw.close();
+  }
+}
+
+const withToken = (jwt) => ({ "Cf-Access-Jwt-Assertion": jwt });
+
+test("a valid Access token starts a session under the token's identity; link parameters are ignored", async () => {
+  await withGateway(async (gw) => {
+    const res = await gw.fetch(`${LINK}&agent_id=mallory&agent_name=Mallory`, {
+      headers: withToken(token(key1, claims({ name: "Ann Lee" }))),
+    });
+    assert.equal(res.status, 302, await res.clone().text());
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    const [watch] = await up.requests();
+    assert.deepEqual(watch.body, { agent: { id: "7335d417-61da-459d-899c-0a01c76a2f94", name: "Ann Lee" } });
+    assert.equal(access.fetches(), 1);
+
+    // The second key of the set verifies too, with no further key fetch; name falls back to the email.
+    const again = await gw.fetch(LINK, { headers: withToken(token(key2)) });
+    assert.equal(again.status, 302);
+    assert.equal((await up.requests())[1].body.agent.name, "ann.lee@example.com");
+    assert.equal(access.fetches(), 1);
+  });
+});
+
+test("several agents on one visitor each get their own watch_url", async () => {
+  await withGateway(async (gw) => {
+    const ann = await gw.fetch(LINK, { headers: withToken(token(key1, claims({ sub: "u-ann", name: "Ann" }))) });
+    const bob = await gw.fetch(LINK, { headers: withToken(token(key1, claims({ sub: "u-bob", name: "Bob" }))) });
+    assert.equal(ann.status, 302);
+    assert.equal(bob.status, 302);
+    assert.notEqual(ann.headers.get("location"), bob.headers.get("location"));
+    const agents = (await up.requests()).map((r) => r.body.agent);
+    assert.deepEqual(agents, [{ id: "u-ann", name: "Ann" }, { id: "u-bob", name: "Bob" }]);
+  });
+});
+
+test("bad tokens are refused before any upstream call", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const cases = [
+    ["no token", null, 401, "access_token_missing"],
+    ["not a JWT", "definitely-not-a-token", 401, "access_token_invalid"],
+    ["wrong aud", token(key1, claims({ aud: ["another-application"] })), 401, "access_token_invalid"],
+    ["wrong iss", token(key1, claims({ iss: "https://evil.cloudflareaccess.com" })), 401, "access_token_invalid"],
+    ["expired", token(key1, claims({ exp: now - 120, nbf: now - 720 })), 403, "access_token_expired"],
+    ["not yet valid", token(key1, claims({ nbf: now + 300 })), 401, "access_token_invalid"],
+    ["signed by another key with a known kid", token(stranger), 401, "access_token_invalid"],
+    ["alg none", unsignedToken(key1), 401, "access_token_invalid"],
+    ["HS256 keyed with the public key", hs256WithPublicKey(key1), 401, "access_token_invalid"],
+    ["claims changed after signing", (() => {
+      const [h, , s] = token(key1).split(".");
+      const forged = Buffer.from(JSON.stringify(claims({ sub: "admin" }))).toString("base64url");
+      return `${h}.${forged}.${s}`;
+    })(), 401, "access_token_invalid"],
+  ];
+  await withGateway(async (gw) => {
+    for (const [name, jwt, status, code] of cases) {
+      const got = await refusal(gw, LINK, jwt ? withToken(jwt) : {});
+      assert.deepEqual([got.status, got.code], [status, code], name);
+    }
+  });
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("an unknown kid refetches the keys once, then refuses; a rotated key is found the same way", async () => {
+  await withGateway(async (gw) => {
+    assert.equal((await gw.fetch(LINK, { headers: withToken(token(key1)) })).status, 302);
+    assert.equal(access.fetches(), 1);
+    const unknown = newKey("kid-unknown");
+    // Past the refetch cooldown (2 s), an unknown kid costs exactly one more fetch.
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await refusal(gw, LINK, withToken(token(unknown)))).code, "access_token_invalid");
+    assert.equal(access.fetches(), 2);
+    // Within the cooldown, unknown kids cost no fetch at all.
+    assert.equal((await refusal(gw, LINK, withToken(token(unknown)))).code, "access_token_invalid");
+    assert.equal(access.fetches(), 2);
+    // Cloudflare rotates: the new key is published, and found by one refetch.
+    access.publish(unknown, key1);
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await gw.fetch(LINK, { headers: withToken(token(unknown)) })).status, 302);
+    assert.equal(access.fetches(), 3);
+  });
+  assert.equal((await up.requests()).length, 2, "only the two accepted tokens reached Upscope");
+});
+
+test("incomplete access configuration is a 500 naming the setting, with no call anywhere", async () => {
+  for (const [missing, expected] of [["ACCESS_AUD", /ACCESS_AUD/], ["ACCESS_TEAM_DOMAIN", /ACCESS_TEAM_DOMAIN/]]) {
+    await withGateway(async (gw) => {
+      const got = await refusal(gw, LINK, withToken(token(key1)));
+      assert.equal(got.status, 500);
+      assert.equal(got.code, "gateway_misconfigured");
+      assert.match(got.message, expected);
+    }, { [missing]: "" });
+  }
+  assert.equal(access.fetches(), 0);
+  assert.deepEqual(await up.requests(), []);
+});
