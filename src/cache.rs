@@ -1,10 +1,11 @@
 //! The only thing the gateway ever caches: a visitor's own ID → Upscope
 //! Short ID, in the optional KV namespace `SHORT_ID_CACHE`. A cache failure
-//! never fails a request; it only costs a search.
+//! never fails a request; it only costs a search, and shows in the log line.
 
 use worker::kv::KvStore;
 
 use crate::core::ids::{ShortId, UniqueId};
+use crate::observe::{CacheEvent, RequestLog};
 
 #[allow(async_fn_in_trait)]
 pub trait ShortIdCache {
@@ -38,18 +39,24 @@ pub fn cache_key(id: &UniqueId) -> String {
     format!("short-id:v1:{}", id.as_str())
 }
 
-pub struct KvShortIdCache {
+/// Workers KV; every operation's outcome goes to the request's log line.
+pub struct KvShortIdCache<'a> {
     pub store: KvStore,
     pub ttl_seconds: u64,
+    pub log: &'a RequestLog,
 }
 
-impl ShortIdCache for KvShortIdCache {
+impl ShortIdCache for KvShortIdCache<'_> {
     async fn get(&self, id: &UniqueId) -> Option<ShortId> {
         match self.store.get(&cache_key(id)).text().await {
-            // A value that is not a valid Short ID is treated as a miss.
-            Ok(value) => value.and_then(|v| ShortId::parse(&v).ok()),
+            Ok(value) => {
+                // A value that is not a valid Short ID is treated as a miss.
+                let hit = value.and_then(|v| ShortId::parse(&v).ok());
+                self.log.cache(if hit.is_some() { CacheEvent::Hit } else { CacheEvent::Miss });
+                hit
+            }
             Err(_) => {
-                worker::console_warn!("short-id cache: KV get failed; continuing uncached");
+                self.log.cache(CacheEvent::Failed("kv_get_failed"));
                 None
             }
         }
@@ -61,13 +68,14 @@ impl ShortIdCache for KvShortIdCache {
             Err(e) => Err(e),
         };
         if written.is_err() {
-            worker::console_warn!("short-id cache: KV put failed; continuing uncached");
+            self.log.cache(CacheEvent::Failed("kv_put_failed"));
         }
     }
 
     async fn forget(&self, id: &UniqueId) {
+        self.log.cache(CacheEvent::Stale);
         if self.store.delete(&cache_key(id)).await.is_err() {
-            worker::console_warn!("short-id cache: KV delete failed");
+            self.log.cache(CacheEvent::Failed("kv_delete_failed"));
         }
     }
 }

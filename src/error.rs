@@ -24,6 +24,8 @@ pub enum GatewayError {
         credential: Credential,
         refusal: Refusal,
     },
+    /// Over the limit of a configured rate-limiting binding.
+    TooManyRequests,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
     /// The runtime failed at something that cannot fail for a good request.
@@ -63,6 +65,7 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
             Self::AccessKeysUnavailable => 502,
+            Self::TooManyRequests => 429,
             Self::Upstream(e) => e.gateway_status(),
         }
     }
@@ -82,6 +85,7 @@ impl GatewayError {
                 (_, _) => "link_invalid",
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
+            Self::TooManyRequests => "rate_limited",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
         }
@@ -109,6 +113,7 @@ impl GatewayError {
                 "Cloudflare Access's signing keys could not be fetched, so the sign-in cannot be checked. Try again shortly."
                     .into()
             }
+            Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
             Self::Internal(what) => format!("The gateway failed unexpectedly ({what}). Try again."),
             Self::Upstream(e) => e.message(),
         }
@@ -121,6 +126,7 @@ impl GatewayError {
             404 => "Not found",
             401 | 403 => "Access refused",
             405 => "Method not allowed",
+            429 => "Slow down",
             500 if matches!(self, Self::Misconfigured(_)) => "Gateway misconfigured",
             503 => "Co-browsing is busy",
             504 => "Co-browsing timed out",
@@ -183,6 +189,7 @@ mod tests {
             (GatewayError::Misconfigured("x".into()), 500, "gateway_misconfigured"),
             (GatewayError::Internal("x"), 500, "internal_error"),
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
+            (GatewayError::TooManyRequests, 429, "rate_limited"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),

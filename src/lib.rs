@@ -12,6 +12,8 @@ mod cache;
 mod core;
 mod error;
 mod http;
+mod observe;
+mod outbound;
 mod routes;
 mod services;
 mod settings;

@@ -20,6 +20,11 @@ pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
 pub const MIN_CACHE_TTL_SECONDS: u64 = 60;
 /// The KV namespace binding for uniqueId→shortId; optional.
 pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5000;
+const UPSTREAM_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
+/// Optional Workers rate-limiting bindings.
+pub const VISITOR_RATE_LIMITER_BINDING: &str = "VISITOR_RATE_LIMITER";
+pub const AGENT_RATE_LIMITER_BINDING: &str = "AGENT_RATE_LIMITER";
 pub const DEFAULT_LINK_MAX_TTL_SECONDS: u64 = 300;
 const MAX_LINK_MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 /// HMAC keys shorter than this are too easy to guess offline from one link.
@@ -78,6 +83,18 @@ impl UpstreamSettings {
             misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
         })?;
         Ok(Self { base, api_key: api_key.trim().to_owned() })
+    }
+}
+
+/// `UPSTREAM_TIMEOUT_MS`: all upstream work of one request must end within it.
+pub fn upstream_timeout_ms(src: &impl Source) -> Result<u64, GatewayError> {
+    match src.get("UPSTREAM_TIMEOUT_MS") {
+        None => Ok(DEFAULT_UPSTREAM_TIMEOUT_MS),
+        Some(v) => {
+            v.trim().parse::<u64>().ok().filter(|ms| UPSTREAM_TIMEOUT_RANGE_MS.contains(ms)).ok_or_else(|| {
+                misconfigured("UPSTREAM_TIMEOUT_MS must be a whole number of milliseconds, 100 to 60000")
+            })
+        }
     }
 }
 
@@ -445,5 +462,15 @@ pub(crate) mod tests {
         let err =
             frame_ancestors(&src(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), "AGENT_EMBED_ORIGINS").unwrap_err();
         assert!(err.message().contains("AGENT_EMBED_ORIGINS"));
+    }
+
+    #[test]
+    fn upstream_timeout() {
+        assert_eq!(upstream_timeout_ms(&src(&[])).unwrap(), 5000);
+        assert_eq!(upstream_timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", " 250 ")])).unwrap(), 250);
+        for bad in ["99", "60001", "5s", "-1"] {
+            let err = upstream_timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", bad)])).unwrap_err();
+            assert!(err.message().contains("UPSTREAM_TIMEOUT_MS"), "{bad}");
+        }
     }
 }

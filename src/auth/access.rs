@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::crypto::{Crypto, RsaPublicKey};
 use super::jwt::{self, Expected, TokenProblem};
 use crate::error::{Credential, GatewayError, Refusal};
+use crate::outbound::{HttpRequest, Method, Transport};
 use crate::settings::AccessSettings;
-use crate::upscope::client::{HttpRequest, Method, Transport};
 use crate::upscope::models::Agent;
 
 /// The request header Cloudflare Access adds in front of the gateway.
@@ -138,8 +138,13 @@ impl<C: Crypto, T: Transport> AccessVerifier<'_, C, T> {
 
     async fn fetch(&self) -> Option<KeySet> {
         let url = format!("https://{}/cdn-cgi/access/certs", self.settings.team_domain);
-        let request =
-            HttpRequest { method: Method::Get, url, headers: vec![("Accept", "application/json".into())], body: None };
+        let request = HttpRequest {
+            endpoint: "access_keys",
+            method: Method::Get,
+            url,
+            headers: vec![("Accept", "application/json".into())],
+            body: None,
+        };
         let response = self.transport.send(request).await.ok()?;
         if response.status != 200 {
             return None;
@@ -166,7 +171,7 @@ mod tests {
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
     use crate::auth::jwt::tests::token;
-    use crate::upscope::client::testing::{block_on, FakeTransport};
+    use crate::outbound::testing::{block_on, FakeTransport};
 
     const NOW_MS: f64 = 1_800_000_000_000.0;
     const TEAM: &str = "team.cloudflareaccess.com";

@@ -17,9 +17,9 @@ use signed_link::verify_signed_link;
 
 use crate::core::query::Params;
 use crate::error::{Credential, GatewayError};
+use crate::outbound::Transport;
 use crate::settings::{AgentAuth, LinkKey};
 use crate::upscope::models::Agent;
-use crate::upscope::Transport;
 
 const MAX_ID_CHARS: usize = 128;
 const MAX_NAME_CHARS: usize = 100;
@@ -106,7 +106,7 @@ mod tests {
     use crate::core::base64url;
     use crate::core::canonical::canonical_string;
     use crate::error::Refusal;
-    use crate::upscope::client::testing::{block_on, FakeTransport};
+    use crate::outbound::testing::{block_on, FakeTransport};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const NOW_MS: f64 = 1_800_000_000_000.0;

@@ -56,7 +56,7 @@ fn parse_unix_seconds(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
-    use crate::upscope::client::testing::block_on;
+    use crate::outbound::testing::block_on;
 
     const NOW: u64 = 1_800_000_000;
     const SECRET: &str = "0123456789abcdef0123456789abcdef";

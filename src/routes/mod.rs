@@ -5,6 +5,7 @@ mod agent;
 mod health;
 mod visitor;
 
+use worker::js_sys::{Date, Math};
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::auth::access::KeyCache;
@@ -15,8 +16,9 @@ use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
 use crate::error::GatewayError;
 use crate::http;
-use crate::settings::{frame_ancestors, UpstreamSettings};
-use crate::upscope::fetch::FetchTransport;
+use crate::observe::{generated_request_id, log_line, request_id_from_ray, RequestLog, Summary};
+use crate::outbound::fetch::FetchTransport;
+use crate::settings::{frame_ancestors, upstream_timeout_ms, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
 use crate::upscope::Client;
 
@@ -36,28 +38,91 @@ fn route(path: &str) -> Option<Route> {
     }
 }
 
+/// The route as logged: unknown paths are not echoed into logs.
+fn route_name(route: Option<Route>) -> &'static str {
+    match route {
+        Some(Route::Visitor) => "/visitor",
+        Some(Route::Agent) => "/agent",
+        Some(Route::Health) => "/healthz",
+        None => "other",
+    }
+}
+
 /// What a handler decided; turned into a response in `handle` only.
 pub enum Outcome {
     Redirect(SessionUrl),
     Json(serde_json::Value),
 }
 
+/// What every handler works with for one request.
+pub struct Ctx<'a> {
+    pub req: &'a Request,
+    pub env: &'a Env,
+    pub params: Params,
+    /// Outbound HTTP, bounded by this request's upstream deadline.
+    pub transport: FetchTransport<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The Upscope client; fails with a clear 500 when the key is missing.
+    fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
+        let settings = UpstreamSettings::load(self.env)?;
+        Ok(Client::new(&self.transport, settings.base, settings.api_key))
+    }
+
+    /// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
+    fn verifiers(&'a self) -> Verifiers<'a, WebCrypto, FetchTransport<'a>> {
+        Verifiers { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
+    }
+
+    /// Applies the optional rate-limiting binding `binding` to `key`. No
+    /// binding, no limit; a limiter that fails lets the request through.
+    async fn within_rate_limit(&self, binding: &str, key: String) -> std::result::Result<(), GatewayError> {
+        let Ok(limiter) = self.env.rate_limiter(binding) else {
+            return Ok(());
+        };
+        match limiter.limit(key).await {
+            Ok(outcome) if !outcome.success => Err(GatewayError::TooManyRequests),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where Access signing keys stay between requests in this isolate.
+static ACCESS_KEYS: KeyCache = KeyCache::new(None);
+
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
+    let started = Date::now();
+    let log = RequestLog::default();
+    let request_id = request_id_from_ray(req.headers().get("cf-ray")?.as_deref())
+        .unwrap_or_else(|| generated_request_id(Math::random()));
     let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
     let url = req.url()?;
     let route = route(url.path());
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
     let (framing, result) = match framing(route, &env) {
-        Ok(framing) => (framing, dispatch(&req, &env, route, &url).await),
+        Ok(framing) => (framing, dispatch(&req, &env, route, &url, &log).await),
         Err(err) => (FrameAncestors::NONE, Err(err)),
     };
-    let response = match result {
-        Ok(Outcome::Redirect(url)) => http::redirect_to_session(&url),
-        Ok(Outcome::Json(body)) => http::json(200, &body),
-        Err(err) => http::error(&err, wants_json),
-    }?;
-    http::with_frame_ancestors(response, &framing)
+    let (outcome, response) = match result {
+        Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
+        Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
+        Err(err) => (err.code(), http::error(&err, wants_json)),
+    };
+    let mut response = http::with_frame_ancestors(response?, &framing)?;
+    response.headers_mut().set("X-Request-Id", &request_id)?;
+    let method = req.method().to_string();
+    let summary = Summary {
+        request_id: &request_id,
+        method: &method,
+        route: route_name(route),
+        status: response.status_code(),
+        outcome,
+        total_ms: (Date::now() - started).max(0.0) as u64,
+    };
+    worker::console_log!("{}", log_line(&summary, &log));
+    Ok(response)
 }
 
 fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestors, GatewayError> {
@@ -73,36 +138,23 @@ async fn dispatch(
     env: &Env,
     route: Option<Route>,
     url: &url::Url,
+    log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
     let route = route.ok_or(GatewayError::RouteNotFound)?;
     if req.method() != Method::Get {
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
     let params = Params::parse(url.query())?;
+    if route == Route::Health {
+        return Ok(health::handle());
+    }
+    let transport = FetchTransport::new(upstream_timeout_ms(env)?, log);
+    let ctx = Ctx { req, env, params, transport };
     match route {
+        Route::Visitor => visitor::handle(&ctx).await,
+        Route::Agent => agent::handle(&ctx, log).await,
         Route::Health => Ok(health::handle()),
-        Route::Visitor => visitor::handle(env, &params).await,
-        Route::Agent => agent::handle(req, env, &params).await,
     }
-}
-
-/// Where Access signing keys stay between requests in this isolate.
-static ACCESS_KEYS: KeyCache = KeyCache::new(None);
-
-/// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
-fn verifiers() -> Verifiers<'static, WebCrypto, FetchTransport> {
-    Verifiers {
-        crypto: &WebCrypto,
-        transport: &FetchTransport,
-        access_keys: &ACCESS_KEYS,
-        now_ms: worker::js_sys::Date::now(),
-    }
-}
-
-/// The Upscope client for this request; fails with a clear 500 when the key is missing.
-fn upscope_client(env: &Env) -> std::result::Result<Client<FetchTransport>, GatewayError> {
-    let settings = UpstreamSettings::load(env)?;
-    Ok(Client::new(FetchTransport, settings.base, settings.api_key))
 }
 
 #[cfg(test)]

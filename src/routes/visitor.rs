@@ -1,16 +1,15 @@
-use worker::Env;
-
-use super::Outcome;
-use crate::core::query::Params;
+use super::{Ctx, Outcome};
 use crate::error::GatewayError;
 use crate::services::visitor::{plan_proxy_session, start_proxy_session};
-use crate::settings::{visitor_link_key, ProxySettings};
+use crate::settings::{visitor_link_key, ProxySettings, VISITOR_RATE_LIMITER_BINDING};
 
-pub async fn handle(env: &Env, params: &Params) -> Result<Outcome, GatewayError> {
-    let settings = ProxySettings::load(env)?;
-    let link_key = visitor_link_key(env)?;
-    let client = super::upscope_client(env)?;
-    super::verifiers().check_visitor_link(link_key.as_ref(), params).await?;
-    let plan = plan_proxy_session(&settings, params)?;
+pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
+    let settings = ProxySettings::load(ctx.env)?;
+    let link_key = visitor_link_key(ctx.env)?;
+    let client = ctx.upscope()?;
+    ctx.verifiers().check_visitor_link(link_key.as_ref(), &ctx.params).await?;
+    let plan = plan_proxy_session(&settings, &ctx.params)?;
+    let client_ip = ctx.req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
+    ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{client_ip}")).await?;
     Ok(Outcome::Redirect(start_proxy_session(&client, &plan).await?))
 }

@@ -6,8 +6,9 @@ use crate::core::choose::{choose_visitor, Wanted};
 use crate::core::ids::ShortId;
 use crate::core::query::VisitorRef;
 use crate::error::GatewayError;
+use crate::outbound::Transport;
 use crate::upscope::models::{SessionUrl, WatchUrlRequest};
-use crate::upscope::{Client, Transport, UpstreamError};
+use crate::upscope::{Client, UpstreamError};
 
 /// Results asked of each search: enough to see one person's several devices
 /// and the fuzzy neighbours that must be filtered out.

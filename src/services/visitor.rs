@@ -4,9 +4,10 @@ use crate::core::ids::UniqueId;
 use crate::core::page_url::{choose_page, with_unique_id};
 use crate::core::query::Params;
 use crate::error::GatewayError;
+use crate::outbound::Transport;
 use crate::settings::ProxySettings;
 use crate::upscope::models::{ProxySessionRequest, SessionUrl};
-use crate::upscope::{Client, Transport};
+use crate::upscope::Client;
 
 /// The proxy session to ask for, from the visitor's link; pure, so every
 /// refusal happens before any upstream call.

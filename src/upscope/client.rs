@@ -1,53 +1,19 @@
 //! Upscope's REST protocol over a small HTTP `Transport`: which URL, which
-//! headers, which body, and how each answer is read. The Workers Fetch API
-//! sits behind `Transport`, so all of this is tested natively.
+//! headers, which body, how each answer is read, and which calls may be
+//! retried. The Workers Fetch API sits behind `Transport`, so all of this is
+//! tested natively.
 
 use url::Url;
 
 use super::models::{self, ProxySessionRequest, SessionUrl, Visitor, WatchUrlRequest};
 use super::UpstreamError;
 use crate::core::ids::ShortId;
+use crate::outbound::{Endpoint, HttpRequest, HttpResponse, Method, Transport, TransportError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-        }
-    }
-}
-
-/// One HTTP request as the transport should send it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: Method,
-    pub url: String,
-    /// Header name and value; the API key is among them, so never log these.
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub body: String,
-    pub retry_after: Option<String>,
-}
-
-/// No HTTP answer arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransportError;
-
-#[allow(async_fn_in_trait)] // single-threaded Workers runtime: no Send bound wanted
-pub trait Transport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
-}
+/// A failed search is tried once more after this long, plus up to
+/// `RETRY_JITTER_MS`, if the request's deadline leaves room.
+pub const RETRY_BASE_MS: u64 = 100;
+pub const RETRY_JITTER_MS: u64 = 150;
 
 /// The Upscope REST client. Deliberately not `Debug`: it holds the API key.
 pub struct Client<T> {
@@ -66,21 +32,21 @@ impl<T: Transport> Client<T> {
     pub async fn search(&self, query: &str, max_results: u32) -> Result<Vec<Visitor>, UpstreamError> {
         let mut url = self.endpoint(&["list"]);
         url.query_pairs_mut().append_pair("search", query).append_pair("max_results", &max_results.to_string());
-        let body = self.call(Method::Get, url, None).await?;
+        let body = self.call("search", Method::Get, url, None).await?;
         models::read_search(&body)
     }
 
     /// `POST /visitors/:short_id/watch_url`.
     pub async fn watch_url(&self, visitor: &ShortId, request: &WatchUrlRequest) -> Result<SessionUrl, UpstreamError> {
         let url = self.endpoint(&["visitors", visitor.as_str(), "watch_url"]);
-        let body = self.call(Method::Post, url, Some(to_json(request))).await?;
+        let body = self.call("watch_url", Method::Post, url, Some(to_json(request))).await?;
         models::read_watch_url(&body)
     }
 
     /// `POST /proxy_sessions`.
     pub async fn create_proxy_session(&self, request: &ProxySessionRequest) -> Result<SessionUrl, UpstreamError> {
         let url = self.endpoint(&["proxy_sessions"]);
-        let body = self.call(Method::Post, url, Some(to_json(request))).await?;
+        let body = self.call("proxy_sessions", Method::Post, url, Some(to_json(request))).await?;
         models::read_proxy_url(&body)
     }
 
@@ -93,18 +59,43 @@ impl<T: Transport> Client<T> {
         url
     }
 
-    async fn call(&self, method: Method, url: Url, body: Option<String>) -> Result<String, UpstreamError> {
+    async fn call(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<String>,
+    ) -> Result<String, UpstreamError> {
         let mut headers = vec![("X-Api-Key", self.api_key.clone()), ("Accept", "application/json".to_owned())];
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_owned()));
         }
-        let request = HttpRequest { method, url: url.into(), headers, body };
-        let response = self.transport.send(request).await.map_err(|TransportError| UpstreamError::Unreachable)?;
-        if (200..300).contains(&response.status) {
-            Ok(response.body)
-        } else {
-            Err(UpstreamError::from_status(response.status, &response.body, response.retry_after))
+        let request = HttpRequest { endpoint, method, url: url.into(), headers, body };
+        let mut answer = self.transport.send(request.clone()).await;
+        // Reads are retried once on trouble that may pass; POSTs create
+        // sessions, so they are never sent twice.
+        if method == Method::Get && worth_retrying(&answer) {
+            let pause = RETRY_BASE_MS + (self.transport.random_fraction() * RETRY_JITTER_MS as f64) as u64;
+            if self.transport.pause_before_retry(pause).await {
+                answer = self.transport.send(request).await;
+            }
         }
+        match answer {
+            Ok(response) if (200..300).contains(&response.status) => Ok(response.body),
+            Ok(response) => Err(UpstreamError::from_status(response.status, &response.body, response.retry_after)),
+            Err(TransportError::Unreachable) => Err(UpstreamError::Unreachable),
+            Err(TransportError::TimedOut) => Err(UpstreamError::TimedOut),
+        }
+    }
+}
+
+/// Network errors and gateway-side 502/503/504; never 429 (Upscope asked us
+/// to wait) and never a timeout (the deadline is spent).
+fn worth_retrying(answer: &Result<HttpResponse, TransportError>) -> bool {
+    match answer {
+        Ok(response) => matches!(response.status, 502..=504),
+        Err(TransportError::Unreachable) => true,
+        Err(TransportError::TimedOut) => false,
     }
 }
 
@@ -115,58 +106,8 @@ fn to_json<S: serde::Serialize>(value: &S) -> String {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! An in-memory transport that answers from a script and records requests.
-
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-
     use super::*;
-
-    #[derive(Default)]
-    pub struct FakeTransport {
-        pub answers: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
-        pub requests: RefCell<Vec<HttpRequest>>,
-    }
-
-    impl FakeTransport {
-        pub fn answering(answers: impl IntoIterator<Item = (u16, &'static str)>) -> Self {
-            let fake = Self::default();
-            for (status, body) in answers {
-                fake.answers.borrow_mut().push_back(Ok(HttpResponse { status, body: body.into(), retry_after: None }));
-            }
-            fake
-        }
-
-        /// `METHOD path?query` of each request, in order.
-        pub fn calls(&self) -> Vec<String> {
-            self.requests
-                .borrow()
-                .iter()
-                .map(|r| {
-                    let url = Url::parse(&r.url).unwrap();
-                    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
-                    format!("{} {}{}", r.method.as_str(), url.path(), query)
-                })
-                .collect()
-        }
-    }
-
-    impl Transport for &FakeTransport {
-        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-            self.requests.borrow_mut().push(request);
-            self.answers.borrow_mut().pop_front().expect("the test scripted too few answers")
-        }
-    }
-
-    /// Drives a future that never waits on real I/O (the fake answers at once).
-    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out,
-            std::task::Poll::Pending => panic!("fake transport futures complete immediately"),
-        }
-    }
+    pub use crate::outbound::testing::{block_on, FakeTransport};
 
     pub fn client(fake: &FakeTransport) -> Client<&FakeTransport> {
         Client::new(fake, Url::parse("https://api.example/v1.3").unwrap(), "test-key".into())
@@ -223,8 +164,67 @@ mod tests {
             block_on(client(&fake).search("x", 1)),
             Err(UpstreamError::Unauthorized(Some("invalid_api_key".into())))
         );
-        let fake = FakeTransport::default();
-        fake.answers.borrow_mut().push_back(Err(TransportError));
-        assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Unreachable));
+        let fake = FakeTransport::default().then(Err(TransportError::Unreachable));
+        assert_eq!(
+            block_on(client(&fake).watch_url(&ShortId::parse("abc").unwrap(), &request())),
+            Err(UpstreamError::Unreachable)
+        );
+        let fake = FakeTransport::default().then(Err(TransportError::TimedOut));
+        assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::TimedOut));
+        assert_eq!(fake.requests.borrow().len(), 1, "a timed-out search is not retried");
+    }
+
+    fn request() -> WatchUrlRequest {
+        WatchUrlRequest {
+            agent: Agent { id: "a1".into(), name: "Ann".into() },
+            branding: Branding::default(),
+            permissions: Default::default(),
+        }
+    }
+
+    const SEARCH_OK: (u16, &str) = (200, r#"{"visitors":[{"short_id":"a1"}]}"#);
+
+    #[test]
+    fn a_failed_search_is_retried_once_after_a_jittered_pause() {
+        for first in [(502, ""), (503, "busy"), (504, "")] {
+            let fake = FakeTransport::answering([first, SEARCH_OK]);
+            assert_eq!(block_on(client(&fake).search("x", 1)).unwrap().len(), 1, "{first:?}");
+            assert_eq!(fake.calls(), ["GET /v1.3/list?search=x&max_results=1"; 2]);
+            assert_eq!(*fake.pauses.borrow(), [RETRY_BASE_MS + RETRY_JITTER_MS / 2]);
+        }
+        let ok = HttpResponse { status: 200, body: SEARCH_OK.1.into(), retry_after: None };
+        let fake = FakeTransport::default().then(Err(TransportError::Unreachable)).then(Ok(ok));
+        assert!(block_on(client(&fake).search("x", 1)).is_ok());
+        assert_eq!(fake.requests.borrow().len(), 2);
+        // Twice unlucky: the second answer decides.
+        let fake = FakeTransport::answering([(503, ""), (502, "")]);
+        assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Unavailable(502)));
+        assert_eq!(fake.requests.borrow().len(), 2);
+    }
+
+    #[test]
+    fn no_retry_without_time_left_for_429_or_for_posts() {
+        let fake = FakeTransport::answering([(503, "")]);
+        fake.time_left.set(false);
+        assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Unavailable(503)));
+        assert_eq!(fake.requests.borrow().len(), 1);
+
+        let fake = FakeTransport::answering([(429, "")]);
+        assert!(matches!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::RateLimited { .. })));
+        assert_eq!((fake.requests.borrow().len(), fake.pauses.borrow().len()), (1, 0));
+
+        let fake = FakeTransport::answering([(503, "")]);
+        assert!(block_on(client(&fake).watch_url(&ShortId::parse("abc").unwrap(), &request())).is_err());
+        let req = ProxySessionRequest { initial_url: "https://shop.example/".into(), allowed_domains: vec![] };
+        let fake2 = FakeTransport::answering([(502, "")]);
+        assert!(block_on(client(&fake2).create_proxy_session(&req)).is_err());
+        assert_eq!((fake.requests.borrow().len(), fake2.requests.borrow().len()), (1, 1), "POSTs are never retried");
+    }
+
+    #[test]
+    fn requests_name_their_endpoint_for_the_log() {
+        let fake = FakeTransport::answering([SEARCH_OK]);
+        block_on(client(&fake).search("x", 1)).unwrap();
+        assert_eq!(fake.requests.borrow()[0].endpoint, "search");
     }
 }

@@ -20,6 +20,8 @@ pub enum UpstreamError {
     BadResponse(&'static str),
     /// No answer at all (network error).
     Unreachable,
+    /// No answer within the request's deadline (`UPSTREAM_TIMEOUT_MS`).
+    TimedOut,
 }
 
 impl UpstreamError {
@@ -38,6 +40,7 @@ impl UpstreamError {
     pub fn gateway_status(&self) -> u16 {
         match self {
             Self::RateLimited { .. } | Self::Unavailable(_) => 503,
+            Self::TimedOut => 504,
             _ => 502,
         }
     }
@@ -52,6 +55,7 @@ impl UpstreamError {
             Self::Refused(_) => "upstream_refused",
             Self::BadResponse(_) => "upstream_bad_response",
             Self::Unreachable => "upstream_unreachable",
+            Self::TimedOut => "upstream_timeout",
         }
     }
 
@@ -74,6 +78,7 @@ impl UpstreamError {
             Self::Refused(status) => format!("Upscope refused the request (HTTP {status})."),
             Self::BadResponse(what) => format!("Upscope sent {what}."),
             Self::Unreachable => "Upscope could not be reached.".into(),
+            Self::TimedOut => "Upscope did not answer in time; try again in a moment.".into(),
         }
     }
 }

@@ -1,0 +1,203 @@
+//! One structured JSON log line per request: what was asked (route only),
+//! what came of it, each upstream call's endpoint name, status and time,
+//! and the cache. Built from names and numbers only, so an API key, a
+//! `watch_url`, a proxy URL, a signature, a token or a secret cannot reach
+//! it: none of them is ever handed to this module.
+
+use std::cell::RefCell;
+
+use serde_json::{json, Value};
+
+use crate::outbound::Endpoint;
+
+/// How one outbound call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallResult {
+    Status(u16),
+    Unreachable,
+    TimedOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRecord {
+    pub endpoint: Endpoint,
+    pub result: CallResult,
+    pub ms: u64,
+}
+
+/// The short-id cache's part in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheEvent {
+    Hit,
+    Miss,
+    /// A cached Short ID that Upscope no longer knew; deleted.
+    Stale,
+    /// KV failed; the request went on uncached.
+    Failed(&'static str),
+}
+
+/// What one request did, filled in as it goes.
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    calls: RefCell<Vec<CallRecord>>,
+    cache: RefCell<Vec<CacheEvent>>,
+}
+
+impl RequestLog {
+    pub fn call(&self, record: CallRecord) {
+        self.calls.borrow_mut().push(record);
+    }
+
+    pub fn cache(&self, event: CacheEvent) {
+        self.cache.borrow_mut().push(event);
+    }
+
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.calls.borrow().clone()
+    }
+
+    pub fn cache_events(&self) -> Vec<CacheEvent> {
+        self.cache.borrow().clone()
+    }
+}
+
+/// The finished request, as one line of JSON.
+pub struct Summary<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub route: &'static str,
+    pub status: u16,
+    /// `redirect`, `ok`, or the error code.
+    pub outcome: &'static str,
+    pub total_ms: u64,
+}
+
+pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
+    let upstream: Vec<Value> = log
+        .calls()
+        .iter()
+        .map(|call| match call.result {
+            CallResult::Status(status) => json!({ "endpoint": call.endpoint, "status": status, "ms": call.ms }),
+            CallResult::Unreachable => json!({ "endpoint": call.endpoint, "error": "unreachable", "ms": call.ms }),
+            CallResult::TimedOut => json!({ "endpoint": call.endpoint, "error": "timeout", "ms": call.ms }),
+        })
+        .collect();
+    let events = log.cache_events();
+    let cache = match events.first() {
+        None => "none",
+        Some(CacheEvent::Hit) => "hit",
+        Some(CacheEvent::Miss) => "miss",
+        Some(CacheEvent::Stale) => "stale",
+        Some(CacheEvent::Failed(_)) => "error",
+    };
+    let mut line = json!({
+        "request_id": summary.request_id,
+        "method": printable_method(summary.method),
+        "route": summary.route,
+        "status": summary.status,
+        "outcome": summary.outcome,
+        "upstream": upstream,
+        "cache": cache,
+        "total_ms": summary.total_ms,
+    });
+    let warnings: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            CacheEvent::Failed(what) => Some(*what),
+            CacheEvent::Stale => Some("cache_entry_stale"),
+            _ => None,
+        })
+        .collect();
+    if !warnings.is_empty() {
+        line["warnings"] = json!(warnings);
+    }
+    line.to_string()
+}
+
+/// Methods are echoed only when they are one of the usual tokens.
+fn printable_method(method: &str) -> &str {
+    match method {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+        _ => "OTHER",
+    }
+}
+
+/// `cf-ray` when it looks like one, so the line can be matched with
+/// Cloudflare's own logs; otherwise the caller generates an id.
+pub fn request_id_from_ray(ray: Option<&str>) -> Option<String> {
+    let ray = ray?.trim();
+    let plausible = !ray.is_empty() && ray.len() <= 64 && ray.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    plausible.then(|| ray.to_owned())
+}
+
+/// 16 hex digits from a random number in `[0, 1)`.
+pub fn generated_request_id(random_fraction: f64) -> String {
+    format!("{:016x}", (random_fraction * 18_446_744_073_709_551_615.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> Summary<'static> {
+        Summary {
+            request_id: "8a1b2c3d4e5f6a7b-LHR",
+            method: "GET",
+            route: "/agent",
+            status: 302,
+            outcome: "redirect",
+            total_ms: 41,
+        }
+    }
+
+    #[test]
+    fn one_line_with_calls_and_cache() {
+        let log = RequestLog::default();
+        log.cache(CacheEvent::Miss);
+        log.call(CallRecord { endpoint: "search", result: CallResult::Status(503), ms: 12 });
+        log.call(CallRecord { endpoint: "search", result: CallResult::Status(200), ms: 9 });
+        log.call(CallRecord { endpoint: "watch_url", result: CallResult::TimedOut, ms: 5000 });
+        let line = log_line(&summary(), &log);
+        assert!(!line.contains('\n'));
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["request_id"], "8a1b2c3d4e5f6a7b-LHR");
+        assert_eq!(v["route"], "/agent");
+        assert_eq!(v["status"], 302);
+        assert_eq!(v["cache"], "miss");
+        assert_eq!(v["total_ms"], 41);
+        assert_eq!(
+            v["upstream"],
+            json!([
+                {"endpoint":"search","status":503,"ms":12},
+                {"endpoint":"search","status":200,"ms":9},
+                {"endpoint":"watch_url","error":"timeout","ms":5000}
+            ])
+        );
+        assert!(v.get("warnings").is_none());
+    }
+
+    #[test]
+    fn cache_trouble_is_a_warning() {
+        let log = RequestLog::default();
+        log.cache(CacheEvent::Failed("kv_get_failed"));
+        log.cache(CacheEvent::Failed("kv_put_failed"));
+        let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
+        assert_eq!(v["cache"], "error");
+        assert_eq!(v["warnings"], json!(["kv_get_failed", "kv_put_failed"]));
+        let none: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
+        assert_eq!(none["cache"], "none");
+        assert_eq!(none["upstream"], json!([]));
+    }
+
+    #[test]
+    fn request_ids() {
+        assert_eq!(request_id_from_ray(Some("8a1b2c3d4e5f6a7b-LHR")).as_deref(), Some("8a1b2c3d4e5f6a7b-LHR"));
+        for bad in [None, Some(""), Some("x\ny"), Some("a b"), Some(&"r".repeat(65) as &str)] {
+            assert_eq!(request_id_from_ray(bad), None, "{bad:?}");
+        }
+        assert_eq!(generated_request_id(0.0), "0000000000000000");
+        assert_eq!(generated_request_id(0.5).len(), 16);
+        assert_ne!(generated_request_id(0.25), generated_request_id(0.75));
+        assert_eq!(printable_method("BREW"), "OTHER");
+    }
+}
