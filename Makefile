@@ -19,10 +19,10 @@ dev: setup
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
 test: build
 	cargo test --quiet
-	node --test --test-concurrency=1 "tests/**/*.test.mjs"
+	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"
 
 test-unit:
 	cargo test
 
 test-integration: build
-	node --test --test-concurrency=1 "tests/**/*.test.mjs"
+	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"

@@ -130,9 +130,11 @@ pub fn request_id_from_ray(ray: Option<&str>) -> Option<String> {
     plausible.then(|| ray.to_owned())
 }
 
-/// 16 hex digits from a random number in `[0, 1)`.
-pub fn generated_request_id(random_fraction: f64) -> String {
-    format!("{:016x}", (random_fraction * 18_446_744_073_709_551_615.0) as u64)
+/// 16 hex digits from two random numbers in `[0, 1)`, 32 bits from each
+/// (one `f64` carries fewer than 64 random bits).
+pub fn generated_request_id(high: f64, low: f64) -> String {
+    let bits = |fraction: f64| (fraction * 4_294_967_296.0) as u32;
+    format!("{:08x}{:08x}", bits(high), bits(low))
 }
 
 #[cfg(test)]
@@ -195,9 +197,9 @@ mod tests {
         for bad in [None, Some(""), Some("x\ny"), Some("a b"), Some(&"r".repeat(65) as &str)] {
             assert_eq!(request_id_from_ray(bad), None, "{bad:?}");
         }
-        assert_eq!(generated_request_id(0.0), "0000000000000000");
-        assert_eq!(generated_request_id(0.5).len(), 16);
-        assert_ne!(generated_request_id(0.25), generated_request_id(0.75));
+        assert_eq!(generated_request_id(0.0, 0.0), "0000000000000000");
+        assert_eq!(generated_request_id(0.5, 0.999_999_999_9), "80000000ffffffff");
+        assert_ne!(generated_request_id(0.25, 0.5), generated_request_id(0.5, 0.25));
         assert_eq!(printable_method("BREW"), "OTHER");
     }
 }

@@ -24,7 +24,10 @@ impl UrlPrefix {
     }
 
     pub fn covers(&self, candidate: &Url) -> bool {
-        if candidate.origin() != self.0.origin() {
+        // An encoded `/` or `\` survives URL normalisation but may be decoded
+        // by the site's server into a path that climbs out of the prefix.
+        let lowered = candidate.path().to_ascii_lowercase();
+        if candidate.origin() != self.0.origin() || lowered.contains("%2f") || lowered.contains("%5c") {
             return false;
         }
         let (prefix, path) = (self.0.path(), candidate.path());
@@ -99,6 +102,20 @@ mod tests {
     }
     fn prefixes(list: &[&str]) -> Vec<UrlPrefix> {
         list.iter().map(|s| UrlPrefix::parse(s).unwrap()).collect()
+    }
+
+    #[test]
+    fn encoded_separators_never_pass_a_prefix() {
+        let prefix = UrlPrefix::parse("https://shop.example.com/help/").unwrap();
+        for sneaky in [
+            "https://shop.example.com/help/..%2Fadmin",
+            "https://shop.example.com/help/..%2fadmin",
+            "https://shop.example.com/help/..%5Cadmin",
+            "https://shop.example.com/help/a%2Fb",
+        ] {
+            assert!(!prefix.covers(&Url::parse(sneaky).unwrap()), "{sneaky}");
+        }
+        assert!(prefix.covers(&Url::parse("https://shop.example.com/help/%2e%2e-not-dots").unwrap()));
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let started = Date::now();
     let log = RequestLog::default();
     let request_id = request_id_from_ray(req.headers().get("cf-ray")?.as_deref())
-        .unwrap_or_else(|| generated_request_id(Math::random()));
+        .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
     let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
     let url = req.url()?;
     let route = route(url.path());

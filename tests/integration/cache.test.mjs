@@ -112,3 +112,29 @@ test("without the SHORT_ID_CACHE binding every request searches", async () => {
     await uncached.close();
   }
 });
+
+test("a failing KV namespace degrades to uncached operation, logged, never failing the request", async () => {
+  const broken = await startGateway({ vars: baseVars(up.apiBase), kv: "broken" });
+  try {
+    const res = await broken.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+    assert.equal(res.status, 302);
+    assert.deepEqual(await summary(), ["GET /list?search=id%3Aalice-1001&max_results=10", "POST /visitors/sAlice01/watch_url"]);
+    await new Promise((r) => setTimeout(r, 100));
+    const [line] = broken.logLines();
+    assert.equal(line.cache, "error");
+    assert.deepEqual(line.warnings, ["kv_get_failed", "kv_put_failed"]);
+  } finally {
+    await broken.close();
+  }
+});
+
+test("hits and misses are in the request's log line", async () => {
+  gw.logs.length = 0;
+  await agent("uniqueid=alice-1001");
+  await agent("uniqueid=alice-1001");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(gw.logLines().map((l) => [l.cache, l.upstream.map((u) => u.endpoint)]), [
+    ["miss", ["search", "watch_url"]],
+    ["hit", ["watch_url"]],
+  ]);
+});

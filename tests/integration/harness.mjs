@@ -35,14 +35,17 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
 
 /**
  * Starts the gateway with `vars` as its Worker variables and secrets.
- * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE.
+ * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE;
+ * `kv: "broken"` binds one whose every operation fails, as KV may in production.
+ * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`.
  * `hosts` maps host names to loopback servers: the Worker's outbound fetches
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {} } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {} } = {}) {
   const logs = [];
-  const mf = new Miniflare({
+  const gateway = {
+    name: "gateway",
     rootPath: root,
     modulesRoot: path.join(root, "build"),
     scriptPath: path.join(root, "build/index.js"),
@@ -50,8 +53,14 @@ export async function startGateway({ vars = {}, kv = false, hosts = {} } = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: vars,
-    kvNamespaces: kv ? ["SHORT_ID_CACHE"] : [],
+    kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
+    wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : {},
+    ratelimits: Object.fromEntries(Object.entries(rateLimits).map(([name, limit], i) =>
+      [name, { namespace_id: String(1000 + i), simple: { limit, period: 60 } }])),
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
+  };
+  const mf = new Miniflare({
+    workers: kv === "broken" ? [gateway, BROKEN_KV] : [gateway],
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
       stderr.on("data", (d) => logs.push(String(d)));
@@ -61,12 +70,25 @@ export async function startGateway({ vars = {}, kv = false, hosts = {} } = {}) {
   return {
     mf,
     logs,
-    kv: kv ? await mf.getKVNamespace("SHORT_ID_CACHE") : null,
+    /** The gateway's log lines so far, parsed; other output is skipped. */
+    logLines: () => logs.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
+    kv: kv === true ? await mf.getKVNamespace("SHORT_ID_CACHE", "gateway") : null,
     /** Requests a gateway path; never follows redirects. */
     fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, "https://gateway.example.com").href, { redirect: "manual", ...init }),
     close: () => mf.dispose(),
   };
 }
+
+/** A KV namespace whose every call rejects (a wrapped binding in the same isolate). */
+const BROKEN_KV = {
+  name: "broken-kv",
+  modules: true,
+  script: `
+    const fail = async () => { throw new Error("KV is unavailable"); };
+    export default function () {
+      return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
+    }`,
+};
 
 async function routeOutbound(request, hosts) {
   const url = new URL(request.url);

@@ -1,0 +1,52 @@
+// Optional Workers rate-limiting bindings: visitors are limited per client
+// IP, agents per verified identity; without the bindings, no limit.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+
+let up;
+before(async () => {
+  up = await startSimulator();
+});
+after(() => up?.close());
+beforeEach(() => up.reset());
+
+async function withGateway(options, run) {
+  const gw = await startGateway({ vars: baseVars(up.apiBase), ...options });
+  try {
+    await run(gw);
+  } finally {
+    await gw.close();
+  }
+}
+
+const fromIp = (ip) => ({ "CF-Connecting-IP": ip });
+
+test("VISITOR_RATE_LIMITER: over the limit is a 429 page per client IP, with no upstream call", async () => {
+  await withGateway({ rateLimits: { VISITOR_RATE_LIMITER: 2 } }, async (gw) => {
+    for (let i = 0; i < 2; i++) assert.equal((await gw.fetch("/visitor", { headers: fromIp("203.0.113.7") })).status, 302);
+    const got = await refusal(gw, "/visitor", fromIp("203.0.113.7"));
+    assert.deepEqual([got.status, got.code], [429, "rate_limited"]);
+    assert.match(got.message, /Too many requests/);
+    const page = await gw.fetch("/visitor", { headers: fromIp("203.0.113.7") });
+    assert.match(await page.text(), /<h1>Slow down<\/h1>/);
+    assert.equal((await gw.fetch("/visitor", { headers: fromIp("198.51.100.1") })).status, 302, "another visitor is not limited");
+  });
+  assert.equal((await up.requests()).length, 3);
+});
+
+test("AGENT_RATE_LIMITER: limited per agent identity", async () => {
+  await withGateway({ rateLimits: { AGENT_RATE_LIMITER: 1 } }, async (gw) => {
+    const link = (agent) => `/agent?visitorid=sAlice01&agent_id=${agent}&agent_name=${agent}`;
+    assert.equal((await gw.fetch(link("ann"))).status, 302);
+    assert.equal((await refusal(gw, link("ann"))).status, 429);
+    assert.equal((await gw.fetch(link("bob"))).status, 302, "another agent is not limited");
+  });
+  assert.equal((await up.requests()).length, 2);
+});
+
+test("without the bindings there is no limit", async () => {
+  await withGateway({}, async (gw) => {
+    for (let i = 0; i < 12; i++) assert.equal((await gw.fetch("/visitor", { headers: fromIp("203.0.113.7") })).status, 302);
+  });
+});
