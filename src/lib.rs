@@ -14,6 +14,8 @@ mod error;
 mod http;
 mod observe;
 mod outbound;
+#[cfg(test)]
+mod properties;
 mod routes;
 mod services;
 mod settings;
