@@ -30,8 +30,9 @@ while (Date.now() < deadline) {
   Simulator:  ${sim.url}/   (demo visitors, lookup codes, links)
 
   As a customer:  ${GATEWAY}/visitor?uniqueid=alice-1001
-  As an agent:    ${GATEWAY}/agent?lookup=4821&agent_id=demo-agent&agent_name=Demo%20Agent
-                  ${GATEWAY}/agent?uniqueid=carol-3003&agent_id=demo-agent&agent_name=Demo%20Agent
+  As an agent:    ${GATEWAY}/agent?agent_id=demo-agent&agent_name=Demo%20Agent   (console: type 4821)
+                  ${GATEWAY}/agent?lookup=4821&agent_id=demo-agent&agent_name=Demo%20Agent
+                  ${GATEWAY}/agent?uniqueid=carol-3003&agent_id=demo-agent&agent_name=Demo%20Agent   (two devices: chooser)
 `);
     break;
   }

@@ -18,7 +18,7 @@ const MIX = [
   ["/visitor?uniqueid=alice-1001", 302],
   ["/agent?lookup=4821&agent_id=load&agent_name=Load", 302],
   ["/agent?uniqueid=alice-1001&agent_id=load&agent_name=Load", 302],
-  ["/agent?uniqueid=carol-3003&agent_id=load&agent_name=Load", 302],
+  ["/agent?uniqueid=carol-3003&agent_id=load&agent_name=Load", 200], // online on two devices: the chooser
   ["/agent?uniqueid=nobody-0&agent_id=load&agent_name=Load", 404],
   ["/agent?uniqueid=a%20online&agent_id=load&agent_name=Load", 400],
   ["/healthz", 200],

@@ -138,19 +138,26 @@ impl GatewayError {
         serde_json::json!({ "error": { "code": self.code(), "message": self.message() } }).to_string()
     }
 
-    pub fn to_html(&self) -> String {
-        format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title>\
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2933}}\
-code{{background:#eef2f7;padding:0 .25rem;border-radius:3px}}</style></head>\
-<body><main><h1>{title}</h1><p>{message}</p><p><small>Error <code>{code}</code> (HTTP {status})</small></p></main></body></html>\n",
-            title = self.title(),
-            message = escape_html(&self.message()),
-            code = self.code(),
-            status = self.status(),
+    /// The error as a page; `retry_href`, when given, becomes a "Try again" link.
+    pub fn to_html(&self, retry_href: Option<&str>) -> String {
+        let retry = retry_href
+            .map(|href| format!("<p><a class=\"button\" id=\"retry\" href=\"{}\">Try again</a></p>", escape_html(href)))
+            .unwrap_or_default();
+        crate::pages::page(
+            self.title(),
+            &format!(
+                "<h1>{title}</h1><p>{message}</p>{retry}<p><small>Error <code>{code}</code> (HTTP {status})</small></p>",
+                title = self.title(),
+                message = escape_html(&self.message()),
+                code = self.code(),
+                status = self.status(),
+            ),
         )
+    }
+
+    /// Trouble that may pass by itself, so trying again can help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.status(), 429 | 502..=504) && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_)))
     }
 }
 
@@ -226,9 +233,24 @@ mod tests {
     #[test]
     fn html_escapes_the_message() {
         let err = GatewayError::bad_request("invalid_parameter", "<script>alert(1)</script>");
-        let html = err.to_html();
+        let html = err.to_html(None);
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("HTTP 400"));
+        assert!(!html.contains("Try again"));
+    }
+
+    #[test]
+    fn transient_trouble_offers_an_escaped_retry_link() {
+        let err = GatewayError::Upstream(UpstreamError::TimedOut);
+        assert!(err.is_transient());
+        let html = err.to_html(Some("/visitor?uniqueid=a&exp=1&sig=\"x"));
+        assert!(html.contains(
+            "<a class=\"button\" id=\"retry\" href=\"/visitor?uniqueid=a&amp;exp=1&amp;sig=&quot;x\">Try again</a>"
+        ));
+        assert!(GatewayError::TooManyRequests.is_transient());
+        assert!(!GatewayError::Upstream(UpstreamError::Unauthorized(None)).is_transient());
+        assert!(!GatewayError::bad_request("x", "y").is_transient());
+        assert!(!GatewayError::Misconfigured("x".into()).is_transient());
     }
 }

@@ -32,17 +32,25 @@ pub fn with_frame_ancestors(mut response: Response, framing: &FrameAncestors) ->
     Ok(response)
 }
 
+/// A page the gateway rendered itself. Its links may carry a signed
+/// identity, so it is neither cached nor sent on as a referrer.
+pub fn html(body: String) -> Result<Response> {
+    let mut response = Response::ok(body)?.with_headers(content_type("text/html; charset=utf-8"));
+    response.headers_mut().set("Referrer-Policy", "no-referrer")?;
+    finish(response)
+}
+
 pub fn json(status: u16, body: &serde_json::Value) -> Result<Response> {
     finish(Response::from_json(body)?.with_status(status))
 }
 
 /// The single place an error becomes a response: HTML for browsers, JSON
 /// when the request's `Accept` prefers it.
-pub fn error(err: &GatewayError, wants_json: bool) -> Result<Response> {
+pub fn error(err: &GatewayError, wants_json: bool, retry_href: Option<&str>) -> Result<Response> {
     let mut response = if wants_json {
         Response::ok(err.to_json())?.with_headers(content_type("application/json"))
     } else {
-        Response::ok(err.to_html())?.with_headers(content_type("text/html; charset=utf-8"))
+        Response::ok(err.to_html(retry_href))?.with_headers(content_type("text/html; charset=utf-8"))
     }
     .with_status(err.status());
     let headers = response.headers_mut();

@@ -14,6 +14,7 @@ mod error;
 mod http;
 mod observe;
 mod outbound;
+mod pages;
 #[cfg(test)]
 mod properties;
 mod routes;

@@ -15,8 +15,10 @@ use access::{AccessVerifier, KeyCache};
 use crypto::Crypto;
 use signed_link::verify_signed_link;
 
-use crate::core::query::Params;
-use crate::error::{Credential, GatewayError};
+use crate::core::base64url;
+use crate::core::canonical::{canonical_string, SIGNATURE_PARAM};
+use crate::core::query::{Params, VISITOR_PARAMS};
+use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
 use crate::settings::{AgentAuth, LinkKey};
 use crate::upscope::models::Agent;
@@ -60,11 +62,60 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
             }
             AgentAuth::SignedLink(key) => {
                 let params = credentials.params;
-                verify_signed_link(params, key, Credential::AgentLink, self.now_seconds(), self.crypto).await?;
+                let now = self.now_seconds();
+                match verify_signed_link(params, key, Credential::AgentLink, now, self.crypto).await {
+                    Ok(()) => {}
+                    // A console link is signed without a visitor: the agent
+                    // picks one in the console's form, which adds it.
+                    Err(GatewayError::Refused { refusal: Refusal::Invalid, .. }) if names_a_visitor(params) => {
+                        let console_link = params.without(&VISITOR_PARAMS);
+                        verify_signed_link(&console_link, key, Credential::AgentLink, now, self.crypto).await?
+                    }
+                    Err(refused) => return Err(refused),
+                }
                 agent_from_params(params)
             }
             AgentAuth::Unauthenticated => agent_from_params(credentials.params),
         }
+    }
+
+    /// What a follow-up form or link must carry for this agent to be
+    /// recognised again: nothing in `access` mode (the token comes along),
+    /// `agent_id`/`agent_name` in `none` mode, and in `signed-link` mode the
+    /// console link's own signed parameters (`visitor` is `None`) or, for a
+    /// chosen visitor, a fresh signature expiring with the agent's link.
+    pub async fn carry_identity(
+        &self,
+        auth: &AgentAuth,
+        params: &Params,
+        visitor: Option<(&str, &str)>,
+    ) -> Result<Vec<(String, String)>, GatewayError> {
+        let owned =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        let mut carry = owned(visitor.as_slice());
+        match auth {
+            AgentAuth::Access(_) => {}
+            AgentAuth::Unauthenticated => {
+                carry.extend(owned(&[("agent_id", params.get("agent_id").unwrap_or_default())]));
+                carry.extend(owned(&[("agent_name", params.get("agent_name").unwrap_or_default())]));
+            }
+            AgentAuth::SignedLink(_) if visitor.is_none() => {
+                carry.extend(params.without(&VISITOR_PARAMS).iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
+            }
+            AgentAuth::SignedLink(key) => {
+                for name in ["agent_id", "agent_name", signed_link::EXPIRY_PARAM] {
+                    carry.push((name.to_owned(), params.get(name).unwrap_or_default().to_owned()));
+                }
+                let canonical = canonical_string(carry.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                let mac = self
+                    .crypto
+                    .hmac_sha256(key.secret.as_bytes(), canonical.as_bytes())
+                    .await
+                    .map_err(|_| GatewayError::Internal("a link could not be signed"))?;
+                carry.push((SIGNATURE_PARAM.to_owned(), base64url::encode(&mac)));
+            }
+        }
+        Ok(carry)
     }
 
     /// With `VISITOR_LINK_SECRET` set, a link that names the visitor
@@ -77,6 +128,10 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
             _ => Ok(()),
         }
     }
+}
+
+fn names_a_visitor(params: &Params) -> bool {
+    VISITOR_PARAMS.iter().any(|name| params.get(name).is_some())
 }
 
 /// `agent_id` and `agent_name` from the link (signed, or trusted in `none` mode).
@@ -162,6 +217,47 @@ mod tests {
         let query = format!("lookup=4821&agent_id=a-7&agent_name=Ann&exp={}", NOW_MS as u64 / 1000 + 60);
         assert_eq!(identify(&auth, &sign(&query), None).unwrap(), Agent { id: "a-7".into(), name: "Ann".into() });
         assert_eq!(identify(&auth, &query, None).unwrap_err().code(), "link_invalid");
+    }
+
+    #[test]
+    fn a_console_link_lets_its_agent_pick_the_visitor_but_a_visitor_link_does_not() {
+        let auth = AgentAuth::SignedLink(link_key());
+        let exp = NOW_MS as u64 / 1000 + 60;
+        let console = sign(&format!("agent_id=a-7&agent_name=Ann&exp={exp}"));
+        assert_eq!(identify(&auth, &console, None).unwrap().id, "a-7");
+        assert_eq!(identify(&auth, &format!("{console}&lookup=4821"), None).unwrap().id, "a-7");
+        assert_eq!(identify(&auth, &format!("uniqueid=bob&{console}"), None).unwrap().id, "a-7");
+        // The identity itself is still covered.
+        let forged = format!("{}&lookup=4821", console.replace("agent_id=a-7", "agent_id=boss"));
+        assert_eq!(identify(&auth, &forged, None).unwrap_err().code(), "link_invalid");
+        // A link signed for one visitor cannot be turned to another.
+        let for_alice = sign(&format!("uniqueid=alice&agent_id=a-7&agent_name=Ann&exp={exp}"));
+        assert_eq!(
+            identify(&auth, &for_alice.replace("uniqueid=alice", "uniqueid=bob"), None).unwrap_err().code(),
+            "link_invalid"
+        );
+        assert_eq!(identify(&auth, &format!("{for_alice}&lookup=4821"), None).unwrap_err().code(), "link_invalid");
+    }
+
+    #[test]
+    fn carried_identity_is_accepted_back() {
+        let auth = AgentAuth::SignedLink(link_key());
+        let exp = NOW_MS as u64 / 1000 + 60;
+        let incoming =
+            Params::parse(Some(&sign(&format!("uniqueid=carol&agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let carry = block_on(verifiers.carry_identity(&auth, &incoming, Some(("shortid", "sCarolDesk")))).unwrap();
+        let link = crate::pages::query(&carry);
+        assert!(link.starts_with("shortid=sCarolDesk&agent_id=a-7&agent_name=Ann&exp="));
+        assert_eq!(identify(&auth, &link, None).unwrap().id, "a-7");
+        let console = Params::parse(Some(&sign(&format!("agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
+        let carry = block_on(verifiers.carry_identity(&auth, &console, None)).unwrap();
+        let submitted = format!("lookup=4821&{}", crate::pages::query(&carry));
+        assert_eq!(identify(&auth, &submitted, None).unwrap().id, "a-7");
+        let none = block_on(verifiers.carry_identity(&AgentAuth::Unauthenticated, &incoming, None)).unwrap();
+        assert_eq!(crate::pages::query(&none), "agent_id=a-7&agent_name=Ann");
     }
 
     #[test]

@@ -37,6 +37,53 @@ pub fn choose_visitor(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<ShortI
     best.map(|(id, _)| id)
 }
 
+/// One of several devices a person is online on, for the agent to pick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub short_id: ShortId,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// What `/agent` does with search results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    One(ShortId),
+    /// Several exact matches online at once: the agent picks, most recently seen first.
+    Several(Vec<Candidate>),
+}
+
+/// Like `choose_visitor`, except that an own ID online on several devices at
+/// once is not guessed at: those devices are offered to the agent.
+pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choice> {
+    if let Wanted::Unique(_) = wanted {
+        let mut online: Vec<Candidate> = Vec::new();
+        for v in visitors.iter().filter(|v| wanted.matches(v) && v.is_online == Some(true)) {
+            let Some(short_id) = v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok()) else { continue };
+            if online.iter().all(|c| c.short_id != short_id) {
+                online.push(Candidate {
+                    short_id,
+                    device: describe(&[v.device_name.as_deref(), v.device_type.as_deref()]),
+                    browser: describe(&[v.browser_name.as_deref()]),
+                    last_seen_ms: v.last_seen_at.as_deref().and_then(parse_timestamp_millis),
+                });
+            }
+        }
+        if online.len() >= 2 {
+            // Stable: equal times keep Upscope's order.
+            online.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms));
+            return Some(Choice::Several(online));
+        }
+    }
+    choose_visitor(visitors, wanted).map(Choice::One)
+}
+
+/// The first non-blank of `fields`, trimmed and cut to 60 characters.
+fn describe(fields: &[Option<&str>]) -> Option<String> {
+    fields.iter().flatten().map(|f| f.trim()).find(|f| !f.is_empty()).map(|f| f.chars().take(60).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +156,39 @@ mod tests {
         let id = UniqueId::parse("eve").unwrap();
         let list = [v("first", Some("eve"), None, Some(true), None), v("second", Some("eve"), None, Some(true), None)];
         assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "first");
+    }
+
+    #[test]
+    fn several_online_devices_are_offered_not_guessed() {
+        let id = UniqueId::parse("carol").unwrap();
+        let mut desk = v("desk", Some("carol"), None, Some(true), Some("2026-11-24T10:00:00Z"));
+        desk.device_name = Some("  ".into());
+        desk.device_type = Some("desktop".into());
+        desk.browser_name = Some("Firefox".into());
+        let mut phone = v("phone", Some("carol"), None, Some(true), Some("2026-11-24T10:05:00Z"));
+        phone.device_name = Some("Pixel 9".into());
+        let list = [
+            desk,
+            v("old", Some("carol"), None, Some(false), None),
+            phone.clone(),
+            phone,
+            v("twin", Some("CAROL"), None, Some(true), None),
+        ];
+        let Some(Choice::Several(candidates)) = choose_for_agent(&list, Wanted::Unique(&id)) else {
+            panic!("expected a choice")
+        };
+        let summary: Vec<_> =
+            candidates.iter().map(|c| (c.short_id.as_str(), c.device.as_deref(), c.browser.as_deref())).collect();
+        assert_eq!(summary, [("phone", Some("Pixel 9"), None), ("desk", Some("desktop"), Some("Firefox"))]);
+        // One online device: no question asked.
+        assert_eq!(
+            choose_for_agent(&list[..2], Wanted::Unique(&id)),
+            Some(Choice::One(ShortId::parse("desk").unwrap()))
+        );
+        // Lookup codes name one visitor; never a chooser.
+        let code = LookupCode::parse("4821").unwrap();
+        let coded = [v("a", None, Some("4821"), Some(true), None), v("b", None, Some("4821"), Some(true), None)];
+        assert_eq!(choose_for_agent(&coded, Wanted::Lookup(&code)), Some(Choice::One(ShortId::parse("a").unwrap())));
+        assert_eq!(choose_for_agent(&[], Wanted::Unique(&id)), None);
     }
 }

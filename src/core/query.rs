@@ -42,6 +42,17 @@ impl Params {
         self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
+    /// These parameters without the named ones.
+    pub fn without(&self, names: &[&str]) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(name, _)| !names.contains(&name.as_str()))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -81,7 +92,9 @@ pub enum VisitorIdKind {
     Unique,
 }
 
-pub const VISITOR_PARAMS: [&str; 3] = ["visitorid", "uniqueid", "lookup"];
+/// `shortid` always means Upscope's Short ID, whatever `VISITOR_ID_KIND`
+/// says; the chooser's links use it.
+pub const VISITOR_PARAMS: [&str; 4] = ["visitorid", "uniqueid", "lookup", "shortid"];
 
 /// Reads the one parameter that names the visitor; `Ok(None)` when none is given.
 pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<VisitorRef>, GatewayError> {
@@ -99,7 +112,9 @@ pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<Visito
     };
     let invalid = |e: super::ids::InvalidId| GatewayError::bad_request("invalid_parameter", format!("{name}: {e}"));
     let parsed = match (name, kind) {
-        ("visitorid", VisitorIdKind::Short) => VisitorRef::Short(ShortId::parse(value).map_err(invalid)?),
+        ("visitorid", VisitorIdKind::Short) | ("shortid", _) => {
+            VisitorRef::Short(ShortId::parse(value).map_err(invalid)?)
+        }
         ("visitorid", VisitorIdKind::Unique) | ("uniqueid", _) => {
             VisitorRef::Unique(UniqueId::parse(value).map_err(invalid)?)
         }
@@ -165,6 +180,19 @@ mod tests {
         for q in ["visitorid=a&uniqueid=b", "lookup=1234&uniqueid=b", "visitorid=a&lookup=1234&uniqueid=c"] {
             assert_eq!(visitor_ref(&params(q), k).unwrap_err().code(), "conflicting_parameters");
         }
+    }
+
+    #[test]
+    fn shortid_is_always_a_short_id() {
+        for kind in [VisitorIdKind::Short, VisitorIdKind::Unique] {
+            let got = visitor_ref(&params("shortid=sCarolDesk"), kind).unwrap();
+            assert_eq!(got, Some(VisitorRef::Short(ShortId::parse("sCarolDesk").unwrap())));
+        }
+        assert_eq!(
+            visitor_ref(&params("shortid=a&lookup=1234"), VisitorIdKind::Short).unwrap_err().code(),
+            "conflicting_parameters"
+        );
+        assert_eq!(params("a=1&b=2&c=3").without(&["b", "x"]), params("a=1&c=3"));
     }
 
     #[test]

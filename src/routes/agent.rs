@@ -5,7 +5,8 @@ use crate::cache::KvShortIdCache;
 use crate::core::query::visitor_ref;
 use crate::error::GatewayError;
 use crate::observe::RequestLog;
-use crate::services::agent::start_watching;
+use crate::pages;
+use crate::services::agent::{start_watching, Watch};
 use crate::settings::{AgentAuth, AgentSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING};
 use crate::upscope::models::WatchUrlRequest;
 
@@ -16,16 +17,30 @@ pub async fn handle(ctx: &Ctx<'_>, log: &RequestLog) -> Result<Outcome, GatewayE
     // Identity first: a stranger learns nothing about the link's other parameters.
     let access_token = ctx.req.headers().get(TOKEN_HEADER).ok().flatten();
     let credentials = Credentials { params: &ctx.params, access_token: access_token.as_deref() };
-    let agent = ctx.verifiers().identify_agent(&auth, &credentials).await?;
-    let visitor = visitor_ref(&ctx.params, settings.visitor_id_kind)?.ok_or_else(|| {
-        GatewayError::bad_request("missing_parameter", "Name the visitor with one of visitorid, uniqueid or lookup.")
-    })?;
+    let verifiers = ctx.verifiers();
+    let agent = verifiers.identify_agent(&auth, &credentials).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;
+    let Some(visitor) = visitor_ref(&ctx.params, settings.visitor_id_kind)? else {
+        // No visitor named: the console, where the agent types one in.
+        let carry = verifiers.carry_identity(&auth, &ctx.params, None).await?;
+        return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
+    };
     let cache = ctx.env.kv(SHORT_ID_CACHE_BINDING).ok().map(|store| KvShortIdCache {
         store,
         ttl_seconds: settings.cache_ttl_seconds,
         log,
     });
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions: settings.permissions };
-    Ok(Outcome::Redirect(start_watching(&client, &cache, &visitor, &request).await?))
+    match start_watching(&client, &cache, &visitor, &request).await? {
+        Watch::Session(url) => Ok(Outcome::Redirect(url)),
+        Watch::Choose(candidates) => {
+            let mut links = Vec::with_capacity(candidates.len());
+            for candidate in candidates {
+                let pick = Some(("shortid", candidate.short_id.as_str()));
+                let carry = verifiers.carry_identity(&auth, &ctx.params, pick).await?;
+                links.push((candidate, pages::query(&carry)));
+            }
+            Ok(Outcome::Page(pages::chooser(&links, verifiers.now_ms)))
+        }
+    }
 }

@@ -52,6 +52,8 @@ fn route_name(route: Option<Route>) -> &'static str {
 pub enum Outcome {
     Redirect(SessionUrl),
     Json(serde_json::Value),
+    /// A page the gateway renders itself (the console, the device chooser).
+    Page(String),
 }
 
 /// What every handler works with for one request.
@@ -105,10 +107,19 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         Ok(framing) => (framing, dispatch(&req, &env, route, &url, &log).await),
         Err(err) => (FrameAncestors::NONE, Err(err)),
     };
+    // A visitor in an iframe gets a way to try again when the trouble may pass.
+    let retry_href = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
     let (outcome, response) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
-        Err(err) => (err.code(), http::error(&err, wants_json)),
+        Ok(Outcome::Page(body)) => ("page", http::html(body)),
+        Err(err) => {
+            let retry = (route == Some(Route::Visitor) && err.is_transient()).then_some(retry_href.as_str());
+            (err.code(), http::error(&err, wants_json, retry))
+        }
     };
     let mut response = http::with_frame_ancestors(response?, &framing)?;
     response.headers_mut().set("X-Request-Id", &request_id)?;

@@ -2,8 +2,7 @@
 //! agent. Own IDs go through the optional short-id cache.
 
 use crate::cache::ShortIdCache;
-use crate::core::choose::{choose_visitor, Wanted};
-use crate::core::ids::ShortId;
+use crate::core::choose::{choose_for_agent, Candidate, Choice, Wanted};
 use crate::core::query::VisitorRef;
 use crate::error::GatewayError;
 use crate::outbound::Transport;
@@ -14,34 +13,50 @@ use crate::upscope::{Client, UpstreamError};
 /// and the fuzzy neighbours that must be filtered out.
 pub const SEARCH_MAX_RESULTS: u32 = 10;
 
+/// Where the agent goes next.
+#[derive(Debug)]
+pub enum Watch {
+    Session(SessionUrl),
+    /// The person is online on several devices: the agent picks one.
+    Choose(Vec<Candidate>),
+}
+
 pub async fn start_watching<T: Transport, C: ShortIdCache>(
     client: &Client<T>,
     cache: &C,
     visitor: &VisitorRef,
     request: &WatchUrlRequest,
-) -> Result<SessionUrl, GatewayError> {
+) -> Result<Watch, GatewayError> {
     let short_id = match visitor {
         VisitorRef::Short(short_id) => short_id.clone(),
-        VisitorRef::Lookup(code) => find(client, code.as_str(), Wanted::Lookup(code)).await?,
+        VisitorRef::Lookup(code) => match find(client, code.as_str(), Wanted::Lookup(code)).await? {
+            Choice::One(short_id) => short_id,
+            Choice::Several(candidates) => return Ok(Watch::Choose(candidates)),
+        },
         VisitorRef::Unique(id) => {
             if let Some(cached) = cache.get(id).await {
                 match client.watch_url(&cached, request).await {
                     // A stale entry: the visitor's Short ID changed. Search once more.
                     Err(UpstreamError::NotFound) => cache.forget(id).await,
-                    other => return other.map_err(|e| not_found_as(e, visitor)),
+                    other => return other.map(Watch::Session).map_err(|e| not_found_as(e, visitor)),
                 }
             }
-            let short_id = find(client, &format!("id:{}", id.as_str()), Wanted::Unique(id)).await?;
-            cache.put(id, &short_id).await;
-            short_id
+            match find(client, &format!("id:{}", id.as_str()), Wanted::Unique(id)).await? {
+                Choice::One(short_id) => {
+                    cache.put(id, &short_id).await;
+                    short_id
+                }
+                // No single answer to remember.
+                Choice::Several(candidates) => return Ok(Watch::Choose(candidates)),
+            }
         }
     };
-    client.watch_url(&short_id, request).await.map_err(|e| not_found_as(e, visitor))
+    client.watch_url(&short_id, request).await.map(Watch::Session).map_err(|e| not_found_as(e, visitor))
 }
 
-async fn find<T: Transport>(client: &Client<T>, query: &str, wanted: Wanted<'_>) -> Result<ShortId, GatewayError> {
+async fn find<T: Transport>(client: &Client<T>, query: &str, wanted: Wanted<'_>) -> Result<Choice, GatewayError> {
     let visitors = client.search(query, SEARCH_MAX_RESULTS).await?;
-    choose_visitor(&visitors, wanted).ok_or_else(|| not_found(wanted_ref(wanted)))
+    choose_for_agent(&visitors, wanted).ok_or_else(|| not_found(wanted_ref(wanted)))
 }
 
 fn wanted_ref(wanted: Wanted<'_>) -> VisitorRef {
@@ -81,7 +96,7 @@ mod tests {
     use super::*;
     use crate::cache::cache_key;
     use crate::cache::testing::MemoryCache;
-    use crate::core::ids::{LookupCode, UniqueId};
+    use crate::core::ids::{LookupCode, ShortId, UniqueId};
     use crate::upscope::client::testing::{block_on, client, FakeTransport};
     use crate::upscope::models::{Agent, Branding};
 
@@ -99,7 +114,24 @@ mod tests {
         VisitorRef::Unique(UniqueId::parse(id).unwrap())
     }
     fn run(fake: &FakeTransport, cache: &MemoryCache, visitor: &VisitorRef) -> Result<SessionUrl, GatewayError> {
-        block_on(start_watching(&client(fake), &cache, visitor, &request()))
+        match block_on(start_watching(&client(fake), &cache, visitor, &request()))? {
+            Watch::Session(url) => Ok(url),
+            Watch::Choose(c) => panic!("unexpected chooser: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn an_own_id_online_on_two_devices_asks_the_agent_and_caches_nothing() {
+        let fake = FakeTransport::answering([(
+            200,
+            r#"{"visitors":[{"short_id":"desk","unique_id":"carol","is_online":true},{"short_id":"phone","unique_id":"carol","is_online":true}]}"#,
+        )]);
+        let cache = MemoryCache::default();
+        let got = block_on(start_watching(&client(&fake), &&cache, &unique("carol"), &request())).unwrap();
+        let Watch::Choose(candidates) = got else { panic!("expected a chooser") };
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(fake.calls().len(), 1, "no session is started before the agent picks");
+        assert_eq!(*cache.log.borrow(), ["get carol"]);
     }
 
     #[test]

@@ -66,7 +66,7 @@ const GET_CASES = [
   ["another scheme", "/visitor?url=http%3A%2F%2Fshop.example.com%2Fhelp", 400, "url_not_allowed"],
   ["scheme-relative page", "/visitor?url=%2F%2Fevil.example%2Fhelp", 400, "url_not_allowed"],
   // Links that name no visitor, or several
-  ["no visitor named", `/agent?${A}`, 400, "missing_parameter"],
+  ["a blank visitor", `/agent?lookup=&${A}`, 400, "invalid_parameter"],
   ["two ways of naming the visitor", `/agent?visitorid=abc&lookup=1234&${A}`, 400, "conflicting_parameters"],
   // Unknown routes
   ["unknown path", "/admin", 404, "not_found"],

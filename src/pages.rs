@@ -1,0 +1,157 @@
+//! The few pages the gateway renders itself: the agent console, the device
+//! chooser, and the shared page frame (errors use it too). Server-rendered,
+//! no JavaScript, every value escaped; pure, so tested natively.
+
+use crate::core::choose::Candidate;
+use crate::error::escape_html;
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2933}\
+code{background:#eef2f7;padding:0 .25rem;border-radius:3px}\
+form{margin:1.5rem 0;padding:1rem;border:1px solid #cbd2d9;border-radius:6px}\
+label{display:block;font-weight:600;margin-bottom:.25rem}\
+input[type=text]{font:inherit;padding:.4rem;width:12rem;border:1px solid #9aa5b1;border-radius:4px}\
+button,a.button{font:inherit;padding:.4rem .9rem;margin-left:.5rem;border-radius:4px;border:0;background:#1f6feb;color:#fff;text-decoration:none}\
+ul{padding:0;list-style:none}li{margin:.75rem 0}.hint{color:#52606d;font-size:.9rem}";
+
+/// A whole page around `body` (already HTML).
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        title = escape_html(title),
+    )
+}
+
+/// A query string from name/value pairs, form-encoded.
+pub fn query(pairs: &[(String, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}
+
+fn hidden_inputs(carry: &[(String, String)]) -> String {
+    carry
+        .iter()
+        .map(|(name, value)| {
+            format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(name), escape_html(value))
+        })
+        .collect()
+}
+
+/// The agent console: two GET forms to `/agent`, each carrying `carry`
+/// (the agent's identity, where the mode keeps it in the link).
+pub fn console(agent_name: &str, carry: &[(String, String)]) -> String {
+    let hidden = hidden_inputs(carry);
+    page(
+        "Start co-browsing",
+        &format!(
+            "<h1>Start co-browsing</h1>\
+<p>Signed in as <strong id=\"console-agent\">{agent}</strong>.</p>\
+<form method=\"get\" action=\"/agent\" aria-labelledby=\"by-code\">\
+<label id=\"by-code\" for=\"lookup\">Four-digit code the customer reads out</label>\
+<input type=\"text\" id=\"lookup\" name=\"lookup\" inputmode=\"numeric\" pattern=\"[0-9]{{4}}\" maxlength=\"4\" \
+autocomplete=\"off\" required aria-describedby=\"lookup-hint\">{hidden}<button type=\"submit\">Watch</button>\
+<p class=\"hint\" id=\"lookup-hint\">The customer sees it on the page they want help with.</p></form>\
+<form method=\"get\" action=\"/agent\" aria-labelledby=\"by-id\">\
+<label id=\"by-id\" for=\"uniqueid\">Or the customer's ID in your systems</label>\
+<input type=\"text\" id=\"uniqueid\" name=\"uniqueid\" maxlength=\"128\" autocomplete=\"off\" required \
+aria-describedby=\"uniqueid-hint\">{hidden}<button type=\"submit\">Watch</button>\
+<p class=\"hint\" id=\"uniqueid-hint\">Letters, digits and - _ . @ + : = ~ only.</p></form>",
+            agent = escape_html(agent_name),
+        ),
+    )
+}
+
+/// One person online on several devices: a link per device, each starting
+/// the session for that device (`links` holds each link's query string).
+pub fn chooser(candidates: &[(Candidate, String)], now_ms: f64) -> String {
+    let items: String = candidates
+        .iter()
+        .map(|(c, link)| {
+            let device = c.device.as_deref().unwrap_or("Unknown device");
+            let browser = c.browser.as_deref().map(|b| format!(", {}", escape_html(b))).unwrap_or_default();
+            format!(
+                "<li><a class=\"button\" href=\"/agent?{href}\" data-short-id=\"{short}\">{device}{browser}</a> \
+<span class=\"hint\">{seen}</span></li>",
+                href = escape_html(link),
+                short = escape_html(c.short_id.as_str()),
+                device = escape_html(device),
+                seen = last_seen(c.last_seen_ms, now_ms),
+            )
+        })
+        .collect();
+    page(
+        "Choose a device",
+        &format!(
+            "<h1>Choose a device</h1><p>This customer is online on {n} devices right now. \
+Which one do they need help with?</p><ul id=\"devices\">{items}</ul>",
+            n = candidates.len()
+        ),
+    )
+}
+
+fn last_seen(seen_ms: Option<i64>, now_ms: f64) -> String {
+    let Some(seen) = seen_ms else { return "last seen: unknown".into() };
+    let minutes = ((now_ms - seen as f64) / 60_000.0).floor().max(0.0) as i64;
+    match minutes {
+        0 => "active now".into(),
+        1 => "last seen 1 minute ago".into(),
+        m if m < 120 => format!("last seen {m} minutes ago"),
+        m => format!("last seen {} hours ago", m / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::ShortId;
+
+    #[test]
+    fn console_has_two_labelled_get_forms_carrying_the_identity() {
+        let carry = vec![("agent_id".to_owned(), "a\"7".to_owned()), ("sig".to_owned(), "x<y".to_owned())];
+        let html = console("Ann <Lee>", &carry);
+        assert_eq!(html.matches("<form method=\"get\" action=\"/agent\"").count(), 2);
+        assert!(html.contains("<label id=\"by-code\" for=\"lookup\">"));
+        assert!(html.contains("<label id=\"by-id\" for=\"uniqueid\">"));
+        assert_eq!(html.matches("<input type=\"hidden\" name=\"agent_id\" value=\"a&quot;7\">").count(), 2);
+        assert_eq!(html.matches("name=\"sig\" value=\"x&lt;y\"").count(), 2);
+        assert!(html.contains("Ann &lt;Lee&gt;"));
+        assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn chooser_lists_devices_with_escaped_links() {
+        let candidate = |id: &str, device: Option<&str>, seen: Option<i64>| Candidate {
+            short_id: ShortId::parse(id).unwrap(),
+            device: device.map(Into::into),
+            browser: Some("Firefox<script>".into()),
+            last_seen_ms: seen,
+        };
+        let now = 1_800_000_000_000.0;
+        let html = chooser(
+            &[
+                (candidate("desk", Some("Desktop"), Some(1_800_000_000_000 - 30_000)), "shortid=desk&a=1".into()),
+                (candidate("phone", None, Some(1_800_000_000_000 - 5 * 60_000)), "shortid=phone&a=1".into()),
+            ],
+            now,
+        );
+        assert!(html.contains(
+            "href=\"/agent?shortid=desk&amp;a=1\" data-short-id=\"desk\">Desktop, Firefox&lt;script&gt;</a>"
+        ));
+        assert!(html.contains("active now"));
+        assert!(html.contains("Unknown device"));
+        assert!(html.contains("last seen 5 minutes ago"));
+        assert!(html.contains("online on 2 devices"));
+        assert_eq!(last_seen(None, now), "last seen: unknown");
+        assert_eq!(last_seen(Some(0), 3.0 * 3_600_000.0), "last seen 3 hours ago");
+    }
+
+    #[test]
+    fn query_strings_are_form_encoded() {
+        let q = query(&[("agent_name".into(), "Ann Lee&x=1".into()), ("shortid".into(), "s1".into())]);
+        assert_eq!(q, "agent_name=Ann+Lee%26x%3D1&shortid=s1");
+    }
+}
