@@ -4,10 +4,13 @@
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: setup build dev test test-unit test-integration
+.PHONY: setup setup-browser build dev test test-unit test-integration
 
 setup:
 	@scripts/setup.sh
+
+setup-browser:
+	@scripts/setup-browser.sh
 
 build: setup
 	@scripts/build.sh
@@ -17,12 +20,12 @@ dev: setup
 	node scripts/dev.mjs
 
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
-test: build
+test: build setup-browser
 	cargo test --quiet
 	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"
 
 test-unit:
 	cargo test
 
-test-integration: build
+test-integration: build setup-browser
 	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"

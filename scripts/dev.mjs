@@ -29,7 +29,8 @@ while (Date.now() < deadline) {
   Gateway:    ${GATEWAY}   (upstream: Upscope simulator at ${sim.url})
   Simulator:  ${sim.url}/   (demo visitors, lookup codes, links)
 
-  As a customer:  ${GATEWAY}/visitor?uniqueid=alice-1001
+  As a customer:  ${sim.url}/sim/shop?uniqueid=alice-1001   (a demo shop page with /visitor in an iframe)
+                  ${GATEWAY}/visitor?uniqueid=alice-1001
   As an agent:    ${GATEWAY}/agent?agent_id=demo-agent&agent_name=Demo%20Agent   (console: type 4821)
                   ${GATEWAY}/agent?lookup=4821&agent_id=demo-agent&agent_name=Demo%20Agent
                   ${GATEWAY}/agent?uniqueid=carol-3003&agent_id=demo-agent&agent_name=Demo%20Agent   (two devices: chooser)

@@ -27,13 +27,12 @@ impl FrameAncestors {
     }
 
     /// The whole policy for a gateway page: nothing loads but inline styles,
-    /// forms only submit back here, and only these origins may frame it.
+    /// and only these origins may frame it. No `form-action`: browsers apply
+    /// it to redirects too, and the console's form ends at Upscope's
+    /// `watch_url`, whose host the gateway cannot know in advance.
     pub fn content_security_policy(&self) -> String {
         let ancestors = if self.0.is_empty() { "'none'".to_owned() } else { self.0.join(" ") };
-        format!(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; \
-frame-ancestors {ancestors}"
-        )
+        format!("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors {ancestors}")
     }
 }
 

@@ -38,11 +38,12 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
  * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE;
  * `kv: "broken"` binds one whose every operation fails, as KV may in production.
  * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`.
+ * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
  * `hosts` maps host names to loopback servers: the Worker's outbound fetches
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {} } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false } = {}) {
   const logs = [];
   const gateway = {
     name: "gateway",
@@ -60,15 +61,17 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
+    ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     workers: kv === "broken" ? [gateway, BROKEN_KV] : [gateway],
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
       stderr.on("data", (d) => logs.push(String(d)));
     },
   });
-  await mf.ready;
+  const ready = await mf.ready;
   return {
     mf,
+    url: listen ? ready.origin : null,
     logs,
     /** The gateway's log lines so far, parsed; other output is skipped. */
     logLines: () => logs.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),

@@ -4,7 +4,8 @@
 //
 //   API:     /v1.3/list, /v1.3/visitors/:id, /v1.3/visitors/:id/watch_url,
 //            /v1.3/visitors/:id/session, /v1.3/proxy_sessions
-//   Pages:   /  (what is in the simulator), /sim/proxy/:token, /sim/watch/:token
+//   Pages:   /  (what is in the simulator), /sim/proxy/:token, /sim/watch/:token,
+//            /sim/shop?uniqueid=ID (a demo customer page embedding the gateway's /visitor)
 //   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests, /__sim/faults
 
 import http from "node:http";
@@ -242,8 +243,20 @@ is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code
 <td>${gw && v.unique_id ? `<a href="${escapeHtml(`${gw}/agent?uniqueid=${encodeURIComponent(v.unique_id)}&agent_id=demo-agent&agent_name=Demo%20Agent`)}">watch as agent</a>` : ""}</td></tr>`).join("");
     sendHtml(res, 200, "Upscope simulator", `<h1>Upscope simulator</h1>
 <p>Serves the REST API under <code>${API_PREFIX}</code> with the key <code>${escapeHtml(apiKey === DEV_API_KEY ? DEV_API_KEY : "(custom)")}</code>.</p>
-${gw ? `<p>Customer: <a href="${escapeHtml(gw)}/visitor?uniqueid=alice-1001">${escapeHtml(gw)}/visitor?uniqueid=alice-1001</a></p>` : ""}
+${gw ? `<ul><li>Customer, in an iframe on a demo shop page: <a href="/sim/shop?uniqueid=alice-1001">/sim/shop?uniqueid=alice-1001</a></li>
+<li>Customer, directly: <a href="${escapeHtml(gw)}/visitor?uniqueid=alice-1001">${escapeHtml(gw)}/visitor?uniqueid=alice-1001</a></li>
+<li>Agent console (type a lookup code): <a href="${escapeHtml(gw)}/agent?agent_id=demo-agent&amp;agent_name=Demo%20Agent">${escapeHtml(gw)}/agent?agent_id=demo-agent&amp;agent_name=Demo%20Agent</a></li>
+<li>Someone online on two devices (the chooser): <a href="${escapeHtml(gw)}/agent?uniqueid=carol-3003&amp;agent_id=demo-agent&amp;agent_name=Demo%20Agent">carol-3003</a></li></ul>` : ""}
 <table><tr><th>Short ID</th><th>Own ID</th><th>Code</th><th>Status</th><th>Name</th><th></th></tr>${rows}</table>`);
+  }
+
+  /** A customer's page as a company would build it: /visitor in an iframe. */
+  function shopPage(res, uniqueId) {
+    const src = `${gatewayUrl}/visitor${uniqueId ? `?uniqueid=${encodeURIComponent(uniqueId)}` : ""}`;
+    sendHtml(res, 200, "Demo shop", `<h1>Demo shop: help page</h1>
+<p>This page stands for your own site. The frame below is the gateway's <code>/visitor</code>; once it opens,
+read the lookup code out to an agent using the <a href="${escapeHtml(`${gatewayUrl}/agent?agent_id=demo-agent&agent_name=Demo%20Agent`)}" target="_blank">agent console</a>.</p>
+<iframe id="cobrowse" title="Co-browsing" src="${escapeHtml(src)}" style="width:100%;height:28rem;border:1px solid #9aa5b1"></iframe>`);
   }
 
   async function handleControl(req, res, url, rawBody) {
@@ -280,6 +293,7 @@ ${gw ? `<p>Customer: <a href="${escapeHtml(gw)}/visitor?uniqueid=alice-1001">${e
       const page = url.pathname.match(/^\/sim\/(proxy|watch)\/([A-Za-z0-9_-]+)$/);
       if (req.method === "GET" && page) return page[1] === "proxy" ? proxyPage(res, page[2]) : watchPage(res, page[2]);
       if (req.method === "GET" && url.pathname === "/") return indexPage(res);
+      if (req.method === "GET" && url.pathname === "/sim/shop" && gatewayUrl) return shopPage(res, url.searchParams.get("uniqueid"));
       return send(res, 404, { status: "error", error: "not_found" });
     } catch (err) {
       if (!res.headersSent) send(res, 500, { status: "error", error: "simulator_error", detail: String(err.message) });

@@ -90,3 +90,18 @@ test("faults apply to the next matching request only, and requests are recorded"
   const { requests } = await (await fetch(`${sim.url}/__sim/requests`)).json();
   assert.deepEqual(requests.map((r) => [r.method, r.path, r.apiKey]), [["GET", "/list", KEY], ["GET", "/list", KEY]]);
 });
+
+test("with a gateway URL, the demo shop page embeds the gateway's /visitor and links the console", async () => {
+  const withGateway = createSimulator({ apiKey: KEY, gatewayUrl: "http://127.0.0.1:8787" });
+  await withGateway.listen();
+  try {
+    const html = await (await fetch(`${withGateway.url}/sim/shop?uniqueid=alice%2B1`)).text();
+    assert.match(html, /<iframe id="cobrowse" title="Co-browsing" src="http:\/\/127\.0\.0\.1:8787\/visitor\?uniqueid=alice%2B1"/);
+    assert.match(html, /href="http:\/\/127\.0\.0\.1:8787\/agent\?agent_id=demo-agent&amp;agent_name=Demo%20Agent"/);
+    const index = await (await fetch(`${withGateway.url}/`)).text();
+    assert.match(index, /\/sim\/shop\?uniqueid=alice-1001/);
+  } finally {
+    await withGateway.close();
+  }
+  assert.equal((await fetch(`${sim.url}/sim/shop`)).status, 404, "no gateway, no shop page");
+});

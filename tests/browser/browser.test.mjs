@@ -1,0 +1,131 @@
+// In a real browser (Debian's Chromium, driven by playwright-core): a
+// customer's page embeds /visitor in an iframe, an agent uses the console
+// and the device chooser, and the gateway's own pages refuse to be framed
+// by sites not in EMBED_ORIGINS. Screenshots go to test-artifacts/browser/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { startSimulator, startGateway, baseVars } from "../integration/harness.mjs";
+import { signLink } from "../../examples/sign-link.mjs";
+
+const SECRET = "agent-link-secret-for-browser-tests-1";
+const SHOTS = new URL("../../test-artifacts/browser/", import.meta.url);
+let up, gw, shop, otherShop, browser;
+
+/** A customer's site on loopback: /?frame=<url> embeds that URL in an iframe. */
+async function startShop() {
+  const server = http.createServer((req, res) => {
+    const frame = new URL(req.url, "http://shop.invalid").searchParams.get("frame") ?? "";
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Shop: help</title></head>
+<body style="font:16px system-ui;margin:2rem"><h1>Example Shop</h1><p>Our support team can see this page with you.</p>
+<iframe id="cobrowse" title="Co-browsing" src="${frame.replaceAll('"', "&quot;")}" style="width:100%;height:420px;border:1px solid #999"></iframe>
+</body></html>`);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  up = await startSimulator();
+  shop = await startShop();
+  otherShop = await startShop();
+  gw = await startGateway({
+    vars: baseVars(up.apiBase, { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: SECRET, EMBED_ORIGINS: shop.url }),
+    listen: true,
+  });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-default-apps",
+    ],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+  await shop?.close();
+  await otherShop?.close();
+  await up?.close();
+});
+
+const shot = (page, name) => page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
+const agentLink = (query) => signLink(`${gw.url}/agent?${query}`, SECRET, { ttlSeconds: 300 });
+
+test("a customer's page embeds /visitor; then an agent types the code the customer reads out", async () => {
+  const customer = await browser.newPage();
+  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=alice-1001`)}`);
+  const iframe = customer.frameLocator("#cobrowse");
+  await iframe.locator("#proxy-title").waitFor({ timeout: 10_000 });
+  assert.equal(await iframe.locator("#proxy-unique-id").textContent(), "alice-1001");
+  const code = (await iframe.locator("#proxy-lookup-code").textContent()).trim();
+  assert.match(code, /^\d{4}$/);
+  await shot(customer, "01-customer-iframe.png");
+  const [proxyCall] = (await up.requests()).filter((r) => r.path === "/proxy_sessions");
+  assert.match(proxyCall.body.initial_url, /[?&]___upscope_unique_id=alice-1001(&|#|$)/);
+
+  const agent = await browser.newPage();
+  await agent.goto(agentLink("agent_id=agent-7&agent_name=Ann%20Lee"));
+  assert.equal(await agent.locator("#console-agent").textContent(), "Ann Lee");
+  await shot(agent, "02-agent-console.png");
+  await agent.getByRole("textbox", { name: "Four-digit code the customer reads out" }).fill(code);
+  await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator("#lookup ~ button").click()]);
+  assert.equal(await agent.locator("#watch-agent-name").textContent(), "Ann Lee");
+  assert.equal(await agent.locator("#watch-unique-id").textContent(), "alice-1001");
+  await shot(agent, "03-agent-watching.png");
+  await customer.close();
+  await agent.close();
+});
+
+test("an own ID online on two devices: the agent chooses, and the chosen one is watched", async () => {
+  const agent = await browser.newPage();
+  await agent.goto(agentLink("uniqueid=carol-3003&agent_id=agent-7&agent_name=Ann%20Lee"));
+  await agent.locator("#devices").waitFor();
+  assert.equal(await agent.locator("#devices a").count(), 2);
+  await shot(agent, "04-agent-chooser.png");
+  await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator('#devices a[data-short-id="sCarolPhone"]').click()]);
+  assert.equal(await agent.locator("#watch-short-id").textContent(), "sCarolPhone");
+  await shot(agent, "05-agent-watching-chosen-device.png");
+  await agent.close();
+});
+
+test("the gateway's own pages show in the allowed site's iframe and refuse any other site", async () => {
+  const failing = encodeURIComponent(`${gw.url}/visitor?url=https%3A%2F%2Fevil.example%2F`);
+  const allowed = await browser.newPage();
+  await allowed.goto(`${shop.url}/?frame=${failing}`);
+  await allowed.frameLocator("#cobrowse").locator("h1").waitFor({ timeout: 10_000 });
+  assert.equal(await allowed.frameLocator("#cobrowse").locator("h1").textContent(), "Check the link");
+  await shot(allowed, "06-error-page-in-allowed-site.png");
+
+  const refused = await browser.newPage();
+  const blocked = new Promise((resolve) => refused.on("console", (m) => /frame-ancestors/.test(m.text()) && resolve(m.text())));
+  await refused.goto(`${otherShop.url}/?frame=${failing}`);
+  const report = await Promise.race([blocked, new Promise((r) => setTimeout(() => r(null), 10_000))]);
+  assert.ok(report, "Chromium reported the frame-ancestors refusal");
+  const frame = refused.frames().find((f) => f !== refused.mainFrame());
+  const text = await frame.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+  assert.doesNotMatch(text, /Check the link/);
+  await shot(refused, "07-error-page-refused-in-other-site.png");
+  await allowed.close();
+  await refused.close();
+});
+
+test("when a session cannot start, the customer's iframe offers to try again, and trying again works", async () => {
+  await up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
+  const customer = await browser.newPage();
+  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=bob-2002`)}`);
+  const iframe = customer.frameLocator("#cobrowse");
+  await iframe.locator("#retry").waitFor({ timeout: 10_000 });
+  assert.equal(await iframe.locator("h1").textContent(), "Co-browsing is busy");
+  await shot(customer, "08-visitor-failure-in-iframe.png");
+  await iframe.locator("#retry").click();
+  await iframe.locator("#proxy-title").waitFor({ timeout: 10_000 });
+  assert.equal(await iframe.locator("#proxy-unique-id").textContent(), "bob-2002");
+  await shot(customer, "09-visitor-retry-succeeded.png");
+  await customer.close();
+});
