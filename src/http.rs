@@ -8,11 +8,14 @@ use crate::error::GatewayError;
 use crate::upscope::models::SessionUrl;
 use crate::upscope::UpstreamError;
 
-/// Headers on every response the gateway sends.
+/// Headers on every response the gateway sends. Pages may hold signed
+/// links and redirects lead to session URLs: nothing is cached, and no URL
+/// of ours is ever sent on as a referrer.
 fn finish(mut response: Response) -> Result<Response> {
     let headers = response.headers_mut();
     headers.set("X-Content-Type-Options", "nosniff")?;
     headers.set("Cache-Control", "no-store")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
     Ok(response)
 }
 
@@ -20,9 +23,7 @@ fn finish(mut response: Response) -> Result<Response> {
 /// may cache the answer and the next page must not learn it as a referrer.
 pub fn redirect_to_session(url: &SessionUrl) -> Result<Response> {
     let mut response = Response::empty()?.with_status(302);
-    let headers = response.headers_mut();
-    headers.set("Location", url.expose())?;
-    headers.set("Referrer-Policy", "no-referrer")?;
+    response.headers_mut().set("Location", url.expose())?;
     finish(response)
 }
 
@@ -32,12 +33,9 @@ pub fn with_frame_ancestors(mut response: Response, framing: &FrameAncestors) ->
     Ok(response)
 }
 
-/// A page the gateway rendered itself. Its links may carry a signed
-/// identity, so it is neither cached nor sent on as a referrer.
+/// A page the gateway rendered itself (console, chooser).
 pub fn html(body: String) -> Result<Response> {
-    let mut response = Response::ok(body)?.with_headers(content_type("text/html; charset=utf-8"));
-    response.headers_mut().set("Referrer-Policy", "no-referrer")?;
-    finish(response)
+    finish(Response::ok(body)?.with_headers(content_type("text/html; charset=utf-8")))
 }
 
 pub fn json(status: u16, body: &serde_json::Value) -> Result<Response> {

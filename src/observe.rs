@@ -41,6 +41,7 @@ pub enum CacheEvent {
 pub struct RequestLog {
     calls: RefCell<Vec<CallRecord>>,
     cache: RefCell<Vec<CacheEvent>>,
+    warnings: RefCell<Vec<&'static str>>,
 }
 
 impl RequestLog {
@@ -50,6 +51,11 @@ impl RequestLog {
 
     pub fn cache(&self, event: CacheEvent) {
         self.cache.borrow_mut().push(event);
+    }
+
+    /// Something went wrong that did not fail the request (a fixed label).
+    pub fn warn(&self, label: &'static str) {
+        self.warnings.borrow_mut().push(label);
     }
 
     pub fn calls(&self) -> Vec<CallRecord> {
@@ -100,7 +106,7 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         "cache": cache,
         "total_ms": summary.total_ms,
     });
-    let warnings: Vec<&str> = events
+    let mut warnings: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
             CacheEvent::Failed(what) => Some(*what),
@@ -108,6 +114,7 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
             _ => None,
         })
         .collect();
+    warnings.extend(log.warnings.borrow().iter());
     if !warnings.is_empty() {
         line["warnings"] = json!(warnings);
     }
@@ -183,9 +190,10 @@ mod tests {
         let log = RequestLog::default();
         log.cache(CacheEvent::Failed("kv_get_failed"));
         log.cache(CacheEvent::Failed("kv_put_failed"));
+        log.warn("rate_limiter_failed");
         let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
         assert_eq!(v["cache"], "error");
-        assert_eq!(v["warnings"], json!(["kv_get_failed", "kv_put_failed"]));
+        assert_eq!(v["warnings"], json!(["kv_get_failed", "kv_put_failed", "rate_limiter_failed"]));
         let none: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
         assert_eq!(none["cache"], "none");
         assert_eq!(none["upstream"], json!([]));

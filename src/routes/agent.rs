@@ -4,13 +4,12 @@ use crate::auth::Credentials;
 use crate::cache::KvShortIdCache;
 use crate::core::query::visitor_ref;
 use crate::error::GatewayError;
-use crate::observe::RequestLog;
 use crate::pages;
 use crate::services::agent::{start_watching, Watch};
 use crate::settings::{AgentAuth, AgentSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING};
 use crate::upscope::models::WatchUrlRequest;
 
-pub async fn handle(ctx: &Ctx<'_>, log: &RequestLog) -> Result<Outcome, GatewayError> {
+pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let auth = AgentAuth::load(ctx.env)?;
     let settings = AgentSettings::load(ctx.env)?;
     let client = ctx.upscope()?;
@@ -28,7 +27,7 @@ pub async fn handle(ctx: &Ctx<'_>, log: &RequestLog) -> Result<Outcome, GatewayE
     let cache = ctx.env.kv(SHORT_ID_CACHE_BINDING).ok().map(|store| KvShortIdCache {
         store,
         ttl_seconds: settings.cache_ttl_seconds,
-        log,
+        log: ctx.log,
     });
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions: settings.permissions };
     match start_watching(&client, &cache, &visitor, &request).await? {

@@ -63,6 +63,8 @@ pub struct Ctx<'a> {
     pub params: Params,
     /// Outbound HTTP, bounded by this request's upstream deadline.
     pub transport: FetchTransport<'a>,
+    /// What this request did, for its log line.
+    pub log: &'a RequestLog,
 }
 
 impl<'a> Ctx<'a> {
@@ -84,8 +86,12 @@ impl<'a> Ctx<'a> {
             return Ok(());
         };
         match limiter.limit(key).await {
-            Ok(outcome) if !outcome.success => Err(GatewayError::TooManyRequests),
-            _ => Ok(()),
+            Ok(outcome) if outcome.success => Ok(()),
+            Ok(_) => Err(GatewayError::TooManyRequests),
+            Err(_) => {
+                self.log.warn("rate_limiter_failed");
+                Ok(())
+            }
         }
     }
 }
@@ -157,13 +163,14 @@ async fn dispatch(
     }
     let params = Params::parse(url.query())?;
     if route == Route::Health {
+        // Liveness needs no settings and no upstream.
         return Ok(health::handle());
     }
     let transport = FetchTransport::new(upstream_timeout_ms(env)?, log);
-    let ctx = Ctx { req, env, params, transport };
+    let ctx = Ctx { req, env, params, transport, log };
     match route {
         Route::Visitor => visitor::handle(&ctx).await,
-        Route::Agent => agent::handle(&ctx, log).await,
+        Route::Agent => agent::handle(&ctx).await,
         Route::Health => Ok(health::handle()),
     }
 }

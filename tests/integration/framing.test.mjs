@@ -1,5 +1,6 @@
 // Who may frame the gateway's own pages: EMBED_ORIGINS for /visitor,
-// AGENT_EMBED_ORIGINS for /agent, nobody by default; nosniff everywhere.
+// AGENT_EMBED_ORIGINS for /agent, nobody by default; the headers every
+// response carries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startSimulator, startGateway, baseVars } from "./harness.mjs";
@@ -28,6 +29,9 @@ test("by default no site may frame any gateway page", async () => {
       assert.equal(ancestors(res), "'none'", path);
       assert.match(res.headers.get("content-security-policy"), /^default-src 'none'; /, path);
       assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(res.headers.get("referrer-policy"), "no-referrer", path);
+      assert.equal(res.headers.get("cache-control"), "no-store", path);
+      assert.match(res.headers.get("x-request-id"), /^[0-9a-f]{16}$/, path);
     }
   });
 });
