@@ -1,19 +1,10 @@
 // /agent: naming the visitor three ways, choosing among search results,
 // starting a session for the agent, and refusing bad links before any call.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, API_KEY } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, withGateway } from "./harness.mjs";
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({ vars: baseVars(up.apiBase) });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
-beforeEach(() => up.reset());
+const suite = gatewaySuite();
 
 const AGENT = "agent_id=agent-7&agent_name=Ann%20Lee";
 const agentBody = { agent: { id: "agent-7", name: "Ann Lee" } };
@@ -23,7 +14,7 @@ const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
 
 /** The upstream requests, reduced to what the gateway chose to send; every one carried the key. */
 async function calls() {
-  const requests = await up.requests();
+  const requests = await suite.up.requests();
   for (const r of requests) assert.equal(r.apiKey, API_KEY);
   return requests.map((r) => (r.method === "GET"
     ? { method: r.method, path: r.path, query: r.query }
@@ -31,19 +22,19 @@ async function calls() {
 }
 
 async function expectWatch(path, shortId) {
-  const res = await gw.fetch(path);
+  const res = await suite.gw.fetch(path);
   assert.equal(res.status, 302, `${path}: ${res.status} ${res.status === 302 ? "" : await res.text()}`);
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.equal(res.headers.get("referrer-policy"), "no-referrer");
   const location = res.headers.get("location");
-  assert.match(location, new RegExp(`^${up.sim.url}/sim/watch/[A-Za-z0-9_-]+$`));
+  assert.match(location, new RegExp(`^${suite.up.sim.url}/sim/watch/[A-Za-z0-9_-]+$`));
   const page = await (await fetch(location)).text();
   assert.match(page, new RegExp(`id="watch-short-id">${shortId}<`));
   return { location, page };
 }
 
 async function expectRefused(path, status, code) {
-  const res = await gw.fetch(path, { headers: { Accept: "application/json" } });
+  const res = await suite.gw.fetch(path, { headers: { Accept: "application/json" } });
   assert.equal(res.status, status, path);
   const { error } = await res.json();
   assert.equal(error.code, code, path);
@@ -54,7 +45,7 @@ test("visitorid (Short ID) goes straight to watch_url with the agent's id and na
   const { page } = await expectWatch(`/agent?visitorid=sBob0002&${AGENT}`, "sBob0002");
   assert.match(page, /id="watch-agent-name">Ann Lee</);
   assert.deepEqual(await calls(), [watch("sBob0002")]);
-  const [raw] = await up.requests();
+  const [raw] = await suite.up.requests();
   assert.equal(raw.contentType, "application/json");
 });
 
@@ -66,12 +57,12 @@ test("uniqueid searches id:<ID> and uses only the exact match", async () => {
 test("fuzzy results that are not the asked-for visitor are ignored", async () => {
   const impostor = { short_id: "sImpostor", unique_id: "alice-1001 ", is_online: true, last_seen_at: minutesAgo(0) };
   const caseTwin = { short_id: "sCaseTwin", unique_id: "ALICE-1001", is_online: true, last_seen_at: minutesAgo(0) };
-  await up.fault({ method: "GET", path: "/list", extra_visitors: [impostor, caseTwin] });
+  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [impostor, caseTwin] });
   await expectWatch(`/agent?uniqueid=alice-1001&${AGENT}`, "sAlice01");
 });
 
 test("no exact match is a 404 in words an agent understands, and no session is started", async () => {
-  await up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sNear", unique_id: "zoe-99", is_online: true }] });
+  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sNear", unique_id: "zoe-99", is_online: true }] });
   const message = await expectRefused(`/agent?uniqueid=zoe-9&${AGENT}`, 404, "visitor_not_found");
   assert.match(message, /No visitor with the ID 'zoe-9' was found/);
   assert.deepEqual(await calls(), [search("id:zoe-9")]);
@@ -79,7 +70,7 @@ test("no exact match is a 404 in words an agent understands, and no session is s
 
 test("several matches: online beats offline, then the most recently seen wins", async () => {
   // (Online on several devices at once is the agent's choice: see console.test.mjs.)
-  await up.addVisitors([
+  await suite.up.addVisitors([
     { short_id: "sEveOld", unique_id: "eve-5", is_online: false, last_seen_at: minutesAgo(1) },
     { short_id: "sEveOnline", unique_id: "eve-5", is_online: true, last_seen_at: minutesAgo(30) },
     { short_id: "sFayA", unique_id: "fay-6", is_online: false, last_seen_at: minutesAgo(50) },
@@ -90,7 +81,7 @@ test("several matches: online beats offline, then the most recently seen wins", 
 });
 
 test("lookup searches the code and uses only a visitor whose lookup_code equals it", async () => {
-  await up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sOther", lookup_code: "4822", unique_id: "4821", is_online: true, last_seen_at: minutesAgo(0) }] });
+  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sOther", lookup_code: "4822", unique_id: "4821", is_online: true, last_seen_at: minutesAgo(0) }] });
   await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
   assert.deepEqual(await calls(), [search("4821"), watch("sAlice01")]);
   const message = await expectRefused(`/agent?lookup=0000&${AGENT}`, 404, "visitor_not_found");
@@ -104,26 +95,22 @@ test("an unknown Short ID is a 404 after one watch_url call", async () => {
 });
 
 test("VISITOR_ID_KIND=unique makes visitorid the company's own ID", async () => {
-  const own = await startGateway({ vars: baseVars(up.apiBase, { VISITOR_ID_KIND: "unique" }) });
-  try {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { VISITOR_ID_KIND: "unique" }) }, async (own) => {
     const res = await own.fetch(`/agent?visitorid=alice-1001&${AGENT}`);
     assert.equal(res.status, 302);
     assert.deepEqual(await calls(), [search("id:alice-1001"), watch("sAlice01")]);
-  } finally {
-    await own.close();
-  }
+  });
 });
 
 test("branding and permissions from settings are sent with the agent", async () => {
-  const branded = await startGateway({
-    vars: baseVars(up.apiBase, {
+  await withGateway({
+    vars: baseVars(suite.up.apiBase, {
       WATCH_PERMISSIONS: "click,scroll,draw",
       WATCH_BRANDING_NAKED: "page_only",
       WATCH_ON_END_URL: "https://help.example.com/done",
       WATCH_RETRY_URL: "https://help.example.com/retry",
     }),
-  });
-  try {
+  }, async (branded) => {
     assert.equal((await branded.fetch(`/agent?visitorid=sBob0002&${AGENT}`)).status, 302);
     assert.deepEqual(await calls(), [watch("sBob0002", {
       ...agentBody,
@@ -133,9 +120,7 @@ test("branding and permissions from settings are sent with the agent", async () 
         allow_draw: true, allow_scroll: true, allow_type: false,
       },
     })]);
-  } finally {
-    await branded.close();
-  }
+  });
 });
 
 test("two agents on one visitor each get their own watch_url under their own identity", async () => {
@@ -155,14 +140,14 @@ test("links that name several visitors are 400 with no upstream call", async () 
     const message = await expectRefused(`/agent?${q}&${AGENT}`, 400, "conflicting_parameters");
     assert.match(message, /exactly one of visitorid, uniqueid or lookup/);
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("a missing agent_id or agent_name is 400 with no upstream call", async () => {
   assert.match(await expectRefused("/agent?visitorid=sBob0002&agent_name=Ann", 400, "missing_parameter"), /agent_id/);
   assert.match(await expectRefused("/agent?visitorid=sBob0002&agent_id=a", 400, "missing_parameter"), /agent_name/);
   await expectRefused("/agent?visitorid=sBob0002&agent_id=a&agent_name=%0D%0A", 400, "invalid_parameter");
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("IDs that could widen a search or add a path segment are 400 with no upstream call", async () => {
@@ -186,5 +171,5 @@ test("IDs that could widen a search or add a path segment are 400 with no upstre
     const message = await expectRefused(`/agent?${q}&${AGENT}`, 400, "invalid_parameter");
     assert.match(message, why, q);
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });

@@ -3,7 +3,7 @@
 // loopback server reached through Miniflare's outbound routing.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
 import {
   startAccess, newKey, token, claims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
 } from "./access-idp.mjs";
@@ -27,24 +27,17 @@ beforeEach(async () => {
 });
 
 /** A gateway in access mode; fresh for each test, so its key cache starts empty. */
-async function withGateway(run, extra = {}) {
-  const gw = await startGateway({
-    vars: baseVars(up.apiBase, {
-      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
-    }),
-    hosts: { [TEAM_DOMAIN]: access.url },
-  });
-  try {
-    await run(gw);
-  } finally {
-    await gw.close();
-  }
-}
+const withAccessGateway = (run, extra = {}) => withGateway({
+  vars: baseVars(up.apiBase, {
+    AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
+  }),
+  hosts: { [TEAM_DOMAIN]: access.url },
+}, run);
 
 const withToken = (jwt) => ({ "Cf-Access-Jwt-Assertion": jwt });
 
 test("a valid Access token starts a session under the token's identity; link parameters are ignored", async () => {
-  await withGateway(async (gw) => {
+  await withAccessGateway(async (gw) => {
     const res = await gw.fetch(`${LINK}&agent_id=mallory&agent_name=Mallory`, {
       headers: withToken(token(key1, claims({ name: "Ann Lee" }))),
     });
@@ -63,7 +56,7 @@ test("a valid Access token starts a session under the token's identity; link par
 });
 
 test("several agents on one visitor each get their own watch_url", async () => {
-  await withGateway(async (gw) => {
+  await withAccessGateway(async (gw) => {
     const ann = await gw.fetch(LINK, { headers: withToken(token(key1, claims({ sub: "u-ann", name: "Ann" }))) });
     const bob = await gw.fetch(LINK, { headers: withToken(token(key1, claims({ sub: "u-bob", name: "Bob" }))) });
     assert.equal(ann.status, 302);
@@ -92,7 +85,7 @@ test("bad tokens are refused before any upstream call", async () => {
       return `${h}.${forged}.${s}`;
     })(), 401, "access_token_invalid"],
   ];
-  await withGateway(async (gw) => {
+  await withAccessGateway(async (gw) => {
     for (const [name, jwt, status, code] of cases) {
       const got = await refusal(gw, LINK, jwt ? withToken(jwt) : {});
       assert.deepEqual([got.status, got.code], [status, code], name);
@@ -102,7 +95,7 @@ test("bad tokens are refused before any upstream call", async () => {
 });
 
 test("an unknown kid refetches the keys once, then refuses; a rotated key is found the same way", async () => {
-  await withGateway(async (gw) => {
+  await withAccessGateway(async (gw) => {
     assert.equal((await gw.fetch(LINK, { headers: withToken(token(key1)) })).status, 302);
     assert.equal(access.fetches(), 1);
     const unknown = newKey("kid-unknown");
@@ -124,7 +117,7 @@ test("an unknown kid refetches the keys once, then refuses; a rotated key is fou
 
 test("incomplete access configuration is a 500 naming the setting, with no call anywhere", async () => {
   for (const [missing, expected] of [["ACCESS_AUD", /ACCESS_AUD/], ["ACCESS_TEAM_DOMAIN", /ACCESS_TEAM_DOMAIN/]]) {
-    await withGateway(async (gw) => {
+    await withAccessGateway(async (gw) => {
       const got = await refusal(gw, LINK, withToken(token(key1)));
       assert.equal(got.status, 500);
       assert.equal(got.code, "gateway_misconfigured");

@@ -2,7 +2,7 @@
 // request is a 500 naming what is missing, and nothing is called.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
 
 const LINK = "/agent?visitorid=sAlice01&agent_id=a-1&agent_name=Ann";
 let up;
@@ -25,8 +25,7 @@ const cases = [
 
 for (const [name, vars, expected] of cases) {
   test(`${name}: 500, no upstream call`, async () => {
-    const gw = await startGateway({ vars: baseVars(up.apiBase, vars) });
-    try {
+    await withGateway({ vars: baseVars(up.apiBase, vars) }, async (gw) => {
       const got = await refusal(gw, LINK);
       assert.equal(got.status, 500);
       assert.equal(got.code, "gateway_misconfigured");
@@ -35,9 +34,7 @@ for (const [name, vars, expected] of cases) {
       assert.doesNotMatch(got.message, /hunter2/, "a secret's value is never echoed");
       // /visitor does not depend on agent settings.
       assert.equal((await gw.fetch("/visitor")).status, 302);
-    } finally {
-      await gw.close();
-    }
+    });
     const requests = await up.requests();
     assert.deepEqual(requests.map((r) => r.path), ["/proxy_sessions"]);
   });

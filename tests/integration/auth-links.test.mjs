@@ -2,12 +2,12 @@
 // company's backend with HMAC-SHA256, checked with real WebCrypto in workerd.
 // The README's test vector and both signing examples are checked here, so
 // the scheme cannot drift from its documentation.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import { gatewaySuite, baseVars, refusal, withGateway } from "./harness.mjs";
 import { signLink, canonicalString } from "../../examples/sign-link.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-tests-000000001";
@@ -17,30 +17,21 @@ const AGENT_LINK = `${ORIGIN}/agent?visitorid=sAlice01&agent_id=agent-7&agent_na
 const now = () => Date.now() / 1000;
 const pathOf = (href) => href.slice(ORIGIN.length);
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({
-    vars: baseVars(up.apiBase, {
+const suite = gatewaySuite((apiBase) => ({
+    vars: baseVars(apiBase, {
       AGENT_AUTH: "signed-link",
       ALLOW_UNAUTHENTICATED_AGENTS: "",
       AGENT_LINK_SECRET: AGENT_SECRET,
       VISITOR_LINK_SECRET: VISITOR_SECRET,
     }),
-  });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
-beforeEach(() => up.reset());
+  }));
 
 test("a signed agent link starts a session under the link's agent", async () => {
-  const res = await gw.fetch(pathOf(signLink(AGENT_LINK, AGENT_SECRET)));
+  const res = await suite.gw.fetch(pathOf(signLink(AGENT_LINK, AGENT_SECRET)));
   assert.equal(res.status, 302, await res.clone().text());
   const page = await (await fetch(res.headers.get("location"))).text();
   assert.match(page, /id="watch-agent-name">Ann Lee</);
-  const requests = await up.requests();
+  const requests = await suite.up.requests();
   assert.deepEqual(requests.map((r) => [r.method, r.path, r.body]), [
     ["POST", "/visitors/sAlice01/watch_url", { agent: { id: "agent-7", name: "Ann Lee" } }],
   ]);
@@ -49,11 +40,11 @@ test("a signed agent link starts a session under the link's agent", async () => 
 test("two agents with their own signed links each get their own watch_url", async () => {
   const links = [["a-1", "First"], ["a-2", "Second"]].map(([id, name]) =>
     signLink(`${ORIGIN}/agent?lookup=4821&agent_id=${id}&agent_name=${name}`, AGENT_SECRET));
-  const [first, second] = await Promise.all(links.map((l) => gw.fetch(pathOf(l))));
+  const [first, second] = await Promise.all(links.map((l) => suite.gw.fetch(pathOf(l))));
   assert.equal(first.status, 302);
   assert.equal(second.status, 302);
   assert.notEqual(first.headers.get("location"), second.headers.get("location"));
-  const agents = (await up.requests()).filter((r) => r.method === "POST").map((r) => r.body.agent.id).sort();
+  const agents = (await suite.up.requests()).filter((r) => r.method === "POST").map((r) => r.body.agent.id).sort();
   assert.deepEqual(agents, ["a-1", "a-2"]);
 });
 
@@ -78,18 +69,19 @@ test("every bad agent link is refused with 401 or 403 and no upstream call", asy
     ["exp too far ahead", pathOf(signLink(AGENT_LINK, AGENT_SECRET, { ttlSeconds: 3600 })), 403, "link_invalid"],
   ];
   for (const [name, path, status, code] of cases) {
-    const got = await refusal(gw, path);
+    const got = await refusal(suite.gw, path);
     assert.deepEqual([got.status, got.code], [status, code], name);
     assert.equal(got.message, code === "link_expired" ? "This link has expired." : "This link is invalid.", name);
   }
   // A repeated parameter is ambiguous before it is unsigned.
   const repeated = `${pathOf(good.href)}&agent_id=agent-7`;
-  assert.deepEqual([(await refusal(gw, repeated)).status, (await refusal(gw, repeated)).code], [400, "repeated_parameter"]);
-  assert.deepEqual(await up.requests(), []);
+  const twice = await refusal(suite.gw, repeated);
+  assert.deepEqual([twice.status, twice.code], [400, "repeated_parameter"]);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("the refusal page says expired or invalid and nothing more", async () => {
-  const res = await gw.fetch(pathOf(signLink(AGENT_LINK, AGENT_SECRET, { now: now() - 600 })));
+  const res = await suite.gw.fetch(pathOf(signLink(AGENT_LINK, AGENT_SECRET, { now: now() - 600 })));
   assert.equal(res.status, 403);
   const html = await res.text();
   assert.match(html, /<p>This link has expired\.<\/p>/);
@@ -107,17 +99,14 @@ test("the README's test vector: canonical string and signature, accepted by the 
 
   // The vector's exp is in the past: a gateway holding its secret checks the
   // signature first, so "expired" (not "invalid") proves it verified.
-  const vectorGateway = await startGateway({
-    vars: baseVars(up.apiBase, { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: vector.secret }),
-  });
-  try {
+  await withGateway({
+    vars: baseVars(suite.up.apiBase, { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: vector.secret }),
+  }, async (vectorGateway) => {
     url.searchParams.set("sig", vector.sig);
     assert.equal((await refusal(vectorGateway, url.pathname + url.search)).code, "link_expired");
     url.searchParams.set("sig", vector.sig.replace(/^./, (c) => (c === "A" ? "B" : "A")));
     assert.equal((await refusal(vectorGateway, url.pathname + url.search)).code, "link_invalid");
-  } finally {
-    await vectorGateway.close();
-  }
+  });
 });
 
 test("the Python example signs exactly like the Node example, and the gateway accepts it", async () => {
@@ -130,20 +119,20 @@ test("the Python example signs exactly like the Node example, and the gateway ac
   }).trim();
   const node = signLink(link, AGENT_SECRET, { now: at });
   assert.equal(new URL(python).searchParams.get("sig"), new URL(node).searchParams.get("sig"));
-  const res = await gw.fetch(pathOf(python));
+  const res = await suite.gw.fetch(pathOf(python));
   assert.equal(res.status, 302, await res.clone().text());
-  const [, watch] = await up.requests();
+  const [, watch] = await suite.up.requests();
   assert.deepEqual(watch.body.agent, { id: "a+1", name: "Zoë O'Brien (support)" });
 });
 
 test("with VISITOR_LINK_SECRET, /visitor?uniqueid= must be signed; anonymous visitors need nothing", async () => {
   const link = `${ORIGIN}/visitor?uniqueid=alice-1001`;
-  const ok = await gw.fetch(pathOf(signLink(link, VISITOR_SECRET)));
+  const ok = await suite.gw.fetch(pathOf(signLink(link, VISITOR_SECRET)));
   assert.equal(ok.status, 302);
   const page = await (await fetch(ok.headers.get("location"))).text();
   assert.match(page, /id="proxy-unique-id">alice-1001</);
-  assert.equal((await up.requests()).length, 1);
-  await up.reset();
+  assert.equal((await suite.up.requests()).length, 1);
+  await suite.up.reset();
 
   const cases = [
     ["unsigned", pathOf(link), 401, "link_invalid"],
@@ -152,11 +141,11 @@ test("with VISITOR_LINK_SECRET, /visitor?uniqueid= must be signed; anonymous vis
     ["expired", pathOf(signLink(link, VISITOR_SECRET, { now: now() - 900 })), 403, "link_expired"],
   ];
   for (const [name, path, status, code] of cases) {
-    const got = await refusal(gw, path);
+    const got = await refusal(suite.gw, path);
     assert.deepEqual([got.status, got.code], [status, code], name);
   }
-  assert.deepEqual(await up.requests(), []);
-  assert.equal((await gw.fetch("/visitor")).status, 302, "no uniqueid, no signature needed");
+  assert.deepEqual(await suite.up.requests(), []);
+  assert.equal((await suite.gw.fetch("/visitor")).status, 302, "no uniqueid, no signature needed");
 });
 
 test("scripts/mint-link.mjs mints a link the gateway accepts", async () => {
@@ -167,5 +156,5 @@ test("scripts/mint-link.mjs mints a link the gateway accepts", async () => {
   }).trim();
   assert.match(minted, /^http:\/\/127\.0\.0\.1:8787\/agent\?/);
   const url = new URL(minted);
-  assert.equal((await gw.fetch(url.pathname + url.search)).status, 302);
+  assert.equal((await suite.gw.fetch(url.pathname + url.search)).status, 302);
 });

@@ -3,7 +3,7 @@
 // response carries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars } from "./harness.mjs";
+import { startSimulator, baseVars, withGateway } from "./harness.mjs";
 
 let up;
 before(async () => {
@@ -11,19 +11,13 @@ before(async () => {
 });
 after(() => up?.close());
 
-async function withGateway(vars, run) {
-  const gw = await startGateway({ vars: baseVars(up.apiBase, vars) });
-  try {
-    await run(gw);
-  } finally {
-    await gw.close();
-  }
-}
+/** A gateway with the usual settings plus `vars`. */
+const withSettings = (vars, run) => withGateway({ vars: baseVars(up.apiBase, vars) }, run);
 
 const ancestors = (res) => res.headers.get("content-security-policy")?.match(/frame-ancestors ([^;]*)$/)?.[1];
 
 test("by default no site may frame any gateway page", async () => {
-  await withGateway({}, async (gw) => {
+  await withSettings({}, async (gw) => {
     for (const path of ["/visitor?url=https%3A%2F%2Fevil.example%2F", "/visitor", "/agent?lookup=12", "/healthz", "/nowhere"]) {
       const res = await gw.fetch(path);
       assert.equal(ancestors(res), "'none'", path);
@@ -38,7 +32,7 @@ test("by default no site may frame any gateway page", async () => {
 
 test("EMBED_ORIGINS lets the company's site frame /visitor pages, and only those", async () => {
   const vars = { EMBED_ORIGINS: "https://shop.example.com, https://*.example.org" };
-  await withGateway(vars, async (gw) => {
+  await withSettings(vars, async (gw) => {
     const error = await gw.fetch("/visitor?url=https%3A%2F%2Fevil.example%2F");
     assert.equal(error.status, 400);
     assert.match(error.headers.get("content-type"), /^text\/html/);
@@ -49,7 +43,7 @@ test("EMBED_ORIGINS lets the company's site frame /visitor pages, and only those
 });
 
 test("AGENT_EMBED_ORIGINS lets a helpdesk frame /agent pages", async () => {
-  await withGateway({ AGENT_EMBED_ORIGINS: "https://help.example.com" }, async (gw) => {
+  await withSettings({ AGENT_EMBED_ORIGINS: "https://help.example.com" }, async (gw) => {
     const res = await gw.fetch("/agent?lookup=12&agent_id=a&agent_name=A");
     assert.equal(res.status, 400);
     assert.equal(ancestors(res), "https://help.example.com");
@@ -59,7 +53,7 @@ test("AGENT_EMBED_ORIGINS lets a helpdesk frame /agent pages", async () => {
 
 test("an EMBED_ORIGINS entry that is not an origin is a 500 naming it, with no upstream call", async () => {
   await up.reset();
-  await withGateway({ EMBED_ORIGINS: "https://shop.example.com/help" }, async (gw) => {
+  await withSettings({ EMBED_ORIGINS: "https://shop.example.com/help" }, async (gw) => {
     const res = await gw.fetch("/visitor", { headers: { Accept: "application/json" } });
     assert.equal(res.status, 500);
     assert.match((await res.json()).error.message, /EMBED_ORIGINS: 'https:\/\/shop\.example\.com\/help' is not an origin/);

@@ -1,6 +1,7 @@
 // Shared set-up for the integration tests: the real built wasm (build/) in
 // Miniflare's workerd, and the Upscope simulator on loopback.
 
+import { before, after, beforeEach } from "node:test";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -98,6 +99,35 @@ async function routeOutbound(request, hosts) {
   const target = hosts[url.hostname] ? new URL(url.pathname + url.search, hosts[url.hostname]) : url;
   const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
   return fetch(target, { method: request.method, headers: request.headers, body, redirect: "manual" });
+}
+
+/**
+ * The usual suite: one simulator and one gateway for a whole test file,
+ * the simulator reset before each test. `options(apiBase)` gives the
+ * gateway's options. Returns `{ up, gw }`, filled in before the first test.
+ */
+export function gatewaySuite(options = (apiBase) => ({ vars: baseVars(apiBase) })) {
+  const suite = { up: null, gw: null };
+  before(async () => {
+    suite.up = await startSimulator();
+    suite.gw = await startGateway(options(suite.up.apiBase));
+  });
+  after(async () => {
+    await suite.gw?.close();
+    await suite.up?.close();
+  });
+  beforeEach(() => suite.up.reset());
+  return suite;
+}
+
+/** Starts a gateway for one test, runs `run(gw)`, and always disposes of it. */
+export async function withGateway(options, run) {
+  const gw = await startGateway(options);
+  try {
+    return await run(gw);
+  } finally {
+    await gw.close();
+  }
 }
 
 /** The usual settings: simulator upstream, a key, a proxy page and an allowlist. */

@@ -1,8 +1,8 @@
 // Hostile input: every case gets a 4xx with a message a person can act on,
 // no upstream call, no 5xx and no panic in the worker's output.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars } from "./harness.mjs";
+import { gatewaySuite } from "./harness.mjs";
 
 const A = "agent_id=a-1&agent_name=Ann";
 const long = (n) => "x".repeat(n);
@@ -77,39 +77,31 @@ const GET_CASES = [
 ];
 const WRONG_METHODS = [["POST", "/agent"], ["PUT", "/visitor"], ["DELETE", "/agent"], ["PATCH", "/healthz"], ["OPTIONS", "/visitor"], ["HEAD", "/visitor"]];
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({ vars: baseVars(up.apiBase) });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
+const suite = gatewaySuite();
 
 test(`${GET_CASES.length + WRONG_METHODS.length} hostile requests: each a clear 4xx, none reaching Upscope`, async () => {
   assert.ok(GET_CASES.length + WRONG_METHODS.length >= 40);
   for (const [name, path, status, code] of GET_CASES) {
-    const res = await gw.fetch(path, { headers: { Accept: "application/json" } });
+    const res = await suite.gw.fetch(path, { headers: { Accept: "application/json" } });
     const text = await res.text();
     assert.equal(res.status, status, `${name}: ${text}`);
     const { error } = JSON.parse(text);
     assert.equal(error.code, code, name);
     assert.ok(error.message.length > 20 && !/[\r\n\0]/.test(error.message), `${name}: unclear message ${JSON.stringify(error.message)}`);
-    const html = await (await gw.fetch(path)).text();
+    const html = await (await suite.gw.fetch(path)).text();
     assert.doesNotMatch(html, /<script|<iframe|Set-Cookie:/i, `${name}: markup or a header echoed`);
   }
   for (const [method, path] of WRONG_METHODS) {
-    const res = await gw.fetch(path, { method, headers: { Accept: "application/json" } });
+    const res = await suite.gw.fetch(path, { method, headers: { Accept: "application/json" } });
     assert.equal(res.status, 405, `${method} ${path}`);
     assert.equal(res.headers.get("allow"), "GET", `${method} ${path}`);
     if (method !== "HEAD") assert.equal((await res.json()).error.code, "method_not_allowed");
   }
-  assert.deepEqual(await up.requests(), [], "no hostile request reached Upscope");
+  assert.deepEqual(await suite.up.requests(), [], "no hostile request reached Upscope");
   await new Promise((r) => setTimeout(r, 100));
-  const output = gw.logs.join("");
+  const output = suite.gw.logs.join("");
   assert.doesNotMatch(output, /panicked|RuntimeError|unreachable executed|Uncaught/);
-  const lines = gw.logLines();
+  const lines = suite.gw.logLines();
   assert.ok(lines.length >= GET_CASES.length + WRONG_METHODS.length);
   assert.ok(lines.every((l) => l.status >= 400 && l.status < 500), "every answer was a 4xx");
 });

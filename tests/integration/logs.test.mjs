@@ -3,7 +3,7 @@
 // secrets, signatures, Access tokens, watch URLs and proxy URLs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, API_KEY } from "./harness.mjs";
+import { startSimulator, baseVars, API_KEY, withGateway } from "./harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "./access-idp.mjs";
 
@@ -22,9 +22,8 @@ after(async () => {
 
 /** Runs requests through a gateway; returns what the responses revealed and the worker's output. */
 async function run(options, requests) {
-  const gw = await startGateway(options);
-  const seen = [];
-  try {
+  return withGateway(options, async (gw) => {
+    const seen = [];
     for (const [path, headers = {}] of requests) {
       const res = await gw.fetch(path, { headers });
       const body = await res.text();
@@ -32,9 +31,7 @@ async function run(options, requests) {
     }
     await new Promise((r) => setTimeout(r, 200));
     return { seen, output: gw.logs.join(""), lines: gw.logLines() };
-  } finally {
-    await gw.close();
-  }
+  });
 }
 
 const pathOf = (href) => href.slice(ORIGIN.length);

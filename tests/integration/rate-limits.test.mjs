@@ -2,7 +2,7 @@
 // IP, agents per verified identity; without the bindings, no limit.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
 
 let up;
 before(async () => {
@@ -11,19 +11,13 @@ before(async () => {
 after(() => up?.close());
 beforeEach(() => up.reset());
 
-async function withGateway(options, run) {
-  const gw = await startGateway({ vars: baseVars(up.apiBase), ...options });
-  try {
-    await run(gw);
-  } finally {
-    await gw.close();
-  }
-}
+/** A gateway with the usual settings and these rate limiters (`{ NAME: limit per minute }`). */
+const withLimiters = (rateLimits, run) => withGateway({ vars: baseVars(up.apiBase), rateLimits }, run);
 
 const fromIp = (ip) => ({ "CF-Connecting-IP": ip });
 
 test("VISITOR_RATE_LIMITER: over the limit is a 429 page per client IP, with no upstream call", async () => {
-  await withGateway({ rateLimits: { VISITOR_RATE_LIMITER: 2 } }, async (gw) => {
+  await withLimiters({ VISITOR_RATE_LIMITER: 2 }, async (gw) => {
     for (let i = 0; i < 2; i++) assert.equal((await gw.fetch("/visitor", { headers: fromIp("203.0.113.7") })).status, 302);
     const got = await refusal(gw, "/visitor", fromIp("203.0.113.7"));
     assert.deepEqual([got.status, got.code], [429, "rate_limited"]);
@@ -36,7 +30,7 @@ test("VISITOR_RATE_LIMITER: over the limit is a 429 page per client IP, with no 
 });
 
 test("AGENT_RATE_LIMITER: limited per agent identity", async () => {
-  await withGateway({ rateLimits: { AGENT_RATE_LIMITER: 1 } }, async (gw) => {
+  await withLimiters({ AGENT_RATE_LIMITER: 1 }, async (gw) => {
     const link = (agent) => `/agent?visitorid=sAlice01&agent_id=${agent}&agent_name=${agent}`;
     assert.equal((await gw.fetch(link("ann"))).status, 302);
     assert.equal((await refusal(gw, link("ann"))).status, 429);
@@ -46,7 +40,7 @@ test("AGENT_RATE_LIMITER: limited per agent identity", async () => {
 });
 
 test("without the bindings there is no limit", async () => {
-  await withGateway({}, async (gw) => {
+  await withLimiters({}, async (gw) => {
     for (let i = 0; i < 12; i++) assert.equal((await gw.fetch("/visitor", { headers: fromIp("203.0.113.7") })).status, 302);
   });
 });

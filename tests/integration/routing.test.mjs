@@ -1,53 +1,44 @@
 // Routes, methods, content negotiation and the headers every answer carries.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startSimulator, startGateway, baseVars } from "./harness.mjs";
+import { gatewaySuite } from "./harness.mjs";
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({ vars: baseVars(up.apiBase) });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
-beforeEach(() => up.reset());
+const suite = gatewaySuite();
 
 const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "(.+)"/m)[1];
 
 test("GET /healthz answers 200 JSON with the version and calls nothing upstream", async () => {
-  const res = await gw.fetch("/healthz");
+  const res = await suite.gw.fetch("/healthz");
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type"), /^application\/json/);
   assert.deepEqual(await res.json(), { status: "ok", version: cargoVersion });
   assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("unknown paths are 404 with an HTML page naming the real routes", async () => {
   for (const path of ["/", "/visitor/", "/agents", "/healthz/x", "/VISITOR"]) {
-    const res = await gw.fetch(path);
+    const res = await suite.gw.fetch(path);
     assert.equal(res.status, 404, path);
     assert.match(res.headers.get("content-type"), /^text\/html/);
     assert.match(await res.text(), /\/visitor, \/agent and \/healthz/);
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("wrong methods are 405 with Allow: GET and no upstream call", async () => {
   for (const [method, path] of [["POST", "/visitor"], ["PUT", "/agent?visitorid=abc"], ["DELETE", "/agent"], ["HEAD", "/visitor"], ["POST", "/healthz"]]) {
-    const res = await gw.fetch(path, { method });
+    const res = await suite.gw.fetch(path, { method });
     assert.equal(res.status, 405, `${method} ${path}`);
     assert.equal(res.headers.get("allow"), "GET");
     await res.arrayBuffer();
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("errors are JSON when Accept prefers application/json, HTML otherwise", async () => {
-  const json = await gw.fetch("/agent?lookup=12&agent_id=a&agent_name=b", { headers: { Accept: "application/json" } });
+  const json = await suite.gw.fetch("/agent?lookup=12&agent_id=a&agent_name=b", { headers: { Accept: "application/json" } });
   assert.equal(json.status, 400);
   assert.match(json.headers.get("content-type"), /^application\/json/);
   const body = await json.json();
@@ -55,18 +46,18 @@ test("errors are JSON when Accept prefers application/json, HTML otherwise", asy
   assert.equal(body.error.code, "invalid_parameter");
   assert.match(body.error.message, /four digits/);
 
-  const html = await gw.fetch("/agent?lookup=12&agent_id=a&agent_name=b", { headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+  const html = await suite.gw.fetch("/agent?lookup=12&agent_id=a&agent_name=b", { headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
   assert.equal(html.status, 400);
   assert.match(html.headers.get("content-type"), /^text\/html/);
   assert.match(await html.text(), /four digits/);
 
-  const tie = await gw.fetch("/nowhere", { headers: { Accept: "*/*" } });
+  const tie = await suite.gw.fetch("/nowhere", { headers: { Accept: "*/*" } });
   assert.match(tie.headers.get("content-type"), /^text\/html/);
   await tie.arrayBuffer();
 });
 
 test("error pages are never cached and never sniffed", async () => {
-  const res = await gw.fetch("/agent");
+  const res = await suite.gw.fetch("/agent");
   assert.equal(res.status, 400);
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.equal(res.headers.get("x-content-type-options"), "nosniff");

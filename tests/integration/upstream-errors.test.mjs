@@ -1,19 +1,10 @@
 // Upstream trouble becomes a clear 5xx naming the problem, never a secret.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { startSimulator, startGateway, baseVars, API_KEY } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, withGateway } from "./harness.mjs";
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({ vars: baseVars(up.apiBase) });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
-beforeEach(() => up.reset());
+const suite = gatewaySuite();
 
 const AGENT_LINK = "/agent?uniqueid=alice-1001&agent_id=a&agent_name=Ann";
 
@@ -29,17 +20,14 @@ async function expectError(g, path, status, code, message) {
 }
 
 test("a rejected API key is a 502 saying so, without echoing the key", async () => {
-  const wrongKey = await startGateway({ vars: baseVars(up.apiBase, { UPSCOPE_API_KEY: "wrong-key-123" }) });
-  try {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { UPSCOPE_API_KEY: "wrong-key-123" }) }, async (wrongKey) => {
     for (const path of [AGENT_LINK, "/visitor"]) {
       await expectError(wrongKey, path, 502, "upstream_unauthorized", /Upscope rejected the API key/);
       const html = await (await wrongKey.fetch(path)).text();
       assert.match(html, /Upscope rejected the API key/);
       assert.ok(!html.includes("wrong-key-123"));
     }
-  } finally {
-    await wrongKey.close();
-  }
+  });
 });
 
 test("each documented 401 code gets its own explanation", async () => {
@@ -49,31 +37,31 @@ test("each documented 401 code gets its own explanation", async () => {
     ["api_not_enabled", /REST API is not enabled/],
     ["please_contact_team", /contact Upscope/],
   ]) {
-    await up.fault({ method: "GET", path: "/list", status: 401, body: { status: "error", error: code } });
-    await expectError(gw, AGENT_LINK, 502, "upstream_unauthorized", words);
+    await suite.up.fault({ method: "GET", path: "/list", status: 401, body: { status: "error", error: code } });
+    await expectError(suite.gw, AGENT_LINK, 502, "upstream_unauthorized", words);
   }
 });
 
 test("402 over the plan's limits is a 502 naming the plan", async () => {
-  await up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 402, body: { status: "error", error: "over_limits" } });
-  await expectError(gw, AGENT_LINK, 502, "upstream_over_limits", /over its plan's limits/);
+  await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 402, body: { status: "error", error: "over_limits" } });
+  await expectError(suite.gw, AGENT_LINK, 502, "upstream_over_limits", /over its plan's limits/);
 });
 
 test("429 is a 503 that passes Upscope's Retry-After on", async () => {
-  await up.fault({ method: "GET", path: "/list", status: 429, headers: { "Retry-After": "7" } });
-  const res = await expectError(gw, AGENT_LINK, 503, "upstream_rate_limited", /limiting requests/);
+  await suite.up.fault({ method: "GET", path: "/list", status: 429, headers: { "Retry-After": "7" } });
+  const res = await expectError(suite.gw, AGENT_LINK, 503, "upstream_rate_limited", /limiting requests/);
   assert.equal(res.headers.get("retry-after"), "7");
 });
 
 test("5xx is a 503 and unreadable answers are a 502", async () => {
-  await up.fault({ method: "GET", path: "/list", status: 500, body: "<html>oops</html>" });
-  await expectError(gw, AGENT_LINK, 503, "upstream_unavailable", /HTTP 500/);
-  await up.fault({ method: "GET", path: "/list", status: 200, body: "{not json" });
-  await expectError(gw, AGENT_LINK, 502, "upstream_bad_response", /not JSON/);
-  await up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: "javascript:alert(1)" } });
-  await expectError(gw, AGENT_LINK, 502, "upstream_bad_response", /without an http\(s\) watch_url/);
-  await up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
-  await expectError(gw, "/visitor", 503, "upstream_unavailable", /HTTP 503/);
+  await suite.up.fault({ method: "GET", path: "/list", status: 500, body: "<html>oops</html>" });
+  await expectError(suite.gw, AGENT_LINK, 503, "upstream_unavailable", /HTTP 500/);
+  await suite.up.fault({ method: "GET", path: "/list", status: 200, body: "{not json" });
+  await expectError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /not JSON/);
+  await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: "javascript:alert(1)" } });
+  await expectError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /without an http\(s\) watch_url/);
+  await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
+  await expectError(suite.gw, "/visitor", 503, "upstream_unavailable", /HTTP 503/);
 });
 
 test("an unreachable Upscope is a 502 saying it could not be reached", async () => {
@@ -82,22 +70,16 @@ test("an unreachable Upscope is a 502 saying it could not be reached", async () 
   await new Promise((r) => probe.listen(0, "127.0.0.1", r));
   const port = probe.address().port;
   await new Promise((r) => probe.close(r));
-  const nowhere = await startGateway({ vars: baseVars(`http://127.0.0.1:${port}/v1.3`) });
-  try {
+  await withGateway({ vars: baseVars(`http://127.0.0.1:${port}/v1.3`) }, async (nowhere) => {
     await expectError(nowhere, AGENT_LINK, 502, "upstream_unreachable", /could not be reached/);
-  } finally {
-    await nowhere.close();
-  }
+  });
 });
 
 test("a bad setting is a 500 that names it and calls nothing upstream", async () => {
   for (const [name, value] of [["VISITOR_ID_KIND", "email"], ["WATCH_PERMISSIONS", "teleport"], ["UPSCOPE_API_BASE", "api.upscope.io"]]) {
-    const bad = await startGateway({ vars: baseVars(up.apiBase, { [name]: value }) });
-    try {
+    await withGateway({ vars: baseVars(suite.up.apiBase, { [name]: value }) }, async (bad) => {
       await expectError(bad, AGENT_LINK, 500, "gateway_misconfigured", new RegExp(name));
-    } finally {
-      await bad.close();
-    }
+    });
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });

@@ -1,7 +1,7 @@
 // /visitor: Universal-proxy sessions, page choice and the visitor's own ID.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, API_KEY, INITIAL_URL } from "./harness.mjs";
+import { startSimulator, startGateway, baseVars, API_KEY, INITIAL_URL, withGateway } from "./harness.mjs";
 
 let up, gw;
 before(async () => {
@@ -92,15 +92,12 @@ test("a bad or repeated uniqueid is 400 with no upstream call", async () => {
 });
 
 test("without PROXY_ALLOWED_URLS any ?url= is refused", async () => {
-  const strict = await startGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_URLS: "" }) });
-  try {
+  await withGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_URLS: "" }) }, async (strict) => {
     const res = await strict.fetch(`/visitor?url=${encodeURIComponent(INITIAL_URL)}`);
     assert.equal(res.status, 400);
     assert.match(await res.text(), /remove the url parameter/);
     assert.deepEqual(await up.requests(), []);
-  } finally {
-    await strict.close();
-  }
+  });
 });
 
 test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no upstream call", async () => {
@@ -109,16 +106,13 @@ test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no u
     ["UPSCOPE_API_KEY", baseVars(up.apiBase, { UPSCOPE_API_KEY: undefined })],
   ]) {
     delete vars[name];
-    const broken = await startGateway({ vars });
-    try {
+    await withGateway({ vars }, async (broken) => {
       const res = await broken.fetch("/visitor", { headers: { Accept: "application/json" } });
       assert.equal(res.status, 500, name);
       const { error } = await res.json();
       assert.equal(error.code, "gateway_misconfigured");
       assert.match(error.message, new RegExp(`^gateway misconfigured: .*${name}`));
-    } finally {
-      await broken.close();
-    }
+    });
   }
   assert.deepEqual(await up.requests(), []);
 });
