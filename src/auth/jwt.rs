@@ -5,15 +5,14 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::{CLOCK_SKEW_SECONDS, MAX_ID_CHARS, MAX_NAME_CHARS};
 use crate::core::base64url;
 use crate::upscope::models::Agent;
 
 /// Tokens longer than this are refused unparsed.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
-/// Tolerated difference between Cloudflare's clock and the edge's.
-pub const CLOCK_SKEW_SECONDS: f64 = 30.0;
-const MAX_ID_CHARS: usize = 128;
-const MAX_NAME_CHARS: usize = 100;
+/// `exp`/`nbf` leeway, in the claims' own unit (seconds, as numbers).
+const CLOCK_SKEW: f64 = CLOCK_SKEW_SECONDS as f64;
 
 /// Why a token was refused; only `Expired` is told apart to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +97,10 @@ pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, 
         return Err(TokenProblem::Invalid);
     }
     let exp = claims.exp.ok_or(TokenProblem::Invalid)?;
-    if expected.now_seconds > exp + CLOCK_SKEW_SECONDS {
+    if expected.now_seconds > exp + CLOCK_SKEW {
         return Err(TokenProblem::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| expected.now_seconds + CLOCK_SKEW_SECONDS < nbf) {
+    if claims.nbf.is_some_and(|nbf| expected.now_seconds + CLOCK_SKEW < nbf) {
         return Err(TokenProblem::Invalid);
     }
     let email = usable(&claims.email);

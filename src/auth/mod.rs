@@ -15,16 +15,19 @@ use access::{AccessVerifier, KeyCache};
 use crypto::Crypto;
 use signed_link::verify_signed_link;
 
-use crate::core::base64url;
-use crate::core::canonical::{canonical_string, SIGNATURE_PARAM};
+use crate::core::canonical::SIGNATURE_PARAM;
 use crate::core::query::{Params, VISITOR_PARAMS};
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
 use crate::settings::{AgentAuth, LinkKey};
 use crate::upscope::models::Agent;
 
+/// Bounds on an agent's id and name, from a link or from a token.
 const MAX_ID_CHARS: usize = 128;
 const MAX_NAME_CHARS: usize = 100;
+/// Tolerated difference between the clock that issued a link or token
+/// (your backend, Cloudflare Access) and the edge's.
+const CLOCK_SKEW_SECONDS: u64 = 30;
 
 /// What an `/agent` request presents.
 pub struct Credentials<'a> {
@@ -90,29 +93,21 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
         params: &Params,
         visitor: Option<(&str, &str)>,
     ) -> Result<Vec<(String, String)>, GatewayError> {
-        let owned =
-            |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
-        let mut carry = owned(visitor.as_slice());
+        let copy = |names: &[&str]| -> Vec<(String, String)> {
+            names.iter().map(|&name| (name.to_owned(), params.get(name).unwrap_or_default().to_owned())).collect()
+        };
+        let mut carry: Vec<(String, String)> = visitor.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
         match auth {
             AgentAuth::Access(_) => {}
-            AgentAuth::Unauthenticated => {
-                carry.extend(owned(&[("agent_id", params.get("agent_id").unwrap_or_default())]));
-                carry.extend(owned(&[("agent_name", params.get("agent_name").unwrap_or_default())]));
-            }
+            AgentAuth::Unauthenticated => carry.extend(copy(&["agent_id", "agent_name"])),
             AgentAuth::SignedLink(_) if visitor.is_none() => {
                 carry.extend(params.without(&VISITOR_PARAMS).iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
             }
             AgentAuth::SignedLink(key) => {
-                for name in ["agent_id", "agent_name", signed_link::EXPIRY_PARAM] {
-                    carry.push((name.to_owned(), params.get(name).unwrap_or_default().to_owned()));
-                }
-                let canonical = canonical_string(carry.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-                let mac = self
-                    .crypto
-                    .hmac_sha256(key.secret.as_bytes(), canonical.as_bytes())
-                    .await
-                    .map_err(|_| GatewayError::Internal("a link could not be signed"))?;
-                carry.push((SIGNATURE_PARAM.to_owned(), base64url::encode(&mac)));
+                carry.extend(copy(&["agent_id", "agent_name", signed_link::EXPIRY_PARAM]));
+                let sig = signed_link::signature(carry.iter().map(|(n, v)| (n.as_str(), v.as_str())), key, self.crypto)
+                    .await?;
+                carry.push((SIGNATURE_PARAM.to_owned(), sig));
             }
         }
         Ok(carry)

@@ -4,6 +4,7 @@
 //! checked first, so a forger learns nothing about `exp` handling.
 
 use super::crypto::Crypto;
+use super::CLOCK_SKEW_SECONDS;
 use crate::core::base64url;
 use crate::core::canonical::{canonical_string, constant_time_eq, SIGNATURE_PARAM};
 use crate::core::query::Params;
@@ -12,8 +13,6 @@ use crate::settings::LinkKey;
 
 /// The parameter carrying the link's expiry, in Unix seconds.
 pub const EXPIRY_PARAM: &str = "exp";
-/// Tolerated difference between the minting backend's clock and the edge's.
-pub const CLOCK_SKEW_SECONDS: u64 = 30;
 
 /// Accepts the link only if `sig` is the HMAC of every other parameter under
 /// `key` and `exp` lies between now and `key.max_ttl_seconds` ahead.
@@ -25,13 +24,9 @@ pub async fn verify_signed_link(
     crypto: &impl Crypto,
 ) -> Result<(), GatewayError> {
     let refuse = |refusal| GatewayError::Refused { credential, refusal };
-    let signature = params.get(SIGNATURE_PARAM).ok_or(refuse(Refusal::Missing))?;
-    let canonical = canonical_string(params.iter());
-    let mac = crypto
-        .hmac_sha256(key.secret.as_bytes(), canonical.as_bytes())
-        .await
-        .map_err(|_| GatewayError::Internal("the link's signature could not be computed"))?;
-    if !constant_time_eq(base64url::encode(&mac).as_bytes(), signature.as_bytes()) {
+    let given = params.get(SIGNATURE_PARAM).ok_or(refuse(Refusal::Missing))?;
+    let expected = signature(params.iter(), key, crypto).await?;
+    if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
         return Err(refuse(Refusal::Invalid));
     }
     let expiry = params.get(EXPIRY_PARAM).and_then(parse_unix_seconds).ok_or(refuse(Refusal::Invalid))?;
@@ -42,6 +37,21 @@ pub async fn verify_signed_link(
         return Err(refuse(Refusal::TooFar));
     }
     Ok(())
+}
+
+/// The `sig` for these parameters under `key`: unpadded base64url of the
+/// HMAC-SHA256 of their canonical string (`sig` itself is left out).
+pub async fn signature<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    key: &LinkKey,
+    crypto: &impl Crypto,
+) -> Result<String, GatewayError> {
+    let canonical = canonical_string(params);
+    let mac = crypto
+        .hmac_sha256(key.secret.as_bytes(), canonical.as_bytes())
+        .await
+        .map_err(|_| GatewayError::Internal("a link signature could not be computed"))?;
+    Ok(base64url::encode(&mac))
 }
 
 /// Plain decimal digits only: no sign, no fraction, no exponent.

@@ -72,7 +72,7 @@ pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choi
         }
         if online.len() >= 2 {
             // Stable: equal times keep Upscope's order.
-            online.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms));
+            online.sort_by_key(|c| std::cmp::Reverse(c.last_seen_ms));
             return Some(Choice::Several(online));
         }
     }

@@ -105,26 +105,26 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let request_id = request_id_from_ray(req.headers().get("cf-ray")?.as_deref())
         .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
     let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
-    let url = req.url()?;
-    let route = route(url.path());
+    let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."));
+    let route = url.as_ref().ok().and_then(|url| route(url.path()));
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
-    let (framing, result) = match framing(route, &env) {
-        Ok(framing) => (framing, dispatch(&req, &env, route, &url, &log).await),
-        Err(err) => (FrameAncestors::NONE, Err(err)),
-    };
-    // A visitor in an iframe gets a way to try again when the trouble may pass.
-    let retry_href = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
+    let (framing, result) = match (&url, framing(route, &env)) {
+        (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
+        (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
+        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &env, route, url, &log).await),
     };
     let (outcome, response) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
         Err(err) => {
-            let retry = (route == Some(Route::Visitor) && err.is_transient()).then_some(retry_href.as_str());
-            (err.code(), http::error(&err, wants_json, retry))
+            // A visitor in an iframe gets a way to try again when the trouble may pass.
+            let retry = match &url {
+                Ok(url) if route == Some(Route::Visitor) && err.is_transient() => Some(retry_href(url)),
+                _ => None,
+            };
+            (err.code(), http::error(&err, wants_json, retry.as_deref()))
         }
     };
     let mut response = http::with_frame_ancestors(response?, &framing)?;
@@ -140,6 +140,14 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     };
     worker::console_log!("{}", log_line(&summary, &log));
     Ok(response)
+}
+
+/// The request's own path and query, for a "Try again" link.
+fn retry_href(url: &url::Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
 }
 
 fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestors, GatewayError> {
