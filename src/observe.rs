@@ -57,14 +57,6 @@ impl RequestLog {
     pub fn warn(&self, label: &'static str) {
         self.warnings.borrow_mut().push(label);
     }
-
-    pub fn calls(&self) -> Vec<CallRecord> {
-        self.calls.borrow().clone()
-    }
-
-    pub fn cache_events(&self) -> Vec<CacheEvent> {
-        self.cache.borrow().clone()
-    }
 }
 
 /// The finished request, as one line of JSON.
@@ -80,7 +72,8 @@ pub struct Summary<'a> {
 
 pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
     let upstream: Vec<Value> = log
-        .calls()
+        .calls
+        .borrow()
         .iter()
         .map(|call| match call.result {
             CallResult::Status(status) => json!({ "endpoint": call.endpoint, "status": status, "ms": call.ms }),
@@ -88,7 +81,7 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
             CallResult::TimedOut => json!({ "endpoint": call.endpoint, "error": "timeout", "ms": call.ms }),
         })
         .collect();
-    let events = log.cache_events();
+    let events = log.cache.borrow();
     let cache = match events.first() {
         None => "none",
         Some(CacheEvent::Hit) => "hit",
