@@ -2,7 +2,7 @@
 // starting a session for the agent, and refusing bad links before any call.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, API_KEY, withGateway } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, withGateway, expectRefused as expectRefusedBy } from "./harness.mjs";
 
 const suite = gatewaySuite();
 
@@ -33,13 +33,7 @@ async function expectWatch(path, shortId) {
   return { location, page };
 }
 
-async function expectRefused(path, status, code) {
-  const res = await suite.gw.fetch(path, { headers: { Accept: "application/json" } });
-  assert.equal(res.status, status, path);
-  const { error } = await res.json();
-  assert.equal(error.code, code, path);
-  return error.message;
-}
+const expectRefused = (path, status, code) => expectRefusedBy(suite.gw, path, status, code);
 
 test("visitorid (Short ID) goes straight to watch_url with the agent's id and name", async () => {
   const { page } = await expectWatch(`/agent?visitorid=sBob0002&${AGENT}`, "sBob0002");

@@ -2,6 +2,7 @@
 // Miniflare's workerd, and the Upscope simulator on loopback.
 
 import { before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -145,6 +146,14 @@ export function baseVars(apiBase, extra = {}) {
 }
 
 export { DEV_API_KEY };
+
+/** Asserts that `p` is refused with `status` and error `code`; returns the message. */
+export async function expectRefused(gateway, p, status, code) {
+  const got = await refusal(gateway, p);
+  assert.equal(got.status, status, p);
+  assert.equal(got.code, code, p);
+  return got.message;
+}
 
 /** Requests `p` asking for JSON and returns the status and the error body's code and message. */
 export async function refusal(gateway, p, headers = {}) {

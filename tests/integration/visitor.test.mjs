@@ -1,34 +1,19 @@
 // /visitor: Universal-proxy sessions, page choice and the visitor's own ID.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, API_KEY, INITIAL_URL, withGateway } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, INITIAL_URL, withGateway, expectRefused as expectRefusedBy } from "./harness.mjs";
 
-let up, gw;
-before(async () => {
-  up = await startSimulator();
-  gw = await startGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_DOMAINS: "shop.example.com, cdn.example.com" }) });
-});
-after(async () => {
-  await gw?.close();
-  await up?.close();
-});
-beforeEach(() => up.reset());
+const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, { PROXY_ALLOWED_DOMAINS: "shop.example.com, cdn.example.com" }) }));
 
-async function expectRefused(path, status, code) {
-  const res = await gw.fetch(path, { headers: { Accept: "application/json" } });
-  assert.equal(res.status, status, path);
-  const body = await res.json();
-  assert.equal(body.error.code, code, path);
-  return body.error.message;
-}
+const expectRefused = (path, status, code) => expectRefusedBy(suite.gw, path, status, code);
 
 test("opens the default page and redirects to the URL Upscope returns", async () => {
-  const res = await gw.fetch("/visitor");
+  const res = await suite.gw.fetch("/visitor");
   assert.equal(res.status, 302);
-  assert.match(res.headers.get("location"), new RegExp(`^${up.sim.url}/sim/proxy/[A-Za-z0-9_-]+$`));
+  assert.match(res.headers.get("location"), new RegExp(`^${suite.up.sim.url}/sim/proxy/[A-Za-z0-9_-]+$`));
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.equal(res.headers.get("referrer-policy"), "no-referrer");
-  const requests = await up.requests();
+  const requests = await suite.up.requests();
   assert.deepEqual(requests, [{
     method: "POST", path: "/proxy_sessions", query: {}, rawQuery: "", apiKey: API_KEY, contentType: "application/json",
     body: { initial_url: INITIAL_URL, allowed_domains: ["shop.example.com", "cdn.example.com"] },
@@ -36,9 +21,9 @@ test("opens the default page and redirects to the URL Upscope returns", async ()
 });
 
 test("uniqueid travels as ___upscope_unique_id, encoded, keeping the page's query and fragment", async () => {
-  const res = await gw.fetch("/visitor?uniqueid=alice%2Bx%40example.com");
+  const res = await suite.gw.fetch("/visitor?uniqueid=alice%2Bx%40example.com");
   assert.equal(res.status, 302);
-  const [request] = await up.requests();
+  const [request] = await suite.up.requests();
   assert.equal(request.body.initial_url,
     "https://shop.example.com/account?tab=profile&___upscope_unique_id=alice%2Bx%40example.com#top");
   assert.equal(new URL(request.body.initial_url).searchParams.get("___upscope_unique_id"), "alice+x@example.com");
@@ -50,9 +35,9 @@ test("uniqueid travels as ___upscope_unique_id, encoded, keeping the page's quer
 });
 
 test("?url= may pick a page under PROXY_ALLOWED_URLS", async () => {
-  const res = await gw.fetch(`/visitor?url=${encodeURIComponent("https://shop.example.com/orders/42?x=1#item")}&uniqueid=bob-2002`);
+  const res = await suite.gw.fetch(`/visitor?url=${encodeURIComponent("https://shop.example.com/orders/42?x=1#item")}&uniqueid=bob-2002`);
   assert.equal(res.status, 302);
-  const [request] = await up.requests();
+  const [request] = await suite.up.requests();
   assert.equal(request.body.initial_url, "https://shop.example.com/orders/42?x=1&___upscope_unique_id=bob-2002#item");
 });
 
@@ -70,14 +55,14 @@ test("?url= outside the allowlist is 400 with no upstream call", async () => {
     const message = await expectRefused(`/visitor?url=${encodeURIComponent(url)}`, 400, "url_not_allowed");
     assert.match(message, /PROXY_ALLOWED_URLS/);
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("a page's own ___upscope_unique_id is replaced: only the gateway names the visitor", async () => {
   const page = "https://shop.example.com/help?___upscope_unique_id=victim&a=1";
-  await gw.fetch(`/visitor?url=${encodeURIComponent(page)}&uniqueid=me`);
-  await gw.fetch(`/visitor?url=${encodeURIComponent(page)}`);
-  const [withId, withoutId] = await up.requests();
+  await suite.gw.fetch(`/visitor?url=${encodeURIComponent(page)}&uniqueid=me`);
+  await suite.gw.fetch(`/visitor?url=${encodeURIComponent(page)}`);
+  const [withId, withoutId] = await suite.up.requests();
   assert.equal(withId.body.initial_url, "https://shop.example.com/help?a=1&___upscope_unique_id=me");
   assert.equal(withoutId.body.initial_url, "https://shop.example.com/help?a=1");
 });
@@ -88,22 +73,22 @@ test("a bad or repeated uniqueid is 400 with no upstream call", async () => {
     assert.match(message, /^uniqueid: visitor ID is not valid: use 1 to 128 characters/);
   }
   await expectRefused("/visitor?uniqueid=a&uniqueid=b", 400, "repeated_parameter");
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("without PROXY_ALLOWED_URLS any ?url= is refused", async () => {
-  await withGateway({ vars: baseVars(up.apiBase, { PROXY_ALLOWED_URLS: "" }) }, async (strict) => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { PROXY_ALLOWED_URLS: "" }) }, async (strict) => {
     const res = await strict.fetch(`/visitor?url=${encodeURIComponent(INITIAL_URL)}`);
     assert.equal(res.status, 400);
     assert.match(await res.text(), /remove the url parameter/);
-    assert.deepEqual(await up.requests(), []);
+    assert.deepEqual(await suite.up.requests(), []);
   });
 });
 
 test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no upstream call", async () => {
   for (const [name, vars] of [
-    ["PROXY_INITIAL_URL", baseVars(up.apiBase, { PROXY_INITIAL_URL: undefined })],
-    ["UPSCOPE_API_KEY", baseVars(up.apiBase, { UPSCOPE_API_KEY: undefined })],
+    ["PROXY_INITIAL_URL", baseVars(suite.up.apiBase, { PROXY_INITIAL_URL: undefined })],
+    ["UPSCOPE_API_KEY", baseVars(suite.up.apiBase, { UPSCOPE_API_KEY: undefined })],
   ]) {
     delete vars[name];
     await withGateway({ vars }, async (broken) => {
@@ -114,11 +99,11 @@ test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no u
       assert.match(error.message, new RegExp(`^gateway misconfigured: .*${name}`));
     });
   }
-  assert.deepEqual(await up.requests(), []);
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("a proxy answer without a usable URL is a 502, not a redirect", async () => {
-  await up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", link: "https://x.example/" } });
+  await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", link: "https://x.example/" } });
   const message = await expectRefused("/visitor", 502, "upstream_bad_response");
   assert.match(message, /without a session URL/);
 });
