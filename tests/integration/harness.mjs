@@ -35,6 +35,9 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
   };
 }
 
+/** The period of every rate limiter `startGateway` binds. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
 /**
  * Starts the gateway with `vars` as its Worker variables and secrets.
  * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE;
@@ -59,7 +62,7 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
     wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : {},
     ratelimits: Object.fromEntries(Object.entries(rateLimits).map(([name, limit], i) =>
-      [name, { namespace_id: String(1000 + i), simple: { limit, period: 60 } }])),
+      [name, { namespace_id: String(1000 + i), simple: { limit, period: RATE_LIMIT_PERIOD_SECONDS } }])),
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
@@ -158,6 +161,12 @@ export async function expectRefused(gateway, p, status, code) {
 /** Requests `p` asking for JSON and returns the status and the error body's code and message. */
 export async function refusal(gateway, p, headers = {}) {
   const res = await gateway.fetch(p, { headers: { Accept: "application/json", ...headers } });
-  const { error } = await res.json();
+  const body = await res.text();
+  let error;
+  try {
+    ({ error } = JSON.parse(body));
+  } catch {
+    throw new Error(`${p}: expected a JSON error, got ${res.status} with body ${JSON.stringify(body.slice(0, 200))}`);
+  }
   return { status: res.status, code: error?.code, message: error?.message, headers: res.headers };
 }

@@ -2,7 +2,7 @@
 // IP, agents per verified identity; without the bindings, no limit.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, RATE_LIMIT_PERIOD_SECONDS } from "./harness.mjs";
 
 let up;
 before(async () => {
@@ -11,8 +11,22 @@ before(async () => {
 after(() => up?.close());
 beforeEach(() => up.reset());
 
+// Miniflare counts each limiter in fixed windows aligned to the clock
+// (floor(now / period)), so a test that straddles a window edge sees its
+// count reset. Start the requests with at least MARGIN_MS left in the window.
+const PERIOD_MS = RATE_LIMIT_PERIOD_SECONDS * 1000;
+const MARGIN_MS = 10_000;
+async function clearOfWindowEdge() {
+  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
+  if (left < MARGIN_MS) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
 /** A gateway with the usual settings and these rate limiters (`{ NAME: limit per minute }`). */
-const withLimiters = (rateLimits, run) => withGateway({ vars: baseVars(up.apiBase), rateLimits }, run);
+const withLimiters = (rateLimits, run) =>
+  withGateway({ vars: baseVars(up.apiBase), rateLimits }, async (gw) => {
+    await clearOfWindowEdge();
+    await run(gw);
+  });
 
 const fromIp = (ip) => ({ "CF-Connecting-IP": ip });
 
