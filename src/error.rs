@@ -2,6 +2,7 @@
 //! a code and a message. Rendering to HTML or JSON is pure, so every mapping
 //! is unit-tested; `http.rs` only wraps the result in a `worker::Response`.
 
+use crate::pages::escape_html;
 use crate::upscope::UpstreamError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,21 +166,6 @@ impl From<UpstreamError> for GatewayError {
     fn from(e: UpstreamError) -> Self {
         Self::Upstream(e)
     }
-}
-
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! The few pages the gateway renders itself: the agent console, the device
-//! chooser, and the shared page frame (errors use it too). Server-rendered,
+//! chooser, the shared page frame and HTML escaping (errors use both). Server-rendered,
 //! no JavaScript, every value escaped; pure, so tested natively.
 
 use crate::core::choose::Candidate;
-use crate::error::escape_html;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2933}\
 code{background:#eef2f7;padding:0 .25rem;border-radius:3px}\
@@ -21,6 +20,22 @@ pub fn page(title: &str, body: &str) -> String {
 <title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
         title = escape_html(title),
     )
+}
+
+/// Text made safe to place in HTML content and in quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A query string from name/value pairs, form-encoded.
