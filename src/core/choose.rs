@@ -22,13 +22,23 @@ impl Wanted<'_> {
     }
 }
 
+/// The search results that match exactly and carry a usable Short ID, in Upscope's order.
+fn exact_matches<'v>(visitors: &'v [Visitor], wanted: Wanted<'v>) -> impl Iterator<Item = (&'v Visitor, ShortId)> {
+    visitors
+        .iter()
+        .filter(move |v| wanted.matches(v))
+        .filter_map(|v| Some((v, v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok())?)))
+}
+
+fn last_seen_ms(v: &Visitor) -> Option<i64> {
+    v.last_seen_at.as_deref().and_then(parse_timestamp_millis)
+}
+
 /// The Short ID of the best exact match, or `None` when nothing matches exactly.
 pub fn choose_visitor(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<ShortId> {
-    let rank = |v: &Visitor| (v.is_online == Some(true), v.last_seen_at.as_deref().and_then(parse_timestamp_millis));
     let mut best: Option<(ShortId, _)> = None;
-    for v in visitors.iter().filter(|v| wanted.matches(v)) {
-        let Some(short_id) = v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok()) else { continue };
-        let r = rank(v);
+    for (v, short_id) in exact_matches(visitors, wanted) {
+        let r = (v.is_online == Some(true), last_seen_ms(v));
         // Strictly greater: on a tie the earlier result (Upscope's own order) wins.
         if best.as_ref().is_none_or(|(_, best_rank)| r > *best_rank) {
             best = Some((short_id, r));
@@ -59,14 +69,13 @@ pub enum Choice {
 pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choice> {
     if let Wanted::Unique(_) = wanted {
         let mut online: Vec<Candidate> = Vec::new();
-        for v in visitors.iter().filter(|v| wanted.matches(v) && v.is_online == Some(true)) {
-            let Some(short_id) = v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok()) else { continue };
+        for (v, short_id) in exact_matches(visitors, wanted).filter(|(v, _)| v.is_online == Some(true)) {
             if online.iter().all(|c| c.short_id != short_id) {
                 online.push(Candidate {
                     short_id,
                     device: describe(&[v.device_name.as_deref(), v.device_type.as_deref()]),
                     browser: describe(&[v.browser_name.as_deref()]),
-                    last_seen_ms: v.last_seen_at.as_deref().and_then(parse_timestamp_millis),
+                    last_seen_ms: last_seen_ms(v),
                 });
             }
         }
