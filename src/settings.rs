@@ -4,6 +4,7 @@
 //! never echo a secret's value.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use serde_json::Value;
 use url::Url;
@@ -21,7 +22,7 @@ pub const MIN_CACHE_TTL_SECONDS: u64 = 60;
 /// The KV namespace binding for uniqueId→shortId; optional.
 pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5000;
-const UPSTREAM_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
+const UPSTREAM_TIMEOUT_RANGE_MS: RangeInclusive<u64> = 100..=60_000;
 /// Optional Workers rate-limiting bindings.
 pub const VISITOR_RATE_LIMITER_BINDING: &str = "VISITOR_RATE_LIMITER";
 pub const AGENT_RATE_LIMITER_BINDING: &str = "AGENT_RATE_LIMITER";
@@ -86,16 +87,35 @@ impl UpstreamSettings {
     }
 }
 
+/// A whole-number setting: `default` when unset, otherwise a number within
+/// `range`; anything else is refused with "`name` must be `expected`".
+fn whole_number(
+    src: &impl Source,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+    expected: &str,
+) -> Result<u64, GatewayError> {
+    match src.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| misconfigured(format!("{name} must be {expected}"))),
+    }
+}
+
 /// `UPSTREAM_TIMEOUT_MS`: all upstream work of one request must end within it.
 pub fn upstream_timeout_ms(src: &impl Source) -> Result<u64, GatewayError> {
-    match src.get("UPSTREAM_TIMEOUT_MS") {
-        None => Ok(DEFAULT_UPSTREAM_TIMEOUT_MS),
-        Some(v) => {
-            v.trim().parse::<u64>().ok().filter(|ms| UPSTREAM_TIMEOUT_RANGE_MS.contains(ms)).ok_or_else(|| {
-                misconfigured("UPSTREAM_TIMEOUT_MS must be a whole number of milliseconds, 100 to 60000")
-            })
-        }
-    }
+    whole_number(
+        src,
+        "UPSTREAM_TIMEOUT_MS",
+        DEFAULT_UPSTREAM_TIMEOUT_MS,
+        UPSTREAM_TIMEOUT_RANGE_MS,
+        "a whole number of milliseconds, 100 to 60000",
+    )
 }
 
 /// What `/visitor` may open.
@@ -152,13 +172,13 @@ impl AgentSettings {
             retry_url: web_url(src, "WATCH_RETRY_URL")?.map(String::from),
             on_end_url: web_url(src, "WATCH_ON_END_URL")?.map(String::from),
         };
-        let cache_ttl_seconds = match src.get("SHORT_ID_CACHE_TTL") {
-            None => DEFAULT_CACHE_TTL_SECONDS,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if n >= MIN_CACHE_TTL_SECONDS => n,
-                _ => return Err(misconfigured("SHORT_ID_CACHE_TTL must be a whole number of seconds, at least 60")),
-            },
-        };
+        let cache_ttl_seconds = whole_number(
+            src,
+            "SHORT_ID_CACHE_TTL",
+            DEFAULT_CACHE_TTL_SECONDS,
+            MIN_CACHE_TTL_SECONDS..=u64::MAX,
+            "a whole number of seconds, at least 60",
+        )?;
         Ok(Self { visitor_id_kind, branding, permissions: permissions(src)?, cache_ttl_seconds })
     }
 }
@@ -253,13 +273,13 @@ fn link_key(src: &impl Source, secret_name: &str, ttl_name: &str) -> Result<Opti
             "{secret_name} is shorter than {MIN_LINK_SECRET_CHARS} characters (generate one with: openssl rand -base64 32)"
         )));
     }
-    let max_ttl_seconds = match src.get(ttl_name) {
-        None => DEFAULT_LINK_MAX_TTL_SECONDS,
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if (1..=MAX_LINK_MAX_TTL_SECONDS).contains(&n) => n,
-            _ => return Err(misconfigured(format!("{ttl_name} must be a whole number of seconds, 1 to 604800"))),
-        },
-    };
+    let max_ttl_seconds = whole_number(
+        src,
+        ttl_name,
+        DEFAULT_LINK_MAX_TTL_SECONDS,
+        1..=MAX_LINK_MAX_TTL_SECONDS,
+        "a whole number of seconds, 1 to 604800",
+    )?;
     Ok(Some(LinkKey { secret, max_ttl_seconds }))
 }
 
