@@ -29,23 +29,25 @@ enum Route {
     Health,
 }
 
-fn route(path: &str) -> Option<Route> {
-    match path {
-        "/visitor" => Some(Route::Visitor),
-        "/agent" => Some(Route::Agent),
-        "/healthz" => Some(Route::Health),
-        _ => None,
+impl Route {
+    const ALL: [Route; 3] = [Route::Visitor, Route::Agent, Route::Health];
+
+    fn path(self) -> &'static str {
+        match self {
+            Route::Visitor => "/visitor",
+            Route::Agent => "/agent",
+            Route::Health => "/healthz",
+        }
     }
+}
+
+fn route(path: &str) -> Option<Route> {
+    Route::ALL.into_iter().find(|r| r.path() == path)
 }
 
 /// The route as logged: unknown paths are not echoed into logs.
 fn route_name(route: Option<Route>) -> &'static str {
-    match route {
-        Some(Route::Visitor) => "/visitor",
-        Some(Route::Agent) => "/agent",
-        Some(Route::Health) => "/healthz",
-        None => "other",
-    }
+    route.map_or("other", Route::path)
 }
 
 /// What a handler decided; turned into a response in `handle` only.
@@ -68,6 +70,17 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The context for one request; its upstream deadline starts now.
+    fn new(
+        req: &'a Request,
+        env: &'a Env,
+        params: Params,
+        log: &'a RequestLog,
+    ) -> std::result::Result<Self, GatewayError> {
+        let transport = FetchTransport::new(upstream_timeout_ms(env)?, log);
+        Ok(Self { req, env, params, transport, log })
+    }
+
     /// The Upscope client; fails with a clear 500 when the key is missing.
     fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
         let settings = UpstreamSettings::load(self.env)?;
@@ -170,16 +183,11 @@ async fn dispatch(
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
     let params = Params::parse(url.query())?;
-    if route == Route::Health {
-        // Liveness needs no settings and no upstream.
-        return Ok(health::handle());
-    }
-    let transport = FetchTransport::new(upstream_timeout_ms(env)?, log);
-    let ctx = Ctx { req, env, params, transport, log };
     match route {
-        Route::Visitor => visitor::handle(&ctx).await,
-        Route::Agent => agent::handle(&ctx).await,
+        // Liveness needs no settings and no upstream.
         Route::Health => Ok(health::handle()),
+        Route::Visitor => visitor::handle(&Ctx::new(req, env, params, log)?).await,
+        Route::Agent => agent::handle(&Ctx::new(req, env, params, log)?).await,
     }
 }
 
@@ -195,5 +203,7 @@ mod tests {
         for other in ["/", "/visitor/", "/agent/x", "/VISITOR", "/healthz.json"] {
             assert_eq!(route(other), None, "{other}");
         }
+        assert_eq!(route_name(Some(Route::Agent)), "/agent");
+        assert_eq!(route_name(None), "other", "unknown paths are not echoed into logs");
     }
 }
