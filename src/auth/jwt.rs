@@ -110,9 +110,9 @@ pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, 
     Ok(Agent { id: id.to_owned(), name: name.chars().take(MAX_NAME_CHARS).collect() })
 }
 
-/// A claim worth using as an id or name: present, not blank, no control characters.
+/// A claim worth using as an id or name: present, and printable as a link's would be.
 fn usable(claim: &Option<String>) -> Option<&str> {
-    claim.as_deref().map(str::trim).filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
+    claim.as_deref().and_then(super::printable)
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
     /// (`uniqueid`) or carries a signature must be signed and fresh.
     pub async fn check_visitor_link(&self, key: Option<&LinkKey>, params: &Params) -> Result<(), GatewayError> {
         match key {
-            Some(key) if params.get("uniqueid").is_some() || params.get("sig").is_some() => {
+            Some(key) if params.get("uniqueid").is_some() || params.get(SIGNATURE_PARAM).is_some() => {
                 verify_signed_link(params, key, Credential::VisitorLink, self.now_seconds(), self.crypto).await
             }
             _ => Ok(()),
@@ -137,28 +137,29 @@ fn agent_from_params(params: &Params) -> Result<Agent, GatewayError> {
 }
 
 fn field(params: &Params, name: &str, max_chars: usize) -> Result<String, GatewayError> {
-    let value = params.require(name)?.trim();
-    let ok = !value.is_empty() && value.chars().count() <= max_chars && !value.chars().any(char::is_control);
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(GatewayError::bad_request(
+    let value = printable(params.require(name)?).filter(|v| v.chars().count() <= max_chars);
+    value.map(str::to_owned).ok_or_else(|| {
+        GatewayError::bad_request(
             "invalid_parameter",
             format!("{name} must be 1 to {max_chars} characters, without control characters."),
-        ))
-    }
+        )
+    })
+}
+
+/// Text fit to name an agent, from a link or a token: trimmed, not blank,
+/// no control characters.
+fn printable(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
 }
 
 #[cfg(test)]
 mod tests {
     use super::crypto::testing::FakeCrypto;
+    use super::signed_link::tests::{signed, SECRET};
     use super::*;
-    use crate::core::base64url;
-    use crate::core::canonical::canonical_string;
     use crate::error::Refusal;
     use crate::outbound::testing::{block_on, FakeTransport};
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const NOW_MS: f64 = 1_800_000_000_000.0;
 
     fn identify(auth: &AgentAuth, query: &str, token: Option<&str>) -> Result<Agent, GatewayError> {
@@ -169,12 +170,6 @@ mod tests {
         let result = block_on(verifiers.identify_agent(auth, &Credentials { params: &params, access_token: token }));
         assert!(fake.requests.borrow().is_empty());
         result
-    }
-
-    fn sign(query: &str) -> String {
-        let params = Params::parse(Some(query)).unwrap();
-        let mac = FakeCrypto::mac(SECRET.as_bytes(), canonical_string(params.iter()).as_bytes());
-        format!("{query}&sig={}", base64url::encode(&mac))
     }
 
     fn link_key() -> LinkKey {
@@ -210,7 +205,7 @@ mod tests {
     fn signed_link_mode_needs_the_signature() {
         let auth = AgentAuth::SignedLink(link_key());
         let query = format!("lookup=4821&agent_id=a-7&agent_name=Ann&exp={}", NOW_MS as u64 / 1000 + 60);
-        assert_eq!(identify(&auth, &sign(&query), None).unwrap(), Agent { id: "a-7".into(), name: "Ann".into() });
+        assert_eq!(identify(&auth, &signed(&query), None).unwrap(), Agent { id: "a-7".into(), name: "Ann".into() });
         assert_eq!(identify(&auth, &query, None).unwrap_err().code(), "link_invalid");
     }
 
@@ -218,7 +213,7 @@ mod tests {
     fn a_console_link_lets_its_agent_pick_the_visitor_but_a_visitor_link_does_not() {
         let auth = AgentAuth::SignedLink(link_key());
         let exp = NOW_MS as u64 / 1000 + 60;
-        let console = sign(&format!("agent_id=a-7&agent_name=Ann&exp={exp}"));
+        let console = signed(&format!("agent_id=a-7&agent_name=Ann&exp={exp}"));
         assert_eq!(identify(&auth, &console, None).unwrap().id, "a-7");
         assert_eq!(identify(&auth, &format!("{console}&lookup=4821"), None).unwrap().id, "a-7");
         assert_eq!(identify(&auth, &format!("uniqueid=bob&{console}"), None).unwrap().id, "a-7");
@@ -226,7 +221,7 @@ mod tests {
         let forged = format!("{}&lookup=4821", console.replace("agent_id=a-7", "agent_id=boss"));
         assert_eq!(identify(&auth, &forged, None).unwrap_err().code(), "link_invalid");
         // A link signed for one visitor cannot be turned to another.
-        let for_alice = sign(&format!("uniqueid=alice&agent_id=a-7&agent_name=Ann&exp={exp}"));
+        let for_alice = signed(&format!("uniqueid=alice&agent_id=a-7&agent_name=Ann&exp={exp}"));
         assert_eq!(
             identify(&auth, &for_alice.replace("uniqueid=alice", "uniqueid=bob"), None).unwrap_err().code(),
             "link_invalid"
@@ -239,7 +234,7 @@ mod tests {
         let auth = AgentAuth::SignedLink(link_key());
         let exp = NOW_MS as u64 / 1000 + 60;
         let incoming =
-            Params::parse(Some(&sign(&format!("uniqueid=carol&agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
+            Params::parse(Some(&signed(&format!("uniqueid=carol&agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
         let fake = FakeTransport::default();
         let keys = KeyCache::default();
         let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
@@ -247,7 +242,7 @@ mod tests {
         let link = crate::pages::query(&carry);
         assert!(link.starts_with("shortid=sCarolDesk&agent_id=a-7&agent_name=Ann&exp="));
         assert_eq!(identify(&auth, &link, None).unwrap().id, "a-7");
-        let console = Params::parse(Some(&sign(&format!("agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
+        let console = Params::parse(Some(&signed(&format!("agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
         let carry = block_on(verifiers.carry_identity(&auth, &console, None)).unwrap();
         let submitted = format!("lookup=4821&{}", crate::pages::query(&carry));
         assert_eq!(identify(&auth, &submitted, None).unwrap().id, "a-7");
@@ -279,9 +274,9 @@ mod tests {
         assert!(check(Some(&key), "url=https%3A%2F%2Fshop.example.com%2Fhelp").is_ok());
         assert_eq!(check(Some(&key), "uniqueid=alice").unwrap_err().code(), "link_invalid");
         assert_eq!(check(Some(&key), "sig=abc").unwrap_err().code(), "link_invalid");
-        let signed = sign(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 + 60));
-        assert!(check(Some(&key), &signed).is_ok());
-        let old = sign(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 - 600));
+        let fresh = signed(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 + 60));
+        assert!(check(Some(&key), &fresh).is_ok());
+        let old = signed(&format!("uniqueid=alice&exp={}", NOW_MS as u64 / 1000 - 600));
         assert_eq!(check(Some(&key), &old).unwrap_err().code(), "link_expired");
     }
 }

@@ -63,20 +63,20 @@ fn parse_unix_seconds(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
     use crate::outbound::testing::block_on;
 
     const NOW: u64 = 1_800_000_000;
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn key() -> LinkKey {
         LinkKey { secret: SECRET.into(), max_ttl_seconds: 300 }
     }
 
-    /// Signs `query` the way a backend would, with the fake MAC.
-    fn signed(query: &str) -> String {
+    /// Signs `query` with `SECRET` the way a backend would, with the fake MAC.
+    pub fn signed(query: &str) -> String {
         let params = Params::parse(Some(query)).unwrap();
         let mac = FakeCrypto::mac(SECRET.as_bytes(), canonical_string(params.iter()).as_bytes());
         format!("{query}&sig={}", base64url::encode(&mac))
