@@ -7,15 +7,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { gatewaySuite, baseVars, refusal, withGateway } from "./harness.mjs";
+import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
 import { signLink, canonicalString } from "../../examples/sign-link.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-tests-000000001";
 const VISITOR_SECRET = "visitor-link-secret-for-tests-00000001";
-const ORIGIN = "https://gateway.example.com";
 const AGENT_LINK = `${ORIGIN}/agent?visitorid=sAlice01&agent_id=agent-7&agent_name=Ann%20Lee`;
 const now = () => Date.now() / 1000;
-const pathOf = (href) => href.slice(ORIGIN.length);
 
 const suite = gatewaySuite((apiBase) => ({
     vars: baseVars(apiBase, {

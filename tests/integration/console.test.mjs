@@ -2,11 +2,10 @@
 // the visitor's retry page: server-rendered pages, protected like /agent.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal } from "./harness.mjs";
+import { startSimulator, startGateway, baseVars, refusal, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-console-tests-01";
-const ORIGIN = "https://gateway.example.com";
 let up, open, signed;
 before(async () => {
   up = await startSimulator();
@@ -49,7 +48,7 @@ test("the console is protected like /agent", async () => {
 
 test("a signed console link: the form's submission stays valid for any visitor the agent types", async () => {
   const consoleLink = signLink(`${ORIGIN}/agent?agent_id=a-7&agent_name=Ann`, SECRET);
-  const res = await signed.fetch(consoleLink.slice(ORIGIN.length));
+  const res = await signed.fetch(pathOf(consoleLink));
   assert.equal(res.status, 200);
   const html = await res.text();
   const carried = formFields(html, "lookup");
@@ -70,7 +69,7 @@ test("a signed console link: the form's submission stays valid for any visitor t
 
 test("an own ID online on two devices shows a chooser; each link starts that device's session", async () => {
   const link = signLink(`${ORIGIN}/agent?uniqueid=carol-3003&agent_id=a-7&agent_name=Ann`, SECRET);
-  const res = await signed.fetch(link.slice(ORIGIN.length));
+  const res = await signed.fetch(pathOf(link));
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.match(html, /online on 2 devices/);

@@ -35,6 +35,12 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
   };
 }
 
+/** The origin the tests' requests to the gateway are addressed to. */
+export const GATEWAY_ORIGIN = "https://gateway.example.com";
+
+/** The path and query of a link on the gateway (as a signing backend would mint it). */
+export const pathOf = (href) => href.slice(GATEWAY_ORIGIN.length);
+
 /** The period of every rate limiter `startGateway` binds. */
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
@@ -82,7 +88,7 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     logLines: () => logs.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
     kv: kv === true ? await mf.getKVNamespace("SHORT_ID_CACHE", "gateway") : null,
     /** Requests a gateway path; never follows redirects. */
-    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, "https://gateway.example.com").href, { redirect: "manual", ...init }),
+    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, GATEWAY_ORIGIN).href, { redirect: "manual", ...init }),
     close: () => mf.dispose(),
   };
 }

@@ -3,13 +3,12 @@
 // secrets, signatures, Access tokens, watch URLs and proxy URLs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, API_KEY, withGateway } from "./harness.mjs";
+import { startSimulator, baseVars, API_KEY, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "./access-idp.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-log-tests-0000001";
 const VISITOR_SECRET = "visitor-link-secret-for-log-tests-000001";
-const ORIGIN = "https://gateway.example.com";
 let up, access;
 before(async () => {
   up = await startSimulator();
@@ -34,7 +33,6 @@ async function run(options, requests) {
   });
 }
 
-const pathOf = (href) => href.slice(ORIGIN.length);
 const sigOf = (href) => new URL(href).searchParams.get("sig");
 
 test("every request logs one JSON line, and no secret, signature, token or session URL ever appears", async () => {
