@@ -62,11 +62,58 @@ pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]
         )
     };
     let url = parse_web_url(requested).ok_or_else(refuse)?;
-    if allowed.iter().any(|prefix| prefix.covers(&url)) {
-        Ok(url)
-    } else {
-        Err(refuse())
+    if !allowed.iter().any(|prefix| prefix.covers(&url)) {
+        return Err(refuse());
     }
+    if has_path_tricks(&url) {
+        return Err(GatewayError::bad_request(
+            "url_not_allowed",
+            "The url parameter's path may not contain ';', '%25' (an encoded '%') or '..' segments; link to the page itself.",
+        ));
+    }
+    if names_unique_id_anywhere(&url) {
+        return Err(GatewayError::bad_request(
+            "url_not_allowed",
+            format!(
+                "The url parameter may not carry {UNIQUE_ID_PARAM}: the gateway sets the visitor's ID itself (use uniqueid=)."
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// Path spellings that the URL parser keeps but a site's server may read as
+/// a way out of the allowed prefix: `;` (Tomcat and Spring treat `..;` as
+/// `..`), a double-encoded `%` (`%252e` decodes twice to `.`), and any `..`
+/// segment the parser did not already resolve.
+fn has_path_tricks(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    path.contains(';')
+        || path.contains("%3b")
+        || path.contains("%25")
+        || path.split('/').any(|segment| segment == ".." || segment.starts_with("..;"))
+}
+
+/// Whether the query or fragment mentions `upscope_unique_id` in any case,
+/// separator or depth of percent-encoding (`;` pairs, `[]` suffixes,
+/// `%5F`, `%255F`...): a page must not name the visitor behind the gateway's back.
+fn names_unique_id_anywhere(url: &Url) -> bool {
+    [url.query(), url.fragment()].into_iter().flatten().any(|part| {
+        let mut text = part.to_owned();
+        // Each round peels one layer of encoding; a few rounds reach any real page.
+        for _ in 0..4 {
+            if text.to_ascii_lowercase().contains("upscope_unique_id") {
+                return true;
+            }
+            let decoded = percent_decode(&text);
+            if decoded == text {
+                return false;
+            }
+            text = decoded;
+        }
+        // Still encoded after every round: refuse rather than guess.
+        true
+    })
 }
 
 /// `page` with the visitor's own ID as `___upscope_unique_id`, keeping the
@@ -91,6 +138,26 @@ pub fn with_unique_id(page: &Url, id: Option<&UniqueId>) -> Url {
 
 fn names_unique_id(piece: &str) -> bool {
     url::form_urlencoded::parse(piece.as_bytes()).next().is_some_and(|(name, _)| name == UNIQUE_ID_PARAM)
+}
+
+/// `%XX` to the byte it names; everything else, malformed escapes included, as it is.
+fn percent_decode(text: &str) -> String {
+    let (bytes, mut out, mut i) = (text.as_bytes(), Vec::with_capacity(text.len()), 0);
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        let hex = hex.and_then(|h| std::str::from_utf8(h).ok());
+        match hex.filter(|_| bytes[i] == b'%').and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -176,6 +243,48 @@ mod tests {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
             assert_eq!(err.code(), "url_not_allowed", "{bad}");
         }
+    }
+
+    #[test]
+    fn path_tricks_a_server_may_decode_are_refused() {
+        let default = url("https://shop.example.com/account");
+        let allowed = prefixes(&["https://shop.example.com/help"]);
+        for bad in [
+            "https://shop.example.com/help/..;/admin",
+            "https://shop.example.com/help/..;jsessionid=x/admin",
+            "https://shop.example.com/help/faq;jsessionid=1",
+            "https://shop.example.com/help/%3B/x",
+            "https://shop.example.com/help/%252e%252e/admin",
+            "https://shop.example.com/help/%25",
+        ] {
+            let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
+            assert_eq!(err.code(), "url_not_allowed", "{bad}");
+            assert!(err.message().contains("';'"), "{bad}: {}", err.message());
+        }
+        assert!(choose_page(&default, Some("https://shop.example.com/help/a..b/c.d"), &allowed).is_ok());
+    }
+
+    #[test]
+    fn the_visitor_id_parameter_in_any_spelling_is_refused() {
+        let default = url("https://shop.example.com/account");
+        let allowed = prefixes(&["https://shop.example.com/help"]);
+        for bad in [
+            "https://shop.example.com/help?___upscope_unique_id=victim",
+            "https://shop.example.com/help?___UPSCOPE_UNIQUE_ID=victim",
+            "https://shop.example.com/help?a=1;___upscope_unique_id=victim",
+            "https://shop.example.com/help?___upscope_unique_id[]=victim",
+            "https://shop.example.com/help?%5F%5F%5Fupscope%5Funique%5Fid=victim",
+            "https://shop.example.com/help?%255F%255F%255Fupscope%255Funique%255Fid=victim",
+            "https://shop.example.com/help?x=%25255F%25255F%25255Fupscope%25255Funique%25255Fid",
+            "https://shop.example.com/help?a=1&%5F%5F%5Fupscope%5Funique%5Fid=victim",
+            "https://shop.example.com/help#___upscope_unique_id=victim",
+            "https://shop.example.com/help#/route?Upscope_Unique_Id=victim",
+        ] {
+            let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
+            assert_eq!(err.code(), "url_not_allowed", "{bad}");
+            assert!(err.message().contains("uniqueid="), "{bad}: {}", err.message());
+        }
+        assert!(choose_page(&default, Some("https://shop.example.com/help?unique=1#upscope"), &allowed).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ import { gatewaySuite } from "./harness.mjs";
 
 const A = "agent_id=a-1&agent_name=Ann";
 const long = (n) => "x".repeat(n);
+const enc = encodeURIComponent;
 
 // [name, path, status, code]
 const GET_CASES = [
@@ -65,6 +66,19 @@ const GET_CASES = [
   ["encoded slash out of the prefix", "/visitor?url=https%3A%2F%2Fshop.example.com%2Forders%2F..%252Fadmin", 400, "url_not_allowed"],
   ["another scheme", "/visitor?url=http%3A%2F%2Fshop.example.com%2Fhelp", 400, "url_not_allowed"],
   ["scheme-relative page", "/visitor?url=%2F%2Fevil.example%2Fhelp", 400, "url_not_allowed"],
+  // Path spellings a site's server may read as a way out of the prefix
+  ["'..;' segment (Tomcat, Spring)", `/visitor?url=${enc("https://shop.example.com/help/..;/admin")}`, 400, "url_not_allowed"],
+  ["'..;' with a path parameter", `/visitor?url=${enc("https://shop.example.com/help/..;jsessionid=1/admin")}`, 400, "url_not_allowed"],
+  ["double-encoded dots", `/visitor?url=${enc("https://shop.example.com/help/%252e%252e/admin")}`, 400, "url_not_allowed"],
+  ["a ';' path parameter", `/visitor?url=${enc("https://shop.example.com/orders/x;jsessionid=abc")}`, 400, "url_not_allowed"],
+  // The visitor's ID smuggled in the page URL, in any spelling
+  ["upper-case unique-id parameter", `/visitor?url=${enc("https://shop.example.com/help?___UPSCOPE_UNIQUE_ID=victim")}`, 400, "url_not_allowed"],
+  ["';'-separated unique-id parameter", `/visitor?url=${enc("https://shop.example.com/help?a=1;___upscope_unique_id=victim")}`, 400, "url_not_allowed"],
+  ["'[]' unique-id parameter", `/visitor?url=${enc("https://shop.example.com/help?___upscope_unique_id[]=victim")}`, 400, "url_not_allowed"],
+  ["unique-id parameter in the fragment", `/visitor?url=${enc("https://shop.example.com/help#___upscope_unique_id=victim")}`, 400, "url_not_allowed"],
+  ["percent-encoded unique-id name", `/visitor?url=${enc("https://shop.example.com/help?a=1&%5F%5F%5Fupscope%5Funique%5Fid=victim")}`, 400, "url_not_allowed"],
+  ["double-encoded unique-id name", `/visitor?url=${enc("https://shop.example.com/help?%255F%255F%255Fupscope_unique_id=victim")}`, 400, "url_not_allowed"],
+  ["plain unique-id parameter", `/visitor?url=${enc("https://shop.example.com/help?___upscope_unique_id=victim")}`, 400, "url_not_allowed"],
   // Links that name no visitor, or several
   ["a blank visitor", `/agent?lookup=&${A}`, 400, "invalid_parameter"],
   ["two ways of naming the visitor", `/agent?visitorid=abc&lookup=1234&${A}`, 400, "conflicting_parameters"],

@@ -58,13 +58,24 @@ test("?url= outside the allowlist is 400 with no upstream call", async () => {
   assert.deepEqual(await suite.up.requests(), []);
 });
 
-test("a page's own ___upscope_unique_id is replaced: only the gateway names the visitor", async () => {
+test("a ?url= page that names ___upscope_unique_id itself is refused: only the gateway names the visitor", async () => {
   const page = "https://shop.example.com/help?___upscope_unique_id=victim&a=1";
-  await suite.gw.fetch(`/visitor?url=${encodeURIComponent(page)}&uniqueid=me`);
-  await suite.gw.fetch(`/visitor?url=${encodeURIComponent(page)}`);
+  for (const q of [`url=${encodeURIComponent(page)}&uniqueid=me`, `url=${encodeURIComponent(page)}`]) {
+    const message = await expectRefused(`/visitor?${q}`, 400, "url_not_allowed");
+    assert.match(message, /may not carry ___upscope_unique_id: the gateway sets the visitor's ID itself \(use uniqueid=\)/);
+  }
+  assert.deepEqual(await suite.up.requests(), []);
+});
+
+test("a ___upscope_unique_id in PROXY_INITIAL_URL itself is replaced by the visitor's, or dropped", async () => {
+  const vars = baseVars(suite.up.apiBase, { PROXY_INITIAL_URL: "https://shop.example.com/account?___upscope_unique_id=stale&a=1" });
+  await withGateway({ vars }, async (gw) => {
+    assert.equal((await gw.fetch("/visitor?uniqueid=me")).status, 302);
+    assert.equal((await gw.fetch("/visitor")).status, 302);
+  });
   const [withId, withoutId] = await suite.up.requests();
-  assert.equal(withId.body.initial_url, "https://shop.example.com/help?a=1&___upscope_unique_id=me");
-  assert.equal(withoutId.body.initial_url, "https://shop.example.com/help?a=1");
+  assert.equal(withId.body.initial_url, "https://shop.example.com/account?a=1&___upscope_unique_id=me");
+  assert.equal(withoutId.body.initial_url, "https://shop.example.com/account?a=1");
 });
 
 test("a bad or repeated uniqueid is 400 with no upstream call", async () => {
