@@ -5,6 +5,7 @@
 pub mod base64url;
 pub mod canonical;
 pub mod choose;
+pub mod client_ip;
 pub mod framing;
 pub mod ids;
 pub mod negotiate;

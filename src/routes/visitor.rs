@@ -1,4 +1,5 @@
 use super::{Ctx, Outcome};
+use crate::core::client_ip::rate_limit_key;
 use crate::error::GatewayError;
 use crate::services::visitor::{plan_proxy_session, start_proxy_session};
 use crate::settings::{visitor_link_key, ProxySettings, VISITOR_RATE_LIMITER_BINDING};
@@ -10,6 +11,6 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     ctx.verifiers().check_visitor_link(link_key.as_ref(), &ctx.params).await?;
     let plan = plan_proxy_session(&settings, &ctx.params)?;
     let client_ip = ctx.req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
-    ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{client_ip}")).await?;
+    ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{}", rate_limit_key(&client_ip))).await?;
     Ok(Outcome::Redirect(start_proxy_session(&client, &plan).await?))
 }

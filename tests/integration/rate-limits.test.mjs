@@ -43,6 +43,17 @@ test("VISITOR_RATE_LIMITER: over the limit is a 429 page per client IP, with no 
   assert.equal((await up.requests()).length, 3);
 });
 
+test("VISITOR_RATE_LIMITER keys IPv6 clients by their /64: new addresses in the same /64 share one allowance", async () => {
+  await withLimiters({ VISITOR_RATE_LIMITER: 2 }, async (gw) => {
+    assert.equal((await gw.fetch("/visitor", { headers: fromIp("2001:db8:a:b::1") })).status, 302);
+    assert.equal((await gw.fetch("/visitor", { headers: fromIp("2001:db8:a:b:1111:2222:3333:4444") })).status, 302);
+    const got = await refusal(gw, "/visitor", fromIp("2001:0db8:000a:000b:ffff::9"));
+    assert.deepEqual([got.status, got.code], [429, "rate_limited"], "a third address in the same /64 is limited");
+    assert.equal((await gw.fetch("/visitor", { headers: fromIp("2001:db8:a:c::1") })).status, 302, "the next /64 is another client");
+  });
+  assert.equal((await up.requests()).length, 3);
+});
+
 test("AGENT_RATE_LIMITER: limited per agent identity", async () => {
   await withLimiters({ AGENT_RATE_LIMITER: 1 }, async (gw) => {
     const link = (agent) => `/agent?visitorid=sAlice01&agent_id=${agent}&agent_name=${agent}`;
