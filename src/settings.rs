@@ -19,6 +19,9 @@ pub const DEFAULT_API_BASE: &str = "https://api.upscope.io/v1.3";
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
 /// Workers KV refuses shorter `expirationTtl`s.
 pub const MIN_CACHE_TTL_SECONDS: u64 = 60;
+/// A day: entries are only a head start (the search always decides), so a
+/// longer life would buy nothing but stale keys.
+pub const MAX_CACHE_TTL_SECONDS: u64 = 86_400;
 /// The KV namespace binding for uniqueId→shortId; optional.
 pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5000;
@@ -30,6 +33,17 @@ pub const DEFAULT_LINK_MAX_TTL_SECONDS: u64 = 300;
 const MAX_LINK_MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 /// HMAC keys shorter than this are too easy to guess offline from one link.
 pub const MIN_LINK_SECRET_CHARS: usize = 32;
+/// Every secret that signs or verifies links, with the route it serves. A
+/// secret of one route equal to one of another's would let a link minted for
+/// one open the other (an agent link as a signed visitor ID).
+const LINK_SECRETS: [(&str, &str); 4] = [
+    ("AGENT_LINK_SECRET", "/agent"),
+    ("AGENT_LINK_SECRET_PREVIOUS", "/agent"),
+    ("VISITOR_LINK_SECRET", "/visitor"),
+    ("VISITOR_LINK_SECRET_PREVIOUS", "/visitor"),
+];
+/// The partner of a link secret that still verifies during a rotation.
+const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
 const PERMISSIONS: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
 
 /// Where settings come from: Worker vars and secrets in production, a map in tests.
@@ -47,6 +61,13 @@ impl Source for worker::Env {
         };
         Some(text).filter(|t| !t.trim().is_empty())
     }
+}
+
+/// A secret as stored, without the whitespace around it: `echo … | wrangler
+/// secret put` stores a trailing newline that would otherwise silently
+/// become part of the key.
+fn secret(src: &impl Source, name: &str) -> Option<String> {
+    src.get(name).map(|value| value.trim().to_owned())
 }
 
 fn misconfigured(message: impl Into<String>) -> GatewayError {
@@ -80,10 +101,26 @@ impl UpstreamSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
         let base =
             web_url(src, "UPSCOPE_API_BASE")?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
-        let api_key = src.get("UPSCOPE_API_KEY").ok_or_else(|| {
+        if base.scheme() != "https" && !is_loopback(&base) {
+            return Err(misconfigured(
+                "UPSCOPE_API_BASE must start with https:// (over http:// the API key would travel in clear text); \
+only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work",
+            ));
+        }
+        let api_key = secret(src, "UPSCOPE_API_KEY").ok_or_else(|| {
             misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
         })?;
-        Ok(Self { base, api_key: api_key.trim().to_owned() })
+        Ok(Self { base, api_key })
+    }
+}
+
+/// This machine: 127.0.0.0/8, ::1 or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -176,8 +213,8 @@ impl AgentSettings {
             src,
             "SHORT_ID_CACHE_TTL",
             DEFAULT_CACHE_TTL_SECONDS,
-            MIN_CACHE_TTL_SECONDS..=u64::MAX,
-            "a whole number of seconds, at least 60",
+            MIN_CACHE_TTL_SECONDS..=MAX_CACHE_TTL_SECONDS,
+            "a whole number of seconds, 60 to 86400",
         )?;
         Ok(Self { visitor_id_kind, branding, permissions: permissions(src)?, cache_ttl_seconds })
     }
@@ -220,10 +257,12 @@ pub struct AccessSettings {
     pub audience: String,
 }
 
-/// A secret that signs links, and how far ahead a link's `exp` may lie.
-/// Deliberately not `Debug`: it holds the secret.
+/// A secret that signs links, the one it replaces (still accepted during a
+/// rotation), and how far ahead a link's `exp` may lie.
+/// Deliberately not `Debug`: it holds the secrets.
 pub struct LinkKey {
     pub secret: String,
+    pub previous: Option<String>,
     pub max_ttl_seconds: u64,
 }
 
@@ -264,15 +303,28 @@ pub fn visitor_link_key(src: &impl Source) -> Result<Option<LinkKey>, GatewayErr
     link_key(src, "VISITOR_LINK_SECRET", "VISITOR_LINK_MAX_TTL")
 }
 
+/// The secret `secret_name` and its `_PREVIOUS` partner, checked: long
+/// enough, and unlike every secret of another route.
 fn link_key(src: &impl Source, secret_name: &str, ttl_name: &str) -> Result<Option<LinkKey>, GatewayError> {
-    let Some(secret) = src.get(secret_name) else {
-        return Ok(None);
+    let previous_name = format!("{secret_name}{PREVIOUS_SUFFIX}");
+    let (current, previous) = (secret(src, secret_name), secret(src, &previous_name));
+    let Some(current) = current else {
+        return match previous {
+            // Without the current secret, signing would silently be off.
+            Some(_) => Err(misconfigured(format!(
+                "{previous_name} is set but {secret_name} is not: put the new secret in {secret_name}, or delete {previous_name}"
+            ))),
+            None => Ok(None),
+        };
     };
-    if secret.chars().count() < MIN_LINK_SECRET_CHARS {
-        return Err(misconfigured(format!(
-            "{secret_name} is shorter than {MIN_LINK_SECRET_CHARS} characters (generate one with: openssl rand -base64 32)"
-        )));
+    for (name, value) in [(secret_name, Some(&current)), (previous_name.as_str(), previous.as_ref())] {
+        if value.is_some_and(|v| v.chars().count() < MIN_LINK_SECRET_CHARS) {
+            return Err(misconfigured(format!(
+                "{name} is shorter than {MIN_LINK_SECRET_CHARS} characters (generate one with: openssl rand -base64 32)"
+            )));
+        }
     }
+    link_secrets_are_distinct(src)?;
     let max_ttl_seconds = whole_number(
         src,
         ttl_name,
@@ -280,7 +332,23 @@ fn link_key(src: &impl Source, secret_name: &str, ttl_name: &str) -> Result<Opti
         1..=MAX_LINK_MAX_TTL_SECONDS,
         "a whole number of seconds, 1 to 604800",
     )?;
-    Ok(Some(LinkKey { secret, max_ttl_seconds }))
+    Ok(Some(LinkKey { secret: current, previous, max_ttl_seconds }))
+}
+
+/// No secret of one route equals a secret of another; the error names both.
+fn link_secrets_are_distinct(src: &impl Source) -> Result<(), GatewayError> {
+    let set: Vec<(&str, &str, String)> =
+        LINK_SECRETS.iter().filter_map(|&(name, route)| Some((name, route, secret(src, name)?))).collect();
+    for (i, (first, first_route, value)) in set.iter().enumerate() {
+        if let Some((second, ..)) = set[i + 1..].iter().find(|(_, route, other)| route != first_route && other == value)
+        {
+            return Err(misconfigured(format!(
+                "{first} and {second} are the same secret; give each its own (openssl rand -base64 32), \
+or a link signed for one route opens the other"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `your-team.cloudflareaccess.com`, also accepted as `https://…/`.
@@ -326,6 +394,105 @@ pub(crate) mod tests {
             .err()
             .unwrap();
         assert!(err.message().contains("UPSCOPE_API_BASE"));
+    }
+
+    #[test]
+    fn upstream_base_must_be_https_except_on_loopback() {
+        for base in ["http://api.upscope.io/v1.3", "http://127.0.0.1.nip.io/v1.3", "http://10.0.0.1/v1.3"] {
+            let err =
+                UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).err().unwrap();
+            assert!(err.message().contains("UPSCOPE_API_BASE must start with https://"), "{base}");
+        }
+        for base in [
+            "https://api.upscope.io/v1.3",
+            "http://127.0.0.1:8788/v1.3",
+            "http://127.9.9.9/",
+            "http://[::1]:1/",
+            "http://LOCALHOST:8788/v1.3",
+        ] {
+            assert!(
+                UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).is_ok(),
+                "{base}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_are_trimmed_alike() {
+        let s = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", " key\n")])).unwrap();
+        assert_eq!(s.api_key, "key");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let key =
+            visitor_link_key(&src(&[("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef\n")])).unwrap().unwrap();
+        assert_eq!(key.secret, secret);
+        let Ok(AgentAuth::SignedLink(key)) = AgentAuth::load(&src(&[
+            ("AGENT_AUTH", "signed-link"),
+            ("AGENT_LINK_SECRET", "\t0123456789abcdef0123456789abcdef \r\n"),
+        ])) else {
+            panic!("expected signed-link")
+        };
+        assert_eq!(key.secret, secret);
+        // Trimmed first, then measured: padding does not make a short secret long enough.
+        let padded = format!("{:<40}", "short-secret");
+        assert!(visitor_link_key(&HashMap::from([("VISITOR_LINK_SECRET", padded.as_str())])).is_err());
+    }
+
+    #[test]
+    fn equal_link_secrets_are_refused_naming_both() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let both =
+            src(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", secret)]);
+        let from_agent = AgentAuth::load(&both).err().unwrap();
+        let from_visitor = visitor_link_key(&both).err().unwrap();
+        for err in [from_agent, from_visitor] {
+            assert_eq!(err.status(), 500);
+            assert!(
+                err.message().contains("AGENT_LINK_SECRET and VISITOR_LINK_SECRET are the same secret"),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains(secret), "never echo a secret");
+        }
+        // Equal once trimmed is equal.
+        let padded = format!("{secret}\n");
+        let trimmed_twins = HashMap::from([("VISITOR_LINK_SECRET", padded.as_str()), ("AGENT_LINK_SECRET", secret)]);
+        assert!(visitor_link_key(&trimmed_twins).is_err());
+        let distinct =
+            src(&[("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210")]);
+        assert!(visitor_link_key(&distinct).unwrap().is_some());
+    }
+
+    #[test]
+    fn previous_secrets_verify_during_a_rotation_and_are_checked_alike() {
+        let (new, old) = ("new-secret-0123456789abcdef01234567", "old-secret-0123456789abcdef01234567");
+        let key = visitor_link_key(&src(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", old)]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((key.secret.as_str(), key.previous.as_deref()), (new, Some(old)));
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (
+                &[("VISITOR_LINK_SECRET_PREVIOUS", old)],
+                "VISITOR_LINK_SECRET_PREVIOUS is set but VISITOR_LINK_SECRET is not",
+            ),
+            (
+                &[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", "short")],
+                "VISITOR_LINK_SECRET_PREVIOUS is shorter",
+            ),
+            (
+                &[("VISITOR_LINK_SECRET", new), ("AGENT_LINK_SECRET_PREVIOUS", new), ("AGENT_LINK_SECRET", old)],
+                "AGENT_LINK_SECRET_PREVIOUS and VISITOR_LINK_SECRET are the same secret",
+            ),
+            (
+                &[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", old), ("AGENT_LINK_SECRET", old)],
+                "AGENT_LINK_SECRET and VISITOR_LINK_SECRET_PREVIOUS are the same secret",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let err = visitor_link_key(&pairs.iter().copied().collect::<HashMap<_, _>>()).err().unwrap();
+            assert!(err.message().contains(expected), "{pairs:?}: {}", err.message());
+        }
+        // Within one route, the previous secret may equal the current one (a no-op rotation).
+        assert!(visitor_link_key(&src(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", new)])).is_ok());
     }
 
     #[test]
@@ -396,6 +563,7 @@ pub(crate) mod tests {
             ("WATCH_RETRY_URL", "not a url"),
             ("WATCH_PERMISSIONS", "click,teleport"),
             ("SHORT_ID_CACHE_TTL", "59"),
+            ("SHORT_ID_CACHE_TTL", "86401"),
             ("SHORT_ID_CACHE_TTL", "an hour"),
         ] {
             let err = AgentSettings::load(&src(&[(name, value)])).unwrap_err();
@@ -438,7 +606,9 @@ pub(crate) mod tests {
             _ => panic!("expected access"),
         }
         match AgentAuth::load(&src(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret)])) {
-            Ok(AgentAuth::SignedLink(key)) => assert_eq!((key.secret.as_str(), key.max_ttl_seconds), (secret, 300)),
+            Ok(AgentAuth::SignedLink(key)) => {
+                assert_eq!((key.secret.as_str(), key.previous.as_deref(), key.max_ttl_seconds), (secret, None, 300))
+            }
             _ => panic!("expected signed-link"),
         }
         let none = AgentAuth::load(&src(&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "true")]));

@@ -173,7 +173,7 @@ mod tests {
     }
 
     fn link_key() -> LinkKey {
-        LinkKey { secret: SECRET.into(), max_ttl_seconds: 300 }
+        LinkKey { secret: SECRET.into(), previous: None, max_ttl_seconds: 300 }
     }
 
     #[test]

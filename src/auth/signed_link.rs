@@ -1,7 +1,8 @@
 //! Signed links: the company's backend signs every query parameter with a
 //! shared secret (HMAC-SHA256 over the canonical string of
 //! `core::canonical`), plus an `exp` a few minutes ahead. The signature is
-//! checked first, so a forger learns nothing about `exp` handling.
+//! checked first, so a forger learns nothing about `exp` handling. During a
+//! rotation the previous secret still verifies; only the current one signs.
 
 use super::crypto::Crypto;
 use super::CLOCK_SKEW_SECONDS;
@@ -15,7 +16,8 @@ use crate::settings::LinkKey;
 pub const EXPIRY_PARAM: &str = "exp";
 
 /// Accepts the link only if `sig` is the HMAC of every other parameter under
-/// `key` and `exp` lies between now and `key.max_ttl_seconds` ahead.
+/// `key`'s current or previous secret and `exp` lies between now and
+/// `key.max_ttl_seconds` ahead.
 pub async fn verify_signed_link(
     params: &Params,
     key: &LinkKey,
@@ -25,8 +27,12 @@ pub async fn verify_signed_link(
 ) -> Result<(), GatewayError> {
     let refuse = |refusal| GatewayError::Refused { credential, refusal };
     let given = params.get(SIGNATURE_PARAM).ok_or(refuse(Refusal::Missing))?;
-    let expected = signature(params.iter(), key, crypto).await?;
-    if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+    let mut signed_by_a_key = false;
+    for secret in std::iter::once(&key.secret).chain(&key.previous) {
+        let expected = mac(params.iter(), secret, crypto).await?;
+        signed_by_a_key |= constant_time_eq(expected.as_bytes(), given.as_bytes());
+    }
+    if !signed_by_a_key {
         return Err(refuse(Refusal::Invalid));
     }
     let expiry = params.get(EXPIRY_PARAM).and_then(parse_unix_seconds).ok_or(refuse(Refusal::Invalid))?;
@@ -39,16 +45,25 @@ pub async fn verify_signed_link(
     Ok(())
 }
 
-/// The `sig` for these parameters under `key`: unpadded base64url of the
-/// HMAC-SHA256 of their canonical string (`sig` itself is left out).
+/// The `sig` for these parameters under `key`'s current secret.
 pub async fn signature<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
     key: &LinkKey,
     crypto: &impl Crypto,
 ) -> Result<String, GatewayError> {
+    mac(params, &key.secret, crypto).await
+}
+
+/// Unpadded base64url of the HMAC-SHA256 under `secret` of the parameters'
+/// canonical string (`sig` itself is left out).
+async fn mac<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    secret: &str,
+    crypto: &impl Crypto,
+) -> Result<String, GatewayError> {
     let canonical = canonical_string(params);
     let mac = crypto
-        .hmac_sha256(key.secret.as_bytes(), canonical.as_bytes())
+        .hmac_sha256(secret.as_bytes(), canonical.as_bytes())
         .await
         .map_err(|_| GatewayError::Internal("a link signature could not be computed"))?;
     Ok(base64url::encode(&mac))
@@ -72,7 +87,7 @@ pub(crate) mod tests {
     pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn key() -> LinkKey {
-        LinkKey { secret: SECRET.into(), max_ttl_seconds: 300 }
+        LinkKey { secret: SECRET.into(), previous: None, max_ttl_seconds: 300 }
     }
 
     /// Signs `query` with `SECRET` the way a backend would, with the fake MAC.
@@ -101,6 +116,23 @@ pub(crate) mod tests {
         // Up to the maximum lifetime, and within the clock skew either side.
         check(&signed(&format!("lookup=4821&exp={}", NOW + 300 + CLOCK_SKEW_SECONDS))).unwrap();
         check(&signed(&format!("lookup=4821&exp={}", NOW - CLOCK_SKEW_SECONDS))).unwrap();
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_secret_verifies_and_only_the_current_one_signs() {
+        let link = signed(&format!("lookup=4821&exp={}", NOW + 60));
+        let params = Params::parse(Some(&link)).unwrap();
+        let rotated = LinkKey {
+            secret: "a-brand-new-secret-of-32-characters!".into(),
+            previous: Some(SECRET.into()),
+            max_ttl_seconds: 300,
+        };
+        assert!(block_on(verify_signed_link(&params, &rotated, Credential::AgentLink, NOW, &FakeCrypto)).is_ok());
+        let done = LinkKey { previous: None, ..rotated };
+        assert!(block_on(verify_signed_link(&params, &done, Credential::AgentLink, NOW, &FakeCrypto)).is_err());
+        let fresh = block_on(signature(params.without(&["sig"]).iter(), &done, &FakeCrypto)).unwrap();
+        let by_old = block_on(signature(params.without(&["sig"]).iter(), &key(), &FakeCrypto)).unwrap();
+        assert_ne!(fresh, by_old, "the current secret signs");
     }
 
     #[test]

@@ -39,3 +39,35 @@ for (const [name, vars, expected] of cases) {
     assert.deepEqual(requests.map((r) => r.path), ["/proxy_sessions"]);
   });
 }
+
+const SECRET = "the-same-secret-for-both-routes-0000001";
+
+test("equal agent and visitor link secrets: both routes answer 500 naming both settings, and call nothing", async () => {
+  const vars = { AGENT_AUTH: "signed-link", ALLOW_UNAUTHENTICATED_AGENTS: "", AGENT_LINK_SECRET: SECRET, VISITOR_LINK_SECRET: `${SECRET}\n` };
+  await withGateway({ vars: baseVars(up.apiBase, vars) }, async (gw) => {
+    for (const path of [LINK, "/visitor", "/visitor?uniqueid=alice-1001"]) {
+      const got = await refusal(gw, path);
+      assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], path);
+      assert.match(got.message, /AGENT_LINK_SECRET and VISITOR_LINK_SECRET are the same secret/, path);
+      assert.ok(!got.message.includes(SECRET), "a secret's value is never echoed");
+    }
+  });
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("UPSCOPE_API_BASE over plain http to a non-loopback host is a 500 before any call; loopback http is fine", async () => {
+  for (const base of ["http://api.upscope.io/v1.3", "http://198.51.100.7/v1.3"]) {
+    await withGateway({ vars: baseVars(up.apiBase, { UPSCOPE_API_BASE: base }) }, async (gw) => {
+      for (const path of [LINK, "/visitor"]) {
+        const got = await refusal(gw, path);
+        assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], `${base} ${path}`);
+        assert.match(got.message, /UPSCOPE_API_BASE must start with https:\/\//);
+      }
+    });
+  }
+  const localhost = up.apiBase.replace("127.0.0.1", "localhost");
+  await withGateway({ vars: baseVars(localhost) }, async (gw) => {
+    assert.equal((await gw.fetch("/visitor")).status, 302);
+  });
+  assert.deepEqual((await up.requests()).map((r) => r.path), ["/proxy_sessions"]);
+});

@@ -156,3 +156,51 @@ test("scripts/mint-link.mjs mints a link the gateway accepts", async () => {
   const url = new URL(minted);
   assert.equal((await suite.gw.fetch(url.pathname + url.search)).status, 302);
 });
+
+test("secrets stored with a trailing newline (echo … | wrangler secret put) still verify links signed with the secret", async () => {
+  const vars = baseVars(suite.up.apiBase, {
+    AGENT_AUTH: "signed-link",
+    ALLOW_UNAUTHENTICATED_AGENTS: "",
+    AGENT_LINK_SECRET: `${AGENT_SECRET}\n`,
+    VISITOR_LINK_SECRET: ` ${VISITOR_SECRET}\r\n`,
+  });
+  await withGateway({ vars }, async (gw) => {
+    const agent = await gw.fetch(pathOf(signLink(AGENT_LINK, AGENT_SECRET)));
+    assert.equal(agent.status, 302, await agent.clone().text());
+    const visitor = await gw.fetch(pathOf(signLink(`${ORIGIN}/visitor?uniqueid=alice-1001`, VISITOR_SECRET)));
+    assert.equal(visitor.status, 302, await visitor.clone().text());
+    // The whitespace is not part of the key: a link signed with it is refused.
+    assert.equal((await refusal(gw, pathOf(signLink(AGENT_LINK, `${AGENT_SECRET}\n`)))).code, "link_invalid");
+  });
+});
+
+test("secret rotation: links signed with the _PREVIOUS secret still work; only the current secret signs", async () => {
+  const [OLD_AGENT, NEW_AGENT] = ["old-agent-secret-being-rotated-0000001", "new-agent-secret-after-rotation-000001"];
+  const [OLD_VISITOR, NEW_VISITOR] = ["old-visitor-secret-being-rotated-00001", "new-visitor-secret-after-rotation-0001"];
+  const rotating = baseVars(suite.up.apiBase, {
+    AGENT_AUTH: "signed-link", ALLOW_UNAUTHENTICATED_AGENTS: "",
+    AGENT_LINK_SECRET: NEW_AGENT, AGENT_LINK_SECRET_PREVIOUS: OLD_AGENT,
+    VISITOR_LINK_SECRET: NEW_VISITOR, VISITOR_LINK_SECRET_PREVIOUS: OLD_VISITOR,
+  });
+  const carol = `${ORIGIN}/agent?uniqueid=carol-3003&agent_id=agent-7&agent_name=Ann`;
+  let chooserLink;
+  await withGateway({ vars: rotating }, async (gw) => {
+    for (const secret of [OLD_AGENT, NEW_AGENT]) {
+      assert.equal((await gw.fetch(pathOf(signLink(AGENT_LINK, secret)))).status, 302, "agent link");
+    }
+    for (const secret of [OLD_VISITOR, NEW_VISITOR]) {
+      assert.equal((await gw.fetch(pathOf(signLink(`${ORIGIN}/visitor?uniqueid=alice-1001`, secret)))).status, 302, "visitor link");
+    }
+    assert.equal((await refusal(gw, pathOf(signLink(AGENT_LINK, OLD_VISITOR)))).code, "link_invalid", "routes keep their own secrets");
+    // The chooser's links are signed by the gateway itself: with the current secret only.
+    const chooser = await gw.fetch(pathOf(signLink(carol, OLD_AGENT)));
+    assert.equal(chooser.status, 200);
+    chooserLink = (await chooser.text()).match(/href="(\/agent\?shortid=sCarolPhone[^"]+)"/)[1].replaceAll("&amp;", "&");
+  });
+  // Rotation finished: the previous secret is deleted.
+  const rotated = { ...rotating, AGENT_LINK_SECRET_PREVIOUS: "", VISITOR_LINK_SECRET_PREVIOUS: "" };
+  await withGateway({ vars: rotated }, async (gw) => {
+    assert.equal((await gw.fetch(chooserLink)).status, 302, "a link the gateway signed verifies without the old secret");
+    assert.equal((await refusal(gw, pathOf(signLink(AGENT_LINK, OLD_AGENT)))).code, "link_invalid", "the old secret no longer works");
+  });
+});
