@@ -1,7 +1,8 @@
 //! Cloudflare Access: the agent signed in at Access, which forwards a
 //! signed token in `Cf-Access-Jwt-Assertion`. The token is checked against
 //! the team's published keys (JWKS), kept in isolate memory for an hour and
-//! fetched again once when a token names a key id not yet seen.
+//! fetched again once when a token names a key id not yet seen. Fetches,
+//! failed ones included, are at least `REFETCH_COOLDOWN_MS` apart.
 
 use std::sync::Mutex;
 
@@ -18,8 +19,8 @@ use crate::upscope::models::Agent;
 pub const TOKEN_HEADER: &str = "Cf-Access-Jwt-Assertion";
 /// How long fetched keys are trusted without asking again.
 pub const KEYS_MAX_AGE_MS: f64 = 3_600_000.0;
-/// An unknown `kid` triggers a refetch at most this often, so random key
-/// ids cannot turn every request into a call to Cloudflare.
+/// Keys are fetched at most this often, so neither random key ids nor a
+/// failing endpoint can turn every request into a call to Cloudflare.
 pub const REFETCH_COOLDOWN_MS: f64 = 2_000.0;
 
 /// The team's signing keys as last fetched.
@@ -35,8 +36,25 @@ impl KeySet {
     }
 }
 
+/// The keys last fetched, and when the last fetch was tried and how it went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyState {
+    keys: Option<KeySet>,
+    last_attempt: Option<Attempt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Attempt {
+    at_ms: f64,
+    failed: bool,
+}
+
+impl KeyState {
+    pub const EMPTY: Self = Self { keys: None, last_attempt: None };
+}
+
 /// Where the keys live between requests: a static in the Worker, a local in tests.
-pub type KeyCache = Mutex<Option<KeySet>>;
+pub type KeyCache = Mutex<KeyState>;
 
 #[derive(Deserialize)]
 struct Jwks {
@@ -65,23 +83,32 @@ fn read_jwks(body: &str, fetched_at_ms: f64) -> Option<KeySet> {
     Some(KeySet { keys, fetched_at_ms })
 }
 
-/// What to do for a token's `kid` given the cached keys.
+/// What to do for a token's `kid` given what is known of the keys.
 #[derive(Debug, PartialEq)]
 enum Plan {
     Use(RsaPublicKey),
     Fetch,
+    /// Keys are known and this `kid` is not among them.
     Refuse,
+    /// The last fetch failed moments ago and no known key fits.
+    Unavailable,
 }
 
-fn plan(cached: Option<&KeySet>, kid: &str, now_ms: f64) -> Plan {
-    match cached {
-        None => Plan::Fetch,
-        Some(set) if now_ms - set.fetched_at_ms >= KEYS_MAX_AGE_MS => Plan::Fetch,
-        Some(set) => match set.find(kid) {
-            Some(key) => Plan::Use(key.clone()),
-            None if now_ms - set.fetched_at_ms >= REFETCH_COOLDOWN_MS => Plan::Fetch,
+fn plan(state: &KeyState, kid: &str, now_ms: f64) -> Plan {
+    let known = state.keys.as_ref().and_then(|set| Some((set.find(kid)?, set.fetched_at_ms)));
+    if let Some((key, fetched_at_ms)) = known {
+        if now_ms - fetched_at_ms < KEYS_MAX_AGE_MS {
+            return Plan::Use(key.clone());
+        }
+    }
+    match state.last_attempt {
+        Some(last) if now_ms - last.at_ms < REFETCH_COOLDOWN_MS => match known {
+            // Cloudflare failing: a key already known still verifies, however old.
+            Some((key, _)) => Plan::Use(key.clone()),
+            None if last.failed => Plan::Unavailable,
             None => Plan::Refuse,
         },
+        _ => Plan::Fetch,
     }
 }
 
@@ -115,25 +142,32 @@ impl<C: Crypto, T: Transport> AccessVerifier<'_, C, T> {
     }
 
     async fn key_for(&self, kid: &str) -> Result<RsaPublicKey, GatewayError> {
-        let cached = self.cached();
-        match plan(cached.as_ref(), kid, self.now_ms) {
+        let state = self.state().clone();
+        match plan(&state, kid, self.now_ms) {
             Plan::Use(key) => return Ok(key),
             Plan::Refuse => return Err(refused(Refusal::Invalid)),
+            Plan::Unavailable => return Err(GatewayError::AccessKeysUnavailable),
             Plan::Fetch => {}
         }
-        match self.fetch().await {
+        let fresh = self.fetch().await;
+        let failed = fresh.is_none();
+        let mut current = self.state();
+        current.last_attempt = Some(Attempt { at_ms: self.now_ms, failed });
+        match fresh {
             Some(fresh) => {
                 let key = fresh.find(kid).cloned();
-                *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+                current.keys = Some(fresh);
                 key.ok_or(refused(Refusal::Invalid))
             }
             // Cloudflare unreachable: a key already known still verifies.
-            None => cached.as_ref().and_then(|set| set.find(kid)).cloned().ok_or(GatewayError::AccessKeysUnavailable),
+            None => {
+                state.keys.as_ref().and_then(|set| set.find(kid)).cloned().ok_or(GatewayError::AccessKeysUnavailable)
+            }
         }
     }
 
-    fn cached(&self) -> Option<KeySet> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn state(&self) -> std::sync::MutexGuard<'_, KeyState> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn fetch(&self) -> Option<KeySet> {
@@ -218,12 +252,41 @@ mod tests {
 
     #[test]
     fn plans_fetches_from_age_and_kid() {
-        let set = read_jwks(JWKS, NOW_MS).unwrap();
-        assert_eq!(plan(None, "k1", NOW_MS), Plan::Fetch);
-        assert!(matches!(plan(Some(&set), "k1", NOW_MS + 1.0), Plan::Use(_)));
-        assert_eq!(plan(Some(&set), "k9", NOW_MS + 1.0), Plan::Refuse);
-        assert_eq!(plan(Some(&set), "k9", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
-        assert_eq!(plan(Some(&set), "k1", NOW_MS + KEYS_MAX_AGE_MS), Plan::Fetch);
+        let fetched =
+            KeyState { keys: read_jwks(JWKS, NOW_MS), last_attempt: Some(Attempt { at_ms: NOW_MS, failed: false }) };
+        assert_eq!(plan(&KeyState::EMPTY, "k1", NOW_MS), Plan::Fetch);
+        assert!(matches!(plan(&fetched, "k1", NOW_MS + 1.0), Plan::Use(_)));
+        assert_eq!(plan(&fetched, "k9", NOW_MS + 1.0), Plan::Refuse);
+        assert_eq!(plan(&fetched, "k9", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
+        assert_eq!(plan(&fetched, "k1", NOW_MS + KEYS_MAX_AGE_MS), Plan::Fetch);
+        // A failed fetch counts for the cooldown too.
+        let failed = KeyState { keys: None, last_attempt: Some(Attempt { at_ms: NOW_MS, failed: true }) };
+        assert_eq!(plan(&failed, "k1", NOW_MS + 1.0), Plan::Unavailable);
+        assert_eq!(plan(&failed, "k1", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
+        let stale_then_failed = KeyState {
+            keys: read_jwks(JWKS, NOW_MS),
+            last_attempt: Some(Attempt { at_ms: NOW_MS + KEYS_MAX_AGE_MS, failed: true }),
+        };
+        assert!(matches!(plan(&stale_then_failed, "k1", NOW_MS + KEYS_MAX_AGE_MS + 1.0), Plan::Use(_)));
+        assert_eq!(plan(&stale_then_failed, "k9", NOW_MS + KEYS_MAX_AGE_MS + 1.0), Plan::Unavailable);
+    }
+
+    #[test]
+    fn a_failing_key_endpoint_is_asked_at_most_once_per_cooldown() {
+        let fake = FakeTransport::answering([(503, "down"), (500, ""), (200, JWKS)]);
+        let keys = KeyCache::default();
+        let t = signed_token("k1", "modulus-one", claims());
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some(&t))), "access_keys_unavailable");
+        assert_eq!(code(verify(&fake, &keys, NOW_MS + 1.0, Some(&t))), "access_keys_unavailable");
+        assert_eq!(code(verify(&fake, &keys, NOW_MS + REFETCH_COOLDOWN_MS - 1.0, Some(&t))), "access_keys_unavailable");
+        assert_eq!(fake.requests.borrow().len(), 1, "no fetch within the cooldown after a failure");
+        assert_eq!(code(verify(&fake, &keys, NOW_MS + REFETCH_COOLDOWN_MS, Some(&t))), "access_keys_unavailable");
+        assert_eq!(fake.requests.borrow().len(), 2);
+        assert!(
+            verify(&fake, &keys, NOW_MS + 2.0 * REFETCH_COOLDOWN_MS, Some(&t)).is_ok(),
+            "recovers after the cooldown"
+        );
+        assert_eq!(fake.requests.borrow().len(), 3);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod visitor;
 use worker::js_sys::{Date, Math};
 use worker::{Env, Method, Request, Response, Result};
 
-use crate::auth::access::KeyCache;
+use crate::auth::access::{KeyCache, KeyState};
 use crate::auth::webcrypto::WebCrypto;
 use crate::auth::Verifiers;
 use crate::core::framing::FrameAncestors;
@@ -110,7 +110,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Where Access signing keys stay between requests in this isolate.
-static ACCESS_KEYS: KeyCache = KeyCache::new(None);
+static ACCESS_KEYS: KeyCache = KeyCache::new(KeyState::EMPTY);
 
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let started = Date::now();

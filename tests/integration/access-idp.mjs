@@ -17,10 +17,11 @@ export function newKey(kid) {
 }
 
 export async function startAccess() {
-  const state = { published: [], fetches: 0 };
+  const state = { published: [], fetches: 0, failing: false };
   const server = http.createServer((req, res) => {
     if (req.url === "/cdn-cgi/access/certs") {
       state.fetches += 1;
+      if (state.failing) return res.writeHead(503, { "Content-Type": "text/plain" }).end("unavailable");
       res.writeHead(200, { "Content-Type": "application/json" });
       const [current] = state.published;
       res.end(JSON.stringify({
@@ -37,6 +38,8 @@ export async function startAccess() {
     /** Publishes exactly these keys. */
     publish: (...keys) => { state.published = keys; },
     resetFetches: () => { state.fetches = 0; },
+    /** Makes the key endpoint answer 503 (true) or serve the keys again (false). */
+    fail: (failing) => { state.failing = failing; },
     fetches: () => state.fetches,
     close: () => new Promise((resolve) => server.close(resolve)),
   };

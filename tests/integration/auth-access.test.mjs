@@ -24,6 +24,7 @@ beforeEach(async () => {
   await up.reset();
   access.publish(key1, key2);
   access.resetFetches();
+  access.fail(false);
 });
 
 /** A gateway in access mode; fresh for each test, so its key cache starts empty. */
@@ -113,6 +114,25 @@ test("an unknown kid refetches the keys once, then refuses; a rotated key is fou
     assert.equal(access.fetches(), 3);
   });
   assert.equal((await up.requests()).length, 2, "only the two accepted tokens reached Upscope");
+});
+
+test("a failing key endpoint is asked at most once per cooldown: 502s in between, then it recovers", async () => {
+  access.fail(true);
+  await withAccessGateway(async (gw) => {
+    for (let i = 0; i < 3; i++) {
+      const got = await refusal(gw, LINK, withToken(token(key1)));
+      assert.deepEqual([got.status, got.code], [502, "access_keys_unavailable"], `request ${i + 1}`);
+    }
+    assert.equal(access.fetches(), 1, "a failed fetch is remembered for the cooldown");
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await refusal(gw, LINK, withToken(token(key1)))).status, 502);
+    assert.equal(access.fetches(), 2, "one more fetch after the cooldown");
+    access.fail(false);
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal((await gw.fetch(LINK, { headers: withToken(token(key1)) })).status, 302);
+    assert.equal(access.fetches(), 3);
+  });
+  assert.equal((await up.requests()).length, 1, "only the request after recovery reached Upscope");
 });
 
 test("incomplete access configuration is a 500 naming the setting, with no call anywhere", async () => {
