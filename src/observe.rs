@@ -36,12 +36,51 @@ pub enum CacheEvent {
     Failed(&'static str),
 }
 
+/// Who was given a `watch_url` for whom: "who watched which customer, when"
+/// answered from the logs. The customer's own ID is never part of it (it can
+/// be an e-mail address); the Short ID is Upscope's, and the URL itself, a
+/// bearer credential, is never handed to this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub agent_id: String,
+    pub short_id: String,
+    /// `short`, `unique`, `lookup` or `chooser`.
+    pub named_by: &'static str,
+}
+
+/// How a request's line should be filed: `error` for 5xx, `warn` for 4xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn of(status: u16) -> Self {
+        match status {
+            500.. => Self::Error,
+            400..=499 => Self::Warn,
+            _ => Self::Info,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
 /// What one request did, filled in as it goes.
 #[derive(Debug, Default)]
 pub struct RequestLog {
     calls: RefCell<Vec<CallRecord>>,
     cache: RefCell<Vec<CacheEvent>>,
     warnings: RefCell<Vec<&'static str>>,
+    audit: RefCell<Option<Audit>>,
 }
 
 impl RequestLog {
@@ -56,6 +95,11 @@ impl RequestLog {
     /// Something went wrong that did not fail the request (a fixed label).
     pub fn warn(&self, label: &'static str) {
         self.warnings.borrow_mut().push(label);
+    }
+
+    /// A `watch_url` was handed out.
+    pub fn audit(&self, audit: Audit) {
+        *self.audit.borrow_mut() = Some(audit);
     }
 }
 
@@ -90,6 +134,7 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         Some(CacheEvent::Failed(_)) => "error",
     };
     let mut line = json!({
+        "level": Level::of(summary.status).as_str(),
         "request_id": summary.request_id,
         "method": printable_method(summary.method),
         "route": summary.route,
@@ -110,6 +155,9 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
     warnings.extend(log.warnings.borrow().iter());
     if !warnings.is_empty() {
         line["warnings"] = json!(warnings);
+    }
+    if let Some(audit) = log.audit.borrow().as_ref() {
+        line["audit"] = json!({ "agent_id": audit.agent_id, "short_id": audit.short_id, "named_by": audit.named_by });
     }
     line.to_string()
 }
@@ -176,6 +224,29 @@ mod tests {
             ])
         );
         assert!(v.get("warnings").is_none());
+    }
+
+    #[test]
+    fn level_follows_the_status() {
+        let level = |status| {
+            let line = log_line(&Summary { status, ..summary() }, &RequestLog::default());
+            serde_json::from_str::<Value>(&line).unwrap()["level"].clone()
+        };
+        assert_eq!(
+            [level(302), level(200), level(404), level(429), level(500), level(504)],
+            ["info", "info", "warn", "warn", "error", "error"]
+        );
+    }
+
+    #[test]
+    fn a_handed_out_session_is_audited_by_names_only() {
+        let log = RequestLog::default();
+        log.audit(Audit { agent_id: "agent-7".into(), short_id: "sAlice01".into(), named_by: "unique" });
+        let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
+        assert_eq!(v["audit"], json!({"agent_id": "agent-7", "short_id": "sAlice01", "named_by": "unique"}));
+        assert_eq!(v["request_id"], "8a1b2c3d4e5f6a7b-LHR");
+        let quiet: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
+        assert!(quiet.get("audit").is_none());
     }
 
     #[test]

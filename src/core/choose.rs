@@ -1,9 +1,9 @@
 //! Choosing the visitor among search results. Upscope's search is fuzzy, so
-//! only exact matches count; among several, online beats offline, then the
-//! most recently seen wins.
+//! only exact matches count (and for a lookup code, only online visitors);
+//! among several, online beats offline, then the most recently seen wins.
 
 use super::ids::{LookupCode, ShortId, UniqueId};
-use super::time::parse_timestamp_millis;
+use super::time::parse_last_seen_millis;
 use crate::upscope::models::Visitor;
 
 /// What the agent asked for, to compare search results against.
@@ -17,7 +17,9 @@ impl Wanted<'_> {
     fn matches(&self, v: &Visitor) -> bool {
         match self {
             Wanted::Unique(id) => v.unique_id.as_deref() == Some(id.as_str()),
-            Wanted::Lookup(code) => v.lookup_code.as_deref() == Some(code.as_str()),
+            // A code is read out "right now": one shown by a visitor who has
+            // since left names nobody, however recently it was seen.
+            Wanted::Lookup(code) => v.lookup_code.as_deref() == Some(code.as_str()) && v.is_online == Some(true),
         }
     }
 }
@@ -31,7 +33,7 @@ fn exact_matches<'v>(visitors: &'v [Visitor], wanted: Wanted<'v>) -> impl Iterat
 }
 
 fn last_seen_ms(v: &Visitor) -> Option<i64> {
-    v.last_seen_at.as_deref().and_then(parse_timestamp_millis)
+    v.last_seen_at.as_deref().and_then(parse_last_seen_millis)
 }
 
 /// The Short ID of the best exact match, or `None` when nothing matches exactly.
@@ -124,9 +126,33 @@ mod tests {
     #[test]
     fn only_exact_lookup_code_matches() {
         let code = LookupCode::parse("4821").unwrap();
-        let list =
-            [v("other", Some("4821"), Some("1111"), Some(true), None), v("right", None, Some("4821"), None, None)];
+        let list = [
+            v("other", Some("4821"), Some("1111"), Some(true), None),
+            v("right", None, Some("4821"), Some(true), None),
+        ];
         assert_eq!(choose_visitor(&list, Wanted::Lookup(&code)).unwrap().as_str(), "right");
+    }
+
+    #[test]
+    fn lookup_codes_name_online_visitors_only() {
+        let code = LookupCode::parse("5930").unwrap();
+        let gone = v("gone", None, Some("5930"), Some(false), Some("2026-11-24T10:00:00Z"));
+        let unknown = v("unknown", None, Some("5930"), None, None);
+        assert_eq!(choose_visitor(&[gone.clone(), unknown.clone()], Wanted::Lookup(&code)), None);
+        let here = v("here", None, Some("5930"), Some(true), Some("2026-11-20T00:00:00Z"));
+        assert_eq!(choose_visitor(&[gone, here, unknown], Wanted::Lookup(&code)).unwrap().as_str(), "here");
+    }
+
+    #[test]
+    fn numeric_last_seen_orders_with_iso_times() {
+        let id = UniqueId::parse("5005").unwrap();
+        // 1795515330 s is 2026-11-24T10:15:30Z: later than the ISO entry.
+        let list = [
+            v("iso", Some("5005"), None, Some(false), Some("2026-11-24T10:00:00Z")),
+            v("secs", Some("5005"), None, Some(false), Some("1795515330")),
+            v("old-ms", Some("5005"), None, Some(false), Some("1795510000000")),
+        ];
+        assert_eq!(choose_visitor(&list, Wanted::Unique(&id)).unwrap().as_str(), "secs");
     }
 
     #[test]

@@ -96,6 +96,17 @@ pub enum VisitorIdKind {
 /// says; the chooser's links use it.
 pub const VISITOR_PARAMS: [&str; 4] = ["visitorid", "uniqueid", "lookup", "shortid"];
 
+/// How the agent named the visitor, for the audit record: `short`, `unique`,
+/// `lookup`, or `chooser` (the device chooser's links carry `shortid`).
+pub fn naming(params: &Params, visitor: &VisitorRef) -> &'static str {
+    match visitor {
+        VisitorRef::Short(_) if params.get("shortid").is_some() => "chooser",
+        VisitorRef::Short(_) => "short",
+        VisitorRef::Unique(_) => "unique",
+        VisitorRef::Lookup(_) => "lookup",
+    }
+}
+
 /// Reads the one parameter that names the visitor; `Ok(None)` when none is given.
 pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<VisitorRef>, GatewayError> {
     let given: Vec<(&str, &str)> =
@@ -180,6 +191,19 @@ mod tests {
         for q in ["visitorid=a&uniqueid=b", "lookup=1234&uniqueid=b", "visitorid=a&lookup=1234&uniqueid=c"] {
             assert_eq!(visitor_ref(&params(q), k).unwrap_err().code(), "conflicting_parameters");
         }
+    }
+
+    #[test]
+    fn naming_says_how_the_visitor_was_named() {
+        let named = |q: &str, kind| {
+            let p = params(q);
+            naming(&p, &visitor_ref(&p, kind).unwrap().unwrap())
+        };
+        assert_eq!(named("visitorid=s1", VisitorIdKind::Short), "short");
+        assert_eq!(named("visitorid=alice", VisitorIdKind::Unique), "unique");
+        assert_eq!(named("uniqueid=alice", VisitorIdKind::Short), "unique");
+        assert_eq!(named("lookup=4821", VisitorIdKind::Short), "lookup");
+        assert_eq!(named("shortid=s1", VisitorIdKind::Unique), "chooser");
     }
 
     #[test]

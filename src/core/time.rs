@@ -53,6 +53,34 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
     Some(seconds * 1000 + millis)
 }
 
+/// Whole numbers below this are Unix seconds, at or above it milliseconds:
+/// 10^11 seconds is the year 5138, 10^11 milliseconds is March 1973.
+const MILLIS_FROM: u64 = 100_000_000_000;
+
+/// `last_seen_at` as Upscope may send it: an ISO 8601 date-time, or Unix
+/// seconds or milliseconds (a JSON number, read as its decimal text).
+pub fn parse_last_seen_millis(text: &str) -> Option<i64> {
+    if let Some(millis) = parse_timestamp_millis(text) {
+        return Some(millis);
+    }
+    // Digits with at most one '.': no signs, exponents or NaN. Parsed by
+    // hand because a float parser costs the wasm kilobytes.
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 16 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let millis = if whole < MILLIS_FROM {
+        let thousandths =
+            fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, d| n * 10 + u64::from(d - b'0'));
+        whole * 1000 + thousandths
+    } else {
+        whole
+    };
+    i64::try_from(millis).ok()
+}
+
 /// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -66,7 +94,21 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::parse_last_seen_millis;
     use super::parse_timestamp_millis as p;
+
+    #[test]
+    fn last_seen_may_be_unix_seconds_or_milliseconds() {
+        let iso = p("2026-11-24T10:15:30Z");
+        assert_eq!(parse_last_seen_millis("2026-11-24T10:15:30Z"), iso);
+        assert_eq!(parse_last_seen_millis("1795515330"), iso);
+        assert_eq!(parse_last_seen_millis("1795515330000"), iso);
+        assert_eq!(parse_last_seen_millis("1795515330.5"), iso.map(|ms| ms + 500));
+        assert_eq!(parse_last_seen_millis("1795515330000.9"), iso, "milliseconds keep no fraction");
+        for bad in ["", "-5", "1e12", "NaN", "1.2.3", "12 34", ".5", "99999999999999999999"] {
+            assert_eq!(parse_last_seen_millis(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn known_instants() {

@@ -2,8 +2,9 @@ use super::{Ctx, Outcome};
 use crate::auth::access::TOKEN_HEADER;
 use crate::auth::Credentials;
 use crate::cache::KvShortIdCache;
-use crate::core::query::visitor_ref;
+use crate::core::query::{naming, visitor_ref};
 use crate::error::GatewayError;
+use crate::observe::Audit;
 use crate::pages;
 use crate::services::agent::{start_watching, Watch};
 use crate::settings::{AgentAuth, AgentSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING};
@@ -31,7 +32,14 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     });
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions: settings.permissions };
     match start_watching(&client, &cache, &visitor, &request).await? {
-        Watch::Session(url) => Ok(Outcome::Redirect(url)),
+        Watch::Session(short_id, url) => {
+            ctx.log.audit(Audit {
+                agent_id: request.agent.id,
+                short_id: short_id.as_str().to_owned(),
+                named_by: naming(&ctx.params, &visitor),
+            });
+            Ok(Outcome::Redirect(url))
+        }
         Watch::Choose(candidates) => {
             let mut links = Vec::with_capacity(candidates.len());
             for candidate in candidates {

@@ -16,7 +16,7 @@ use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
 use crate::error::GatewayError;
 use crate::http;
-use crate::observe::{generated_request_id, log_line, request_id_from_ray, RequestLog, Summary};
+use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary};
 use crate::outbound::fetch::FetchTransport;
 use crate::settings::{frame_ancestors, upstream_timeout_ms, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
@@ -151,7 +151,13 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         outcome,
         total_ms: (Date::now() - started).max(0.0) as u64,
     };
-    worker::console_log!("{}", log_line(&summary, &log));
+    // The console method sets the level Workers Logs files the line under.
+    let line = log_line(&summary, &log);
+    match Level::of(summary.status) {
+        Level::Error => worker::console_error!("{line}"),
+        Level::Warn => worker::console_warn!("{line}"),
+        Level::Info => worker::console_log!("{line}"),
+    }
     Ok(response)
 }
 

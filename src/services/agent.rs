@@ -1,8 +1,10 @@
 //! `/agent`: find the visitor the agent named, then start a session for that
-//! agent. Own IDs go through the optional short-id cache.
+//! agent. Own IDs may use the optional short-id cache for a head start.
 
+use super::both;
 use crate::cache::ShortIdCache;
 use crate::core::choose::{choose_for_agent, Candidate, Choice, Wanted};
+use crate::core::ids::{ShortId, UniqueId};
 use crate::core::query::VisitorRef;
 use crate::error::GatewayError;
 use crate::outbound::Transport;
@@ -16,7 +18,8 @@ pub const SEARCH_MAX_RESULTS: u32 = 10;
 /// Where the agent goes next.
 #[derive(Debug)]
 pub enum Watch {
-    Session(SessionUrl),
+    /// A session for the agent on this visitor.
+    Session(ShortId, SessionUrl),
     /// The person is online on several devices: the agent picks one.
     Choose(Vec<Candidate>),
 }
@@ -27,31 +30,75 @@ pub async fn start_watching<T: Transport, C: ShortIdCache>(
     visitor: &VisitorRef,
     request: &WatchUrlRequest,
 ) -> Result<Watch, GatewayError> {
-    let short_id = match visitor {
-        VisitorRef::Short(short_id) => short_id.clone(),
-        VisitorRef::Lookup(code) => match find(client, code.as_str(), Wanted::Lookup(code)).await? {
-            Choice::One(short_id) => short_id,
-            Choice::Several(candidates) => return Ok(Watch::Choose(candidates)),
-        },
-        VisitorRef::Unique(id) => {
-            if let Some(cached) = cache.get(id).await {
-                match client.watch_url(&cached, request).await {
-                    // A stale entry: the visitor's Short ID changed. Search once more.
-                    Err(UpstreamError::NotFound) => cache.forget(id).await,
-                    other => return other.map(Watch::Session).map_err(|e| not_found_as(e, visitor)),
-                }
-            }
-            match find(client, &format!("id:{}", id.as_str()), Wanted::Unique(id)).await? {
-                Choice::One(short_id) => {
-                    cache.put(id, &short_id).await;
-                    short_id
-                }
-                // No single answer to remember.
-                Choice::Several(candidates) => return Ok(Watch::Choose(candidates)),
-            }
-        }
+    let choice = match visitor {
+        VisitorRef::Short(short_id) => Choice::One(short_id.clone()),
+        VisitorRef::Lookup(code) => find(client, code.as_str(), Wanted::Lookup(code)).await?,
+        VisitorRef::Unique(id) => return watch_own_id(client, cache, id, visitor, request).await,
     };
-    client.watch_url(&short_id, request).await.map(Watch::Session).map_err(|e| not_found_as(e, visitor))
+    match choice {
+        Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
+        Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+    }
+}
+
+/// An own ID: the search always decides, so the answer is the same with the
+/// cache as without it. A cached Short ID only lets the session for it be
+/// started alongside the search instead of after it; that session is used
+/// when the search picks the same visitor, and otherwise dropped unseen.
+async fn watch_own_id<T: Transport, C: ShortIdCache>(
+    client: &Client<T>,
+    cache: &C,
+    id: &UniqueId,
+    visitor: &VisitorRef,
+    request: &WatchUrlRequest,
+) -> Result<Watch, GatewayError> {
+    let query = format!("id:{}", id.as_str());
+    let wanted = Wanted::Unique(id);
+    let Some(cached) = cache.get(id).await else {
+        let choice = find(client, &query, wanted).await;
+        remember(cache, id, None, &choice).await;
+        return match choice? {
+            Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
+            Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+        };
+    };
+    let (choice, head_start) = both(find(client, &query, wanted), client.watch_url(&cached, request)).await;
+    remember(cache, id, Some(&cached), &choice).await;
+    match choice? {
+        Choice::One(short_id) if short_id == cached => {
+            head_start.map(|url| Watch::Session(cached, url)).map_err(|e| not_found_as(e, visitor))
+        }
+        Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
+        Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+    }
+}
+
+/// Keeps the cache in line with what the search found: the one Short ID it
+/// picked, or no entry when it found nobody or several devices. A failed
+/// search says nothing about the entry.
+async fn remember<C: ShortIdCache>(
+    cache: &C,
+    id: &UniqueId,
+    cached: Option<&ShortId>,
+    found: &Result<Choice, GatewayError>,
+) {
+    match found {
+        Ok(Choice::One(short_id)) if cached != Some(short_id) => cache.put(id, short_id).await,
+        Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)) if cached.is_some() => cache.forget(id).await,
+        _ => {}
+    }
+}
+
+async fn watch<T: Transport>(
+    client: &Client<T>,
+    short_id: &ShortId,
+    visitor: &VisitorRef,
+    request: &WatchUrlRequest,
+) -> Result<Watch, GatewayError> {
+    match client.watch_url(short_id, request).await {
+        Ok(url) => Ok(Watch::Session(short_id.clone(), url)),
+        Err(e) => Err(not_found_as(e, visitor)),
+    }
 }
 
 async fn find<T: Transport>(client: &Client<T>, query: &str, wanted: Wanted<'_>) -> Result<Choice, GatewayError> {
@@ -85,7 +132,7 @@ fn not_found(visitor: VisitorRef) -> GatewayError {
             id.as_str()
         ),
         VisitorRef::Lookup(code) => format!(
-            "No visitor is showing the code {} right now. Ask the visitor to read the code out again.",
+            "No visitor online is showing the code {} right now. Ask the visitor to keep the page open and read the code out again.",
             code.as_str()
         ),
     })
@@ -115,7 +162,7 @@ mod tests {
     }
     fn run(fake: &FakeTransport, cache: &MemoryCache, visitor: &VisitorRef) -> Result<SessionUrl, GatewayError> {
         match block_on(start_watching(&client(fake), &cache, visitor, &request()))? {
-            Watch::Session(url) => Ok(url),
+            Watch::Session(_, url) => Ok(url),
             Watch::Choose(c) => panic!("unexpected chooser: {c:?}"),
         }
     }
@@ -167,43 +214,143 @@ mod tests {
         assert_eq!(*cache.log.borrow(), ["get alice", "put alice s1"]);
     }
 
-    #[test]
-    fn cache_hit_skips_the_search() {
-        let fake = FakeTransport::answering([WATCH_OK]);
+    fn cached(alice: &str) -> MemoryCache {
         let cache = MemoryCache::default();
-        cache.entries.borrow_mut().insert(cache_key(&UniqueId::parse("alice").unwrap()), "s1".into());
-        run(&fake, &cache, &unique("alice")).unwrap();
-        assert_eq!(fake.calls(), ["POST /v1.3/visitors/s1/watch_url"]);
+        cache.entries.borrow_mut().insert(cache_key(&UniqueId::parse("alice").unwrap()), alice.into());
+        cache
+    }
+
+    fn watch(fake: &FakeTransport, cache: &MemoryCache, visitor: &VisitorRef) -> Result<Watch, GatewayError> {
+        block_on(start_watching(&client(fake), &cache, visitor, &request()))
+    }
+
+    const SEARCH_ALICE_S1: (u16, &str) =
+        (200, r#"{"visitors":[{"short_id":"s1","unique_id":"alice","is_online":true}]}"#);
+
+    #[test]
+    fn cache_hit_starts_the_session_alongside_the_search_and_uses_it_when_the_search_agrees() {
+        let fake = FakeTransport::answering([SEARCH_ALICE_S1, WATCH_OK]);
+        let cache = cached("s1");
+        assert_eq!(run(&fake, &cache, &unique("alice")).unwrap().expose(), "https://watch.example/w/secret");
+        assert_eq!(
+            fake.calls(),
+            ["GET /v1.3/list?search=id%3Aalice&max_results=10", "POST /v1.3/visitors/s1/watch_url"]
+        );
+        assert_eq!(*cache.log.borrow(), ["get alice"], "an entry that still holds is left alone");
     }
 
     #[test]
-    fn stale_cache_entry_is_forgotten_and_searched_again() {
+    fn a_cached_short_id_now_worn_by_someone_else_is_never_used() {
         let fake = FakeTransport::answering([
-            NOT_FOUND,
+            (
+                200,
+                r#"{"visitors":[{"short_id":"s1","unique_id":"mallory","is_online":true},{"short_id":"s9","unique_id":"alice","is_online":true}]}"#,
+            ),
+            (200, r#"{"watch_url":"https://watch.example/w/mallory"}"#),
+            (200, r#"{"watch_url":"https://watch.example/w/alice"}"#),
+        ]);
+        let cache = cached("s1");
+        assert_eq!(run(&fake, &cache, &unique("alice")).unwrap().expose(), "https://watch.example/w/alice");
+        assert_eq!(
+            fake.calls(),
+            [
+                "GET /v1.3/list?search=id%3Aalice&max_results=10",
+                "POST /v1.3/visitors/s1/watch_url",
+                "POST /v1.3/visitors/s9/watch_url"
+            ]
+        );
+        assert_eq!(*cache.log.borrow(), ["get alice", "put alice s9"]);
+    }
+
+    #[test]
+    fn stale_cache_entry_is_replaced_by_what_the_search_finds() {
+        let fake = FakeTransport::answering([
             (200, r#"{"visitors":[{"short_id":"s2","unique_id":"alice"}]}"#),
+            NOT_FOUND,
             WATCH_OK,
         ]);
-        let cache = MemoryCache::default();
-        cache.entries.borrow_mut().insert(cache_key(&UniqueId::parse("alice").unwrap()), "s1".into());
+        let cache = cached("s1");
         run(&fake, &cache, &unique("alice")).unwrap();
         assert_eq!(
             fake.calls(),
             [
-                "POST /v1.3/visitors/s1/watch_url",
                 "GET /v1.3/list?search=id%3Aalice&max_results=10",
+                "POST /v1.3/visitors/s1/watch_url",
                 "POST /v1.3/visitors/s2/watch_url"
             ]
         );
-        assert_eq!(*cache.log.borrow(), ["get alice", "forget alice", "put alice s2"]);
+        assert_eq!(*cache.log.borrow(), ["get alice", "put alice s2"]);
+    }
+
+    #[test]
+    fn a_hit_still_offers_the_chooser_when_a_second_device_is_online() {
+        let fake = FakeTransport::answering([
+            (
+                200,
+                r#"{"visitors":[{"short_id":"s1","unique_id":"alice","is_online":true},{"short_id":"s2","unique_id":"alice","is_online":true}]}"#,
+            ),
+            WATCH_OK,
+        ]);
+        let cache = cached("s1");
+        let Watch::Choose(candidates) = watch(&fake, &cache, &unique("alice")).unwrap() else {
+            panic!("expected a chooser")
+        };
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(*cache.log.borrow(), ["get alice", "forget alice"]);
+    }
+
+    #[test]
+    fn a_hit_for_someone_no_longer_found_is_not_found_and_forgotten() {
+        let fake =
+            FakeTransport::answering([(200, r#"{"visitors":[{"short_id":"s1","unique_id":"mallory"}]}"#), WATCH_OK]);
+        let cache = cached("s1");
+        assert_eq!(watch(&fake, &cache, &unique("alice")).unwrap_err().code(), "visitor_not_found");
+        assert_eq!(*cache.log.borrow(), ["get alice", "forget alice"]);
+    }
+
+    #[test]
+    fn a_hit_whose_search_fails_fails_as_it_would_uncached_and_keeps_the_entry() {
+        let fake = FakeTransport::answering([(401, r#"{"status":"error","error":"invalid_api_key"}"#), WATCH_OK]);
+        let cache = cached("s1");
+        assert_eq!(watch(&fake, &cache, &unique("alice")).unwrap_err().code(), "upstream_unauthorized");
+        assert_eq!(*cache.log.borrow(), ["get alice"]);
     }
 
     #[test]
     fn cached_short_id_with_other_upstream_error_is_not_forgotten() {
-        let fake = FakeTransport::answering([(503, "")]);
-        let cache = MemoryCache::default();
-        cache.entries.borrow_mut().insert(cache_key(&UniqueId::parse("alice").unwrap()), "s1".into());
+        let fake = FakeTransport::answering([SEARCH_ALICE_S1, (503, "")]);
+        let cache = cached("s1");
         assert_eq!(run(&fake, &cache, &unique("alice")).unwrap_err().status(), 503);
         assert_eq!(*cache.log.borrow(), ["get alice"]);
+    }
+
+    #[test]
+    fn with_and_without_the_cache_the_answer_is_the_same() {
+        // Each scripted search, answered identically to a cold and a warm request.
+        let searches = [
+            r#"{"visitors":[{"short_id":"s1","unique_id":"alice","is_online":true}]}"#,
+            r#"{"visitors":[{"short_id":"s1","unique_id":"mallory"},{"short_id":"s9","unique_id":"alice"}]}"#,
+            r#"{"visitors":[{"short_id":"s1","unique_id":"alice","is_online":true},{"short_id":"s2","unique_id":"alice","is_online":true}]}"#,
+            r#"{"visitors":[]}"#,
+        ];
+        let outcome = |result: Result<Watch, GatewayError>| match result {
+            Ok(Watch::Session(short_id, _)) => format!("session {}", short_id.as_str()),
+            Ok(Watch::Choose(c)) => {
+                format!("choose {}", c.iter().map(|c| c.short_id.as_str()).collect::<Vec<_>>().join(","))
+            }
+            Err(e) => e.code().to_owned(),
+        };
+        for search in searches {
+            let cold = FakeTransport::answering([(200, search), WATCH_OK]);
+            let warm = FakeTransport::answering([(200, search), WATCH_OK, WATCH_OK]);
+            let uncached = outcome(watch(&cold, &MemoryCache::default(), &unique("alice")));
+            let with_entry = outcome(watch(&warm, &cached("s1"), &unique("alice")));
+            assert_eq!(with_entry, uncached, "{search}");
+            let session_for = |fake: &FakeTransport| fake.calls().into_iter().rfind(|c| c.starts_with("POST"));
+            if uncached.starts_with("session") {
+                assert_eq!(session_for(&warm), session_for(&cold), "the same visitor is watched: {search}");
+            }
+        }
     }
 
     #[test]
@@ -221,7 +368,7 @@ mod tests {
         let fake = FakeTransport::answering([
             (
                 200,
-                r#"{"visitors":[{"short_id":"other","lookup_code":"1111","unique_id":"4821"},{"short_id":"s9","lookup_code":"4821"}]}"#,
+                r#"{"visitors":[{"short_id":"other","lookup_code":"1111","unique_id":"4821","is_online":true},{"short_id":"s9","lookup_code":"4821","is_online":true}]}"#,
             ),
             WATCH_OK,
         ]);

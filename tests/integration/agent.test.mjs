@@ -79,7 +79,34 @@ test("lookup searches the code and uses only a visitor whose lookup_code equals 
   await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
   assert.deepEqual(await calls(), [search("4821"), watch("sAlice01")]);
   const message = await expectRefused(`/agent?lookup=0000&${AGENT}`, 404, "visitor_not_found");
-  assert.match(message, /No visitor is showing the code 0000/);
+  assert.match(message, /No visitor online is showing the code 0000/);
+});
+
+test("a lookup code names only a visitor who is online now: an offline visitor's code is a 404 after one search", async () => {
+  // Bob (code 5930) was last seen 90 minutes ago.
+  const message = await expectRefused(`/agent?lookup=5930&${AGENT}`, 404, "visitor_not_found");
+  assert.match(message, /No visitor online is showing the code 5930/);
+  assert.deepEqual(await calls(), [search("5930")]);
+});
+
+test("a visitor whose identifiers and last-seen time are JSON numbers is found every way", async () => {
+  // Erin: short_id 50050, unique_id 5005, lookup_code 3907, last_seen_at in Unix seconds, all numbers.
+  await expectWatch(`/agent?uniqueid=5005&${AGENT}`, "50050");
+  await expectWatch(`/agent?lookup=3907&${AGENT}`, "50050");
+  await expectWatch(`/agent?visitorid=50050&${AGENT}`, "50050");
+  assert.deepEqual(await calls(), [
+    search("id:5005"), watch("50050"), search("3907"), watch("50050"), watch("50050"),
+  ]);
+});
+
+test("numeric last-seen times order devices like ISO ones: the most recently seen offline device wins", async () => {
+  const secondsAgo = (m) => Math.floor(Date.now() / 1000) - m * 60;
+  await suite.up.addVisitors([
+    { short_id: "sOld", unique_id: 7007, is_online: false, last_seen_at: minutesAgo(30) },
+    { short_id: "sNew", unique_id: 7007, is_online: false, last_seen_at: secondsAgo(5) },
+    { short_id: "sOlder", unique_id: "7007", is_online: false, last_seen_at: secondsAgo(60) * 1000 },
+  ]);
+  await expectWatch(`/agent?uniqueid=7007&${AGENT}`, "sNew");
 });
 
 test("an unknown Short ID is a 404 after one watch_url call", async () => {

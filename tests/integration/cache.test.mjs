@@ -1,4 +1,6 @@
-// The uniqueId -> shortId cache in a real (local) Workers KV namespace.
+// The uniqueId -> shortId cache in a real (local) Workers KV namespace. The
+// cache may only make answers faster, never different: the search always
+// decides, and a cached Short ID only lets its session start alongside it.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { gatewaySuite, baseVars, withGateway } from "./harness.mjs";
@@ -12,6 +14,10 @@ beforeEach(async () => {
 const AGENT = "agent_id=agent-7&agent_name=Ann";
 const KEY = "short-id:v1:alice-1001";
 const summary = async () => (await suite.up.requests()).map((r) => `${r.method} ${r.path}${r.rawQuery}`);
+/** The same calls in a fixed order: a hit's search and head-start session run at once. */
+const callSet = async () => (await summary()).sort();
+const SEARCH_ALICE = "GET /list?search=id%3Aalice-1001&max_results=10";
+const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
 
 async function agent(q) {
   const res = await suite.gw.fetch(`/agent?${q}&${AGENT}`);
@@ -30,31 +36,98 @@ test("a miss searches and stores the Short ID for SHORT_ID_CACHE_TTL (default 36
   assert.deepEqual(await summary(), ["GET /list?search=id%3Aalice-1001&max_results=10", "POST /visitors/sAlice01/watch_url"]);
 });
 
-test("a hit makes no search call", async () => {
+/** Which visitor a redirect watches, from the simulator's watch page. */
+async function watched(location) {
+  const page = await (await fetch(location)).text();
+  return page.match(/id="watch-short-id">([^<]+)</)[1];
+}
+
+test("a hit still searches; the session for the cached Short ID starts alongside and is used: two calls", async () => {
   await agent("uniqueid=alice-1001");
   await suite.up.reset();
-  assert.equal((await agent("uniqueid=alice-1001")).status, 302);
-  assert.deepEqual(await summary(), ["POST /visitors/sAlice01/watch_url"]);
+  const { status, location } = await agent("uniqueid=alice-1001");
+  assert.equal(status, 302);
+  assert.equal(await watched(location), "sAlice01");
+  assert.deepEqual(await callSet(), [SEARCH_ALICE, "POST /visitors/sAlice01/watch_url"]);
 });
 
-test("a stale entry (watch_url 404) is deleted, searched once more, and the flow carries on", async () => {
+test("a cached Short ID now worn by someone else is never used: the agent watches the visitor the search finds", async () => {
+  await suite.gw.kv.put(KEY, "sAlice01");
+  // sAlice01 now carries another customer's ID; Alice is on a new device.
+  await suite.up.addVisitors([
+    { short_id: "sAlice01", unique_id: "mallory-9", lookup_code: "1999", is_online: true, last_seen_at: minutesAgo(0) },
+    { short_id: "sAlice09", unique_id: "alice-1001", lookup_code: "4829", is_online: true, last_seen_at: minutesAgo(0) },
+  ]);
+  const { status, location } = await agent("uniqueid=alice-1001");
+  assert.equal(status, 302);
+  assert.equal(await watched(location), "sAlice09");
+  assert.deepEqual(await callSet(), [
+    SEARCH_ALICE, "POST /visitors/sAlice01/watch_url", "POST /visitors/sAlice09/watch_url",
+  ]);
+  assert.equal(await suite.gw.kv.get(KEY), "sAlice09", "the entry follows the search");
+});
+
+test("a hit still offers the chooser when a second device comes online, and the entry is dropped", async () => {
+  await suite.gw.kv.put(KEY, "sAlice01");
+  await suite.up.addVisitors([
+    { short_id: "sAlicePhone", unique_id: "alice-1001", is_online: true, last_seen_at: minutesAgo(1), device_name: "Phone" },
+  ]);
+  const res = await suite.gw.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+  assert.equal(res.status, 200);
+  const page = await res.text();
+  assert.match(page, /shortid=sAlice01&/);
+  assert.match(page, /shortid=sAlicePhone&/);
+  assert.equal(await suite.gw.kv.get(KEY), null);
+});
+
+test("a stale entry (watch_url 404) is replaced by what the search finds, and the flow carries on", async () => {
   await suite.gw.kv.put(KEY, "sGone99");
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
-  assert.match(location, /\/sim\/watch\//);
-  assert.deepEqual(await summary(), [
-    "POST /visitors/sGone99/watch_url",
-    "GET /list?search=id%3Aalice-1001&max_results=10",
-    "POST /visitors/sAlice01/watch_url",
+  assert.equal(await watched(location), "sAlice01");
+  assert.deepEqual(await callSet(), [
+    SEARCH_ALICE, "POST /visitors/sAlice01/watch_url", "POST /visitors/sGone99/watch_url",
   ]);
   assert.equal(await suite.gw.kv.get(KEY), "sAlice01");
 });
 
-test("a stale entry for a visitor that is gone ends in 404 and leaves no entry", async () => {
-  await suite.gw.kv.put("short-id:v1:zoe-1", "sGone99");
+test("an entry for a visitor nobody matches any more ends in 404 and leaves no entry", async () => {
+  await suite.gw.kv.put("short-id:v1:zoe-1", "sBob0002");
   assert.equal((await agent("uniqueid=zoe-1")).status, 404);
-  assert.deepEqual(await summary(), ["POST /visitors/sGone99/watch_url", "GET /list?search=id%3Azoe-1&max_results=10"]);
+  assert.deepEqual(await callSet(), ["GET /list?search=id%3Azoe-1&max_results=10", "POST /visitors/sBob0002/watch_url"]);
   assert.equal(await suite.gw.kv.get("short-id:v1:zoe-1"), null);
+});
+
+test("every answer with the cache bound equals the answer without it", async () => {
+  const scenarios = [
+    ["entry right", "sAlice01", []],
+    ["entry for a Short ID Upscope forgot", "sGone99", []],
+    ["entry now worn by someone else", "sAlice01", [
+      { short_id: "sAlice01", unique_id: "mallory-9", is_online: true, last_seen_at: minutesAgo(0) },
+      { short_id: "sAlice09", unique_id: "alice-1001", is_online: false, last_seen_at: minutesAgo(5) },
+    ]],
+    ["second device online", "sAlice01", [{ short_id: "sAlicePhone", unique_id: "alice-1001", is_online: true, last_seen_at: minutesAgo(1) }]],
+    ["nobody matches", "sAlice01", [{ short_id: "sAlice01", unique_id: "mallory-9", is_online: true, last_seen_at: minutesAgo(0) }]],
+    ["entry names another real visitor", "sBob0002", []],
+  ];
+  const answer = async (gw) => {
+    const res = await gw.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+    const body = await res.text();
+    if (res.status === 302) return `302 watching ${await watched(res.headers.get("location"))}`;
+    if (res.status === 200) return `200 choosing ${[...body.matchAll(/shortid=(\w+)&/g)].map((m) => m[1]).join(" ")}`;
+    return String(res.status);
+  };
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (uncached) => {
+    for (const [name, entry, visitors] of scenarios) {
+      await suite.up.reset();
+      await suite.up.addVisitors(visitors);
+      const without = await answer(uncached);
+      await suite.up.reset();
+      await suite.up.addVisitors(visitors);
+      await suite.gw.kv.put(KEY, entry);
+      assert.equal(await answer(suite.gw), without, name);
+    }
+  });
 });
 
 test("only own IDs are cached: never lookup codes, Short IDs or watch URLs", async () => {
@@ -65,6 +138,15 @@ test("only own IDs are cached: never lookup codes, Short IDs or watch URLs", asy
   const keys = (await suite.gw.kv.list()).keys.map((k) => k.name);
   assert.deepEqual(keys, [KEY]);
   for (const key of keys) assert.ok(!(await suite.gw.kv.get(key)).includes(new URL(location).pathname.split("/").pop()));
+});
+
+test("SHORT_ID_CACHE_TTL above a day is refused as a misconfiguration", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { SHORT_ID_CACHE_TTL: "86401" }), kv: true }, async (bad) => {
+    const res = await bad.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+    assert.equal(res.status, 500);
+    assert.match(await res.text(), /SHORT_ID_CACHE_TTL must be a whole number of seconds, 60 to 86400/);
+    assert.deepEqual(await suite.up.requests(), []);
+  });
 });
 
 test("SHORT_ID_CACHE_TTL sets the entry's lifetime", async () => {
@@ -81,7 +163,7 @@ test("a SHORT_ID_CACHE_TTL below 60 is refused as a misconfiguration", async () 
   await withGateway({ vars: baseVars(suite.up.apiBase, { SHORT_ID_CACHE_TTL: "30" }), kv: true }, async (bad) => {
     const res = await bad.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
     assert.equal(res.status, 500);
-    assert.match(await res.text(), /SHORT_ID_CACHE_TTL must be a whole number of seconds, at least 60/);
+    assert.match(await res.text(), /SHORT_ID_CACHE_TTL must be a whole number of seconds, 60 to 86400/);
     assert.deepEqual(await suite.up.requests(), []);
   });
 });
@@ -113,8 +195,8 @@ test("hits and misses are in the request's log line", async () => {
   await agent("uniqueid=alice-1001");
   await agent("uniqueid=alice-1001");
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(suite.gw.logLines().map((l) => [l.cache, l.upstream.map((u) => u.endpoint)]), [
+  assert.deepEqual(suite.gw.logLines().map((l) => [l.cache, l.upstream.map((u) => u.endpoint).sort()]), [
     ["miss", ["search", "watch_url"]],
-    ["hit", ["watch_url"]],
+    ["hit", ["search", "watch_url"]],
   ]);
 });

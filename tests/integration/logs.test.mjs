@@ -84,6 +84,8 @@ test("every request logs one JSON line, and no secret, signature, token or sessi
     ...Object.values(signed).map(sigOf), "c2VjcmV0LXNpZ25hdHVyZQ",
     jwt, ...jwt.split("."),
     ...sessionUrls, ...sessionUrls.map((u) => u.split("/").pop()),
+    // The customer's own ID can be an e-mail address: never logged in clear.
+    "alice-1001",
   ];
   for (const { output } of [links, wrongKey, accessRun]) {
     for (const secret of forbidden) assert.ok(!output.includes(secret), `log output contains ${secret.slice(0, 24)}…`);
@@ -96,11 +98,11 @@ test("every request logs one JSON line, and no secret, signature, token or sessi
   assert.equal(links.lines[1].request_id, "8c2d7e1f0a9b3c4d-LHR", "cf-ray is the request id");
   assert.match(links.lines[0].request_id, /^[0-9a-f]{16}$/);
   assert.deepEqual(
-    links.lines.map((l) => [l.route, l.status, l.outcome, l.cache, l.upstream.map((u) => `${u.endpoint} ${u.status}`)]),
+    links.lines.map((l) => [l.route, l.status, l.outcome, l.cache, l.upstream.map((u) => `${u.endpoint} ${u.status}`).sort()]),
     [
       ["/visitor", 302, "redirect", "none", ["proxy_sessions 200"]],
       ["/agent", 302, "redirect", "miss", ["search 200", "watch_url 200"]],
-      ["/agent", 302, "redirect", "hit", ["watch_url 200"]],
+      ["/agent", 302, "redirect", "hit", ["search 200", "watch_url 200"]],
       ["/agent", 302, "redirect", "none", ["search 200", "watch_url 200"]],
       ["/agent", 401, "link_invalid", "none", []],
       ["/visitor", 401, "link_invalid", "none", []],
@@ -112,6 +114,28 @@ test("every request logs one JSON line, and no secret, signature, token or sessi
     assert.ok(Number.isInteger(line.total_ms) && line.total_ms >= 0);
     for (const call of line.upstream) assert.ok(Number.isInteger(call.ms) && call.ms >= 0);
   }
-  assert.deepEqual(wrongKey.lines.map((l) => [l.status, l.outcome]), [[502, "upstream_unauthorized"]]);
+  assert.deepEqual(wrongKey.lines.map((l) => [l.status, l.outcome, l.level]), [[502, "upstream_unauthorized", "error"]]);
+  assert.deepEqual(links.lines.map((l) => l.level), ["info", "info", "info", "info", "warn", "warn", "info", "warn"]);
+
+  // Every watch_url handed out is audited: who, which visitor, named how; nothing else.
+  const agentAudit = (shortId, namedBy) => ({ agent_id: "a-7", short_id: shortId, named_by: namedBy });
+  assert.deepEqual(links.lines.map((l) => l.audit ?? null), [
+    null, agentAudit("sAlice01", "unique"), agentAudit("sAlice01", "unique"), agentAudit("sAlice01", "lookup"),
+    null, null, null, null,
+  ]);
+  assert.deepEqual(accessRun.lines[0].audit, {
+    agent_id: "7335d417-61da-459d-899c-0a01c76a2f94", short_id: "sAlice01", named_by: "short",
+  });
   assert.deepEqual(accessRun.lines[0].upstream.map((u) => u.endpoint), ["access_keys", "watch_url"]);
+});
+
+test("a session started from the device chooser is audited as named by the chooser; the chooser page itself is not", async () => {
+  const { seen, lines } = await run({ vars: baseVars(up.apiBase) }, [
+    ["/agent?uniqueid=carol-3003&agent_id=a-9&agent_name=Bo"],
+    ["/agent?shortid=sCarolPhone&agent_id=a-9&agent_name=Bo"],
+  ]);
+  assert.deepEqual(seen.map((s) => s.status), [200, 302]);
+  assert.equal(lines[0].audit, undefined, "no watch_url was handed out for the chooser page");
+  assert.deepEqual(lines[1].audit, { agent_id: "a-9", short_id: "sCarolPhone", named_by: "chooser" });
+  assert.equal(lines[1].level, "info");
 });

@@ -41,5 +41,13 @@ export function seedVisitors() {
       is_online: true, last_seen_at: minutesAgo(5), browser_name: "Chrome", device_name: "Chromebook",
       device_type: "desktop", location_city: "Dublin", ip_address: "203.0.113.40",
     },
+    {
+      // Upscope says a uniqueId "can be a string or number": Erin's identifiers
+      // and last-seen time come as JSON numbers (Unix seconds for the time).
+      short_id: 50050, unique_id: 5005, lookup_code: 3907, call_name: "Erin Walsh",
+      email: "erin@example.com", identities: ["erin@example.com"], tags: [],
+      is_online: true, last_seen_at: Math.floor(Date.now() / 1000) - 240, browser_name: "Firefox", device_name: "ThinkPad",
+      device_type: "desktop", location_city: "Cork", ip_address: "203.0.113.50",
+    },
   ];
 }

@@ -30,12 +30,19 @@ function isWebUrl(text) {
   }
 }
 
+/** An identifier as text: the API may send a uniqueId, Short ID or code as a JSON number. */
+const text = (value) => (value === null || value === undefined ? null : String(value));
+/** A lookup code sent as a number keeps its four digits (421 is the code 0421). */
+const code = (value) => (typeof value === "number" ? String(value).padStart(4, "0") : text(value));
+/** `last_seen_at` as milliseconds: ISO 8601 text, or Unix seconds or milliseconds as a number. */
+const seenMs = (value) => (typeof value === "number" ? (value < 1e11 ? value * 1000 : value) : Date.parse(value ?? "") || 0);
+
 /** Upscope's search syntax: whitespace-separated terms, all of which must match. */
 export function matchesSearch(visitor, search) {
   const terms = search.trim().split(/\s+/).filter(Boolean);
   return terms.every((term) => {
-    if (term.startsWith("id:")) return visitor.unique_id === term.slice(3);
-    if (/^\d{4}$/.test(term)) return visitor.lookup_code === term;
+    if (term.startsWith("id:")) return text(visitor.unique_id) === term.slice(3);
+    if (/^\d{4}$/.test(term)) return code(visitor.lookup_code) === term;
     if (term === "online") return visitor.is_online === true;
     if (term === "-online") return visitor.is_online !== true;
     if (term.startsWith("ip:")) return visitor.ip_address === term.slice(3);
@@ -47,7 +54,7 @@ export function matchesSearch(visitor, search) {
     }
     // Plain text is fuzzy: a case-insensitive substring of any descriptive field.
     const t = term.toLowerCase();
-    const fields = [visitor.call_name, visitor.email, visitor.unique_id, visitor.short_id, visitor.location_city,
+    const fields = [visitor.call_name, visitor.email, text(visitor.unique_id), text(visitor.short_id), visitor.location_city,
       visitor.browser_name, visitor.device_name, visitor.last_url, ...(visitor.identities ?? [])];
     return fields.some((f) => typeof f === "string" && f.toLowerCase().includes(t));
   });
@@ -157,7 +164,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
       const max = Math.min(Math.max(parseInt(url.searchParams.get("max_results") ?? "25", 10) || 25, 1), 100);
       const found = state.visitors
         .filter((v) => matchesSearch(v, search))
-        .sort((a, b) => String(b.last_seen_at).localeCompare(String(a.last_seen_at)))
+        .sort((a, b) => seenMs(b.last_seen_at) - seenMs(a.last_seen_at))
         .slice(0, max)
         .map(publicVisitor);
       // Fault: a fuzzy search that also returns visitors that were not asked for.
@@ -165,7 +172,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
       return send(res, 200, { status: "ok", visitors: found });
     }
     if (visitorPath) {
-      const visitor = state.visitors.find((v) => v.short_id === decodeURIComponent(visitorPath[1]));
+      const visitor = state.visitors.find((v) => text(v.short_id) === decodeURIComponent(visitorPath[1]));
       const action = visitorPath[2];
       if (req.method === "GET" && !action) {
         return visitor ? send(res, 200, { status: "ok", visitor: publicVisitor(visitor) }) : apiError(res, 404, "not_found");
@@ -226,7 +233,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
   function watchPage(res, id) {
     const watch = state.watches.get(id);
     if (!watch) return sendHtml(res, 404, "Unknown watch URL", "<h1>Unknown watch URL</h1>");
-    const visitor = state.visitors.find((v) => v.short_id === watch.visitor) ?? {};
+    const visitor = state.visitors.find((v) => text(v.short_id) === text(watch.visitor)) ?? {};
     sendHtml(res, 200, "Watching visitor", `<h1 id="watch-title">Co-browsing session</h1>
 <p>Agent <strong id="watch-agent-name">${escapeHtml(watch.agent.name)}</strong> (id <code id="watch-agent-id">${escapeHtml(watch.agent.id)}</code>)
 is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code>.</p>
@@ -240,7 +247,7 @@ is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code
     const gw = gatewayUrl;
     const rows = state.visitors.map((v) => `<tr><td><code>${escapeHtml(v.short_id)}</code></td><td>${escapeHtml(v.unique_id ?? "")}</td>
 <td>${escapeHtml(v.lookup_code ?? "")}</td><td>${v.is_online ? "online" : "offline"}</td><td>${escapeHtml(v.call_name ?? "")}</td>
-<td>${gw && v.unique_id ? `<a href="${escapeHtml(`${gw}/agent?uniqueid=${encodeURIComponent(v.unique_id)}&agent_id=demo-agent&agent_name=Demo%20Agent`)}">watch as agent</a>` : ""}</td></tr>`).join("");
+<td>${gw && v.unique_id != null ? `<a href="${escapeHtml(`${gw}/agent?uniqueid=${encodeURIComponent(v.unique_id)}&agent_id=demo-agent&agent_name=Demo%20Agent`)}">watch as agent</a>` : ""}</td></tr>`).join("");
     sendHtml(res, 200, "Upscope simulator", `<h1>Upscope simulator</h1>
 <p>Serves the REST API under <code>${API_PREFIX}</code> with the key <code>${escapeHtml(apiKey === DEV_API_KEY ? DEV_API_KEY : "(custom)")}</code>.</p>
 ${gw ? `<ul><li>Customer, in an iframe on a demo shop page: <a href="/sim/shop?uniqueid=alice-1001">/sim/shop?uniqueid=alice-1001</a></li>

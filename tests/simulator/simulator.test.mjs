@@ -40,8 +40,17 @@ test("search syntax: id:, four-digit codes, online/-online, ip:, #tag, e-mail an
   assert.deepEqual(await ids("#BILLING"), ["sCarolDesk", "sCarolPhone"]);
   assert.deepEqual(await ids("bob@example.com"), ["sBob0002"]);
   assert.deepEqual(await ids("ali"), ["sAlice01", "sAlice02"], "plain text is fuzzy");
-  assert.equal((await ids("")).length, 6, "empty search lists the latest visitors");
+  assert.equal((await ids("")).length, 7, "empty search lists the latest visitors");
   assert.equal(matchesSearch({ unique_id: "x" }, "id:X"), false, "id: is exact");
+});
+
+test("identifiers may be JSON numbers, and are searched and addressed as text", async () => {
+  const [erin] = (await (await api("/list?search=id%3A5005")).json()).visitors;
+  assert.deepEqual([erin.short_id, erin.unique_id, erin.lookup_code, typeof erin.last_seen_at], [50050, 5005, 3907, "number"]);
+  assert.deepEqual(await ids("3907"), [50050]);
+  assert.equal((await api("/visitors/50050")).status, 200);
+  const watch = await api("/visitors/50050/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } });
+  assert.equal(watch.status, 200);
 });
 
 test("max_results bounds the answer; visitors carry the documented fields", async () => {
