@@ -39,6 +39,7 @@ pub enum GatewayError {
 pub enum Credential {
     AgentLink,
     VisitorLink,
+    ViewerLink,
     AccessToken,
 }
 

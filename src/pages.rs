@@ -80,17 +80,18 @@ aria-describedby=\"uniqueid-hint\">{hidden}<button type=\"submit\">Watch</button
     )
 }
 
-/// One person online on several devices: a link per device, each starting
-/// the session for that device (`links` holds each link's query string).
-pub fn chooser(candidates: &[(Candidate, String)], now_ms: f64) -> String {
+/// One person online on several devices: a link per device to `route`, each
+/// starting the session for that device (`links` holds each link's query string).
+pub fn chooser(route: &str, candidates: &[(Candidate, String)], now_ms: f64) -> String {
     let items: String = candidates
         .iter()
         .map(|(c, link)| {
             let device = c.device.as_deref().unwrap_or("Unknown device");
             let browser = c.browser.as_deref().map(|b| format!(", {}", escape_html(b))).unwrap_or_default();
             format!(
-                "<li><a class=\"button\" href=\"/agent?{href}\" data-short-id=\"{short}\">{device}{browser}</a> \
+                "<li><a class=\"button\" href=\"{route}?{href}\" data-short-id=\"{short}\">{device}{browser}</a> \
 <span class=\"hint\">{seen}</span></li>",
+                route = escape_html(route),
                 href = escape_html(link),
                 short = escape_html(c.short_id.as_str()),
                 device = escape_html(device),
@@ -147,6 +148,7 @@ mod tests {
         };
         let now = 1_800_000_000_000.0;
         let html = chooser(
+            "/agent",
             &[
                 (candidate("desk", Some("Desktop"), Some(1_800_000_000_000 - 30_000)), "shortid=desk&a=1".into()),
                 (candidate("phone", None, Some(1_800_000_000_000 - 5 * 60_000)), "shortid=phone&a=1".into()),

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::core::framing::FrameAncestors;
 use crate::core::page_url::{parse_web_url, UrlPrefix};
+use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::error::GatewayError;
 use crate::upscope::models::Branding;
@@ -36,15 +37,16 @@ pub const MIN_LINK_SECRET_CHARS: usize = 32;
 /// Every secret that signs or verifies links, with the route it serves. A
 /// secret of one route equal to one of another's would let a link minted for
 /// one open the other (an agent link as a signed visitor ID).
-const LINK_SECRETS: [(&str, &str); 4] = [
+const LINK_SECRETS: [(&str, &str); 6] = [
     ("AGENT_LINK_SECRET", "/agent"),
     ("AGENT_LINK_SECRET_PREVIOUS", "/agent"),
     ("VISITOR_LINK_SECRET", "/visitor"),
     ("VISITOR_LINK_SECRET_PREVIOUS", "/visitor"),
+    ("VIEWER_LINK_SECRET", "/view"),
+    ("VIEWER_LINK_SECRET_PREVIOUS", "/view"),
 ];
 /// The partner of a link secret that still verifies during a rotation.
 const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
-const PERMISSIONS: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
 
 /// Where settings come from: Worker vars and secrets in production, a map in tests.
 pub trait Source {
@@ -223,21 +225,36 @@ impl AgentSettings {
 /// `WATCH_PERMISSIONS`: when set, exactly the listed `allow_*` permissions are
 /// granted and every other one is denied ("none" denies all); unset leaves
 /// Upscope's defaults.
-fn permissions(src: &impl Source) -> Result<BTreeMap<String, bool>, GatewayError> {
-    let granted = list(src, "WATCH_PERMISSIONS");
-    if granted.is_empty() {
-        return Ok(BTreeMap::new());
+fn permissions(src: &impl Source) -> Result<Grant, GatewayError> {
+    permission_setting(src, "WATCH_PERMISSIONS")
+        .map(|granted| granted.map(|g| permissions::exactly(&g)).unwrap_or_default())
+}
+
+/// A permission list setting, or `None` when unset.
+fn permission_setting(src: &impl Source, name: &str) -> Result<Option<Vec<&'static str>>, GatewayError> {
+    let entries = list(src, name);
+    if entries.is_empty() {
+        return Ok(None);
     }
-    let granted: Vec<&str> = granted.iter().map(|p| p.strip_prefix("allow_").unwrap_or(p)).collect();
-    if granted != ["none"] {
-        if let Some(bad) = granted.iter().find(|p| !PERMISSIONS.contains(p)) {
-            return Err(misconfigured(format!(
-                "WATCH_PERMISSIONS: unknown permission '{bad}' (use {} or none)",
-                PERMISSIONS.join(", ")
-            )));
-        }
+    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
+    permissions::parse(&entries).map(Some).map_err(|why| misconfigured(format!("{name}: {why}")))
+}
+
+/// What `/view` grants people outside the company: `VIEWER_PERMISSIONS`,
+/// default `none` (view only), and the secret its links are signed with.
+pub struct ViewerSettings {
+    pub permissions: Grant,
+    pub link_key: LinkKey,
+}
+
+impl ViewerSettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        let granted = permission_setting(src, "VIEWER_PERMISSIONS")?.unwrap_or_default();
+        let link_key = link_key(src, "VIEWER_LINK_SECRET", "VIEWER_LINK_MAX_TTL")?.ok_or_else(|| {
+            misconfigured("/view needs the secret VIEWER_LINK_SECRET (openssl rand -base64 32; wrangler secret put VIEWER_LINK_SECRET)")
+        })?;
+        Ok(Self { permissions: permissions::exactly(&granted), link_key })
     }
-    Ok(PERMISSIONS.iter().map(|p| (format!("allow_{p}"), granted.contains(p))).collect())
 }
 
 /// How `/agent` learns who the agent is (setting `AGENT_AUTH`, required).

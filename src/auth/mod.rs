@@ -87,6 +87,8 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
     /// `agent_id`/`agent_name` in `none` mode, and in `signed-link` mode the
     /// console link's own signed parameters (`visitor` is `None`) or, for a
     /// chosen visitor, a fresh signature expiring with the agent's link.
+    /// A `permissions` narrowing always comes along, so a follow-up can
+    /// never widen what the first link allowed.
     pub async fn carry_identity(
         &self,
         auth: &AgentAuth,
@@ -97,20 +99,50 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
             names.iter().map(|&name| (name.to_owned(), params.get(name).unwrap_or_default().to_owned())).collect()
         };
         let mut carry: Vec<(String, String)> = visitor.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        let narrowing = || copy_present(params, &[PERMISSIONS_PARAM]);
         match auth {
-            AgentAuth::Access(_) => {}
-            AgentAuth::Unauthenticated => carry.extend(copy(&["agent_id", "agent_name"])),
+            AgentAuth::Access(_) => carry.extend(narrowing()),
+            AgentAuth::Unauthenticated => {
+                carry.extend(copy(&["agent_id", "agent_name"]));
+                carry.extend(narrowing());
+            }
             AgentAuth::SignedLink(_) if visitor.is_none() => {
                 carry.extend(params.without(&VISITOR_PARAMS).iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
             }
             AgentAuth::SignedLink(key) => {
                 carry.extend(copy(&["agent_id", "agent_name", signed_link::EXPIRY_PARAM]));
-                let sig = signed_link::signature(carry.iter().map(|(n, v)| (n.as_str(), v.as_str())), key, self.crypto)
-                    .await?;
-                carry.push((SIGNATURE_PARAM.to_owned(), sig));
+                carry.extend(narrowing());
+                self.sign(&mut carry, key).await?;
             }
         }
         Ok(carry)
+    }
+
+    /// The viewer a `/view` link names, if the link is signed with `key`
+    /// (`VIEWER_LINK_SECRET`) and fresh.
+    pub async fn identify_viewer(&self, key: &LinkKey, params: &Params) -> Result<Agent, GatewayError> {
+        verify_signed_link(params, key, Credential::ViewerLink, self.now_seconds(), self.crypto).await?;
+        Ok(Agent { id: field(params, "viewer_id", MAX_ID_CHARS)?, name: field(params, "viewer_name", MAX_NAME_CHARS)? })
+    }
+
+    /// A `/view` link to the chosen device for the same viewer: the viewer,
+    /// the link's expiry and narrowing, freshly signed with `key`.
+    pub async fn carry_viewer(
+        &self,
+        key: &LinkKey,
+        params: &Params,
+        visitor: (&str, &str),
+    ) -> Result<Vec<(String, String)>, GatewayError> {
+        let mut carry = vec![(visitor.0.to_owned(), visitor.1.to_owned())];
+        carry.extend(copy_present(params, &["viewer_id", "viewer_name", signed_link::EXPIRY_PARAM, PERMISSIONS_PARAM]));
+        self.sign(&mut carry, key).await?;
+        Ok(carry)
+    }
+
+    async fn sign(&self, carry: &mut Vec<(String, String)>, key: &LinkKey) -> Result<(), GatewayError> {
+        let sig = signed_link::signature(carry.iter().map(|(n, v)| (n.as_str(), v.as_str())), key, self.crypto).await?;
+        carry.push((SIGNATURE_PARAM.to_owned(), sig));
+        Ok(())
     }
 
     /// With `VISITOR_LINK_SECRET` set, a link that names the visitor
@@ -123,6 +155,14 @@ impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
             _ => Ok(()),
         }
     }
+}
+
+/// The parameter that narrows a link's permissions (`core::permissions`).
+pub const PERMISSIONS_PARAM: &str = "permissions";
+
+/// The named parameters the link has, as they are.
+fn copy_present(params: &Params, names: &[&str]) -> Vec<(String, String)> {
+    names.iter().filter_map(|&name| Some((name.to_owned(), params.get(name)?.to_owned()))).collect()
 }
 
 fn names_a_visitor(params: &Params) -> bool {

@@ -10,5 +10,6 @@ pub mod framing;
 pub mod ids;
 pub mod negotiate;
 pub mod page_url;
+pub mod permissions;
 pub mod query;
 pub mod time;

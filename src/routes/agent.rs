@@ -1,8 +1,13 @@
+//! `/agent`: a verified agent (Access, signed link, or `none` locally) names
+//! a visitor, or gets the console to type one in; the shared tail
+//! (`watch_or_choose`) also serves `/view`.
+
 use super::{Ctx, Outcome};
 use crate::auth::access::TOKEN_HEADER;
-use crate::auth::Credentials;
+use crate::auth::{Credentials, PERMISSIONS_PARAM};
 use crate::cache::KvShortIdCache;
-use crate::core::query::{naming, visitor_ref};
+use crate::core::permissions::{self, Grant};
+use crate::core::query::{naming, visitor_ref, Params, VisitorRef};
 use crate::error::GatewayError;
 use crate::observe::Audit;
 use crate::pages;
@@ -13,41 +18,73 @@ use crate::upscope::models::WatchUrlRequest;
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let auth = AgentAuth::load(ctx.env)?;
     let settings = AgentSettings::load(ctx.env)?;
-    let client = ctx.upscope()?;
+    // Settings first: a missing API key is a 500 before anything else.
+    ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
     let access_token = ctx.req.headers().get(TOKEN_HEADER).ok().flatten();
     let credentials = Credentials { params: &ctx.params, access_token: access_token.as_deref() };
     let verifiers = ctx.verifiers();
     let agent = verifiers.identify_agent(&auth, &credentials).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;
+    let permissions = narrowed(&settings.permissions, &ctx.params)?;
     let Some(visitor) = visitor_ref(&ctx.params, settings.visitor_id_kind)? else {
         // No visitor named: the console, where the agent types one in.
         let carry = verifiers.carry_identity(&auth, &ctx.params, None).await?;
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
+    let request = WatchUrlRequest { agent, branding: settings.branding, permissions };
+    let link_to =
+        async |short_id: &str| verifiers.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
+    watch_or_choose(ctx, &visitor, request, settings.cache_ttl_seconds, "/agent", link_to).await
+}
+
+/// The configured grant, narrowed by the link's `permissions=` when it has one.
+pub(super) fn narrowed(configured: &Grant, params: &Params) -> Result<Grant, GatewayError> {
+    let Some(requested) = params.get(PERMISSIONS_PARAM) else {
+        return Ok(configured.clone());
+    };
+    let entries: Vec<&str> =
+        requested.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
+    let refuse = |why: String| GatewayError::bad_request("invalid_parameter", format!("{PERMISSIONS_PARAM}: {why}"));
+    if entries.is_empty() {
+        return Err(refuse(format!("list permissions ({}), or none", permissions::NAMES.join(", "))));
+    }
+    Ok(permissions::narrow(configured, &permissions::parse(&entries).map_err(refuse)?))
+}
+
+/// Starts a session on `visitor` for `request`: redirected to and audited;
+/// or, when the person is online on several devices, the chooser, whose
+/// links to `route` `link_to` builds for each device's Short ID.
+pub(super) async fn watch_or_choose(
+    ctx: &Ctx<'_>,
+    visitor: &VisitorRef,
+    request: WatchUrlRequest,
+    cache_ttl_seconds: u64,
+    route: &str,
+    link_to: impl AsyncFn(&str) -> Result<Vec<(String, String)>, GatewayError>,
+) -> Result<Outcome, GatewayError> {
+    let client = ctx.upscope()?;
     let cache = ctx.env.kv(SHORT_ID_CACHE_BINDING).ok().map(|store| KvShortIdCache {
         store,
-        ttl_seconds: settings.cache_ttl_seconds,
+        ttl_seconds: cache_ttl_seconds,
         log: ctx.log,
     });
-    let request = WatchUrlRequest { agent, branding: settings.branding, permissions: settings.permissions };
-    match start_watching(&client, &cache, &visitor, &request).await? {
+    match start_watching(&client, &cache, visitor, &request).await? {
         Watch::Session(short_id, url) => {
             ctx.log.audit(Audit {
                 agent_id: request.agent.id,
                 short_id: short_id.as_str().to_owned(),
-                named_by: naming(&ctx.params, &visitor),
+                named_by: naming(&ctx.params, visitor),
             });
             Ok(Outcome::Redirect(url))
         }
         Watch::Choose(candidates) => {
             let mut links = Vec::with_capacity(candidates.len());
             for candidate in candidates {
-                let pick = Some(("shortid", candidate.short_id.as_str()));
-                let carry = verifiers.carry_identity(&auth, &ctx.params, pick).await?;
+                let carry = link_to(candidate.short_id.as_str()).await?;
                 links.push((candidate, pages::query(&carry)));
             }
-            Ok(Outcome::Page(pages::chooser(&links, verifiers.now_ms)))
+            Ok(Outcome::Page(pages::chooser(route, &links, ctx.verifiers().now_ms)))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod agent;
 mod health;
+mod view;
 mod visitor;
 
 use worker::js_sys::{Date, Math};
@@ -26,16 +27,18 @@ use crate::upscope::Client;
 enum Route {
     Visitor,
     Agent,
+    View,
     Health,
 }
 
 impl Route {
-    const ALL: [Route; 3] = [Route::Visitor, Route::Agent, Route::Health];
+    const ALL: [Route; 4] = [Route::Visitor, Route::Agent, Route::View, Route::Health];
 
     fn path(self) -> &'static str {
         match self {
             Route::Visitor => "/visitor",
             Route::Agent => "/agent",
+            Route::View => "/view",
             Route::Health => "/healthz",
         }
     }
@@ -173,6 +176,7 @@ fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestor
     match route {
         Some(Route::Visitor) => frame_ancestors(env, "EMBED_ORIGINS"),
         Some(Route::Agent) => frame_ancestors(env, "AGENT_EMBED_ORIGINS"),
+        Some(Route::View) => frame_ancestors(env, "VIEWER_EMBED_ORIGINS"),
         Some(Route::Health) | None => Ok(FrameAncestors::NONE),
     }
 }
@@ -194,6 +198,7 @@ async fn dispatch(
         Route::Health => Ok(health::handle()),
         Route::Visitor => visitor::handle(&Ctx::new(req, env, params, log)?).await,
         Route::Agent => agent::handle(&Ctx::new(req, env, params, log)?).await,
+        Route::View => view::handle(&Ctx::new(req, env, params, log)?).await,
     }
 }
 
@@ -206,6 +211,7 @@ mod tests {
         assert_eq!(route("/visitor"), Some(Route::Visitor));
         assert_eq!(route("/agent"), Some(Route::Agent));
         assert_eq!(route("/healthz"), Some(Route::Health));
+        assert_eq!(route("/view"), Some(Route::View));
         for other in ["/", "/visitor/", "/agent/x", "/VISITOR", "/healthz.json"] {
             assert_eq!(route(other), None, "{other}");
         }

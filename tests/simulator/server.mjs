@@ -37,6 +37,16 @@ const code = (value) => (typeof value === "number" ? String(value).padStart(4, "
 /** `last_seen_at` as milliseconds: ISO 8601 text, or Unix seconds or milliseconds as a number. */
 const seenMs = (value) => (typeof value === "number" ? (value < 1e11 ? value * 1000 : value) : Date.parse(value ?? "") || 0);
 
+/** What a watcher may do, as the watch page shows it: the flags Upscope was sent, or its defaults. */
+export function describePermissions(permissions) {
+  if (!permissions) return "Upscope defaults";
+  const on = PERMISSIONS.filter((p) => permissions[p] === true).map((p) => p.slice("allow_".length));
+  const off = PERMISSIONS.filter((p) => permissions[p] === false).map((p) => p.slice("allow_".length));
+  const rest = PERMISSIONS.length - on.length - off.length;
+  if (!rest) return on.length ? `may ${on.join(", ")}` : "view only";
+  return [on.length && `may ${on.join(", ")}`, off.length && `not ${off.join(", ")}`, "the rest as Upscope's defaults"].filter(Boolean).join("; ");
+}
+
 /** Upscope's search syntax: whitespace-separated terms, all of which must match. */
 export function matchesSearch(visitor, search) {
   const terms = search.trim().split(/\s+/).filter(Boolean);
@@ -240,7 +250,7 @@ is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code
 <table><tr><th>Visitor's own ID</th><td id="watch-unique-id">${escapeHtml(visitor.unique_id ?? "(none)")}</td></tr>
 <tr><th>Name</th><td>${escapeHtml(visitor.call_name ?? "(unknown)")}</td></tr>
 <tr><th>Device</th><td>${escapeHtml([visitor.device_name, visitor.browser_name].filter(Boolean).join(", "))}</td></tr>
-<tr><th>Permissions</th><td>${escapeHtml(watch.permissions ? JSON.stringify(watch.permissions) : "Upscope defaults")}</td></tr></table>`);
+<tr><th>Permissions</th><td id="watch-permissions">${escapeHtml(describePermissions(watch.permissions))}</td></tr></table>`);
   }
 
   function indexPage(res) {

@@ -1,0 +1,36 @@
+//! `/view`: watching for people outside the company (the reversed roles of
+//! Upscope's guide: an employee shares a page, customers watch). Always a
+//! link signed with `VIEWER_LINK_SECRET`, never Access, with its own
+//! permissions (`VIEWER_PERMISSIONS`, view-only by default).
+
+use super::agent::{narrowed, watch_or_choose};
+use super::{Ctx, Outcome};
+use crate::core::query::{visitor_ref, VisitorRef};
+use crate::error::GatewayError;
+use crate::settings::{AgentSettings, ViewerSettings, AGENT_RATE_LIMITER_BINDING};
+use crate::upscope::models::WatchUrlRequest;
+
+pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
+    let viewer_settings = ViewerSettings::load(ctx.env)?;
+    let settings = AgentSettings::load(ctx.env)?;
+    // Settings first: a missing API key is a 500 before anything else.
+    ctx.upscope()?;
+    // Identity first: a stranger learns nothing about the link's other parameters.
+    let verifiers = ctx.verifiers();
+    let viewer = verifiers.identify_viewer(&viewer_settings.link_key, &ctx.params).await?;
+    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id)).await?;
+    let permissions = narrowed(&viewer_settings.permissions, &ctx.params)?;
+    let visitor = match visitor_ref(&ctx.params, settings.visitor_id_kind)? {
+        Some(VisitorRef::Lookup(_)) | None => {
+            return Err(GatewayError::bad_request(
+                "missing_parameter",
+                "A /view link names the person to watch with uniqueid or visitorid (lookup codes are for agents).",
+            ))
+        }
+        Some(visitor) => visitor,
+    };
+    let request = WatchUrlRequest { agent: viewer, branding: settings.branding, permissions };
+    let key = &viewer_settings.link_key;
+    let link_to = async |short_id: &str| verifiers.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
+    watch_or_choose(ctx, &visitor, request, settings.cache_ttl_seconds, "/view", link_to).await
+}

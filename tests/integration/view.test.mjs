@@ -1,0 +1,242 @@
+// /view and per-link permissions: people outside the company watch through
+// links signed with VIEWER_LINK_SECRET (view-only unless VIEWER_PERMISSIONS
+// says otherwise), and `permissions=` on /agent and /view only ever narrows
+// what the configuration grants.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
+import { signLink } from "../../examples/sign-link.mjs";
+import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "./access-idp.mjs";
+
+const AGENT_SECRET = "agent-link-secret-for-view-tests-000001";
+const VISITOR_SECRET = "visitor-link-secret-for-view-tests-0001";
+const VIEWER_SECRET = "viewer-link-secret-for-view-tests-00001";
+const NONE = {
+  allow_console: false, allow_click: false, allow_draw: false, allow_scroll: false,
+  allow_audio: false, allow_type: false, allow_agent_redirect: false,
+};
+const only = (...names) => ({ ...NONE, ...Object.fromEntries(names.map((n) => [`allow_${n}`, true])) });
+
+const linkVars = (extra = {}) => ({
+  AGENT_AUTH: "signed-link", ALLOW_UNAUTHENTICATED_AGENTS: "",
+  AGENT_LINK_SECRET: AGENT_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, VIEWER_LINK_SECRET: VIEWER_SECRET, ...extra,
+});
+const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, linkVars({ WATCH_PERMISSIONS: "click scroll draw" })) }));
+
+const viewLink = (query, secret = VIEWER_SECRET, options = {}) => pathOf(signLink(`${ORIGIN}/view?${query}`, secret, options));
+const agentLink = (query) => pathOf(signLink(`${ORIGIN}/agent?${query}`, AGENT_SECRET));
+const VIEWER = "viewer_id=cust-501&viewer_name=Pat%20Customer";
+const watches = async () => (await suite.up.requests()).filter((r) => r.method === "POST" && r.path.endsWith("/watch_url"));
+
+async function expectRedirect(gw, path) {
+  const res = await gw.fetch(path);
+  assert.equal(res.status, 302, `${path}: ${await res.clone().text()}`);
+  return res.headers.get("location");
+}
+
+test("a signed /view link starts a view-only session under the viewer's name", async () => {
+  const location = await expectRedirect(suite.gw, viewLink(`uniqueid=alice-1001&${VIEWER}`));
+  const page = await (await fetch(location)).text();
+  assert.match(page, /id="watch-agent-name">Pat Customer</);
+  assert.match(page, /id="watch-permissions">view only</);
+  const [watch] = await watches();
+  assert.equal(watch.path, "/visitors/sAlice01/watch_url");
+  assert.deepEqual(watch.body, { agent: { id: "cust-501", name: "Pat Customer" }, permissions: NONE });
+});
+
+test("every bad /view link is refused with 400, 401 or 403 and no upstream call", async () => {
+  const good = new URL(signLink(`${ORIGIN}/view?uniqueid=alice-1001&${VIEWER}`, VIEWER_SECRET));
+  const edit = (change) => {
+    const url = new URL(good);
+    change(url.searchParams);
+    return pathOf(url.href);
+  };
+  const cases = [
+    ["unsigned", `/view?uniqueid=alice-1001&${VIEWER}`, 401, "link_invalid"],
+    ["signed with the agent secret", viewLink(`uniqueid=alice-1001&${VIEWER}`, AGENT_SECRET), 401, "link_invalid"],
+    ["signed with the visitor secret", viewLink(`uniqueid=alice-1001&${VIEWER}`, VISITOR_SECRET), 401, "link_invalid"],
+    ["turned to another visitor", edit((p) => p.set("uniqueid", "bob-2002")), 401, "link_invalid"],
+    ["permissions added after signing", edit((p) => p.set("permissions", "click")), 401, "link_invalid"],
+    ["viewer renamed", edit((p) => p.set("viewer_name", "Boss")), 401, "link_invalid"],
+    ["expired", viewLink(`uniqueid=alice-1001&${VIEWER}`, VIEWER_SECRET, { now: Date.now() / 1000 - 900 }), 403, "link_expired"],
+    ["no viewer name", viewLink("uniqueid=alice-1001&viewer_id=cust-501"), 400, "missing_parameter"],
+    ["no visitor", viewLink(VIEWER), 400, "missing_parameter"],
+    ["a lookup code", viewLink(`lookup=4821&${VIEWER}`), 400, "missing_parameter"],
+    ["an unknown permission", viewLink(`uniqueid=alice-1001&${VIEWER}&permissions=teleport`), 400, "invalid_parameter"],
+    ["an empty permission list", viewLink(`uniqueid=alice-1001&${VIEWER}&permissions=`), 400, "invalid_parameter"],
+  ];
+  for (const [name, path, status, code] of cases) {
+    const got = await refusal(suite.gw, path);
+    assert.deepEqual([got.status, got.code], [status, code], `${name}: ${got.message}`);
+  }
+  assert.deepEqual(await suite.up.requests(), []);
+});
+
+test("VIEWER_PERMISSIONS grants viewers more, and a link narrows it but never widens it", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, linkVars({ VIEWER_PERMISSIONS: "scroll, draw" })) }, async (gw) => {
+    const asks = [
+      ["", only("scroll", "draw")],
+      ["&permissions=scroll", only("scroll")],
+      ["&permissions=scroll,console,click", only("scroll")],
+      ["&permissions=console", NONE],
+      ["&permissions=none", NONE],
+    ];
+    for (const [ask] of asks) await expectRedirect(gw, viewLink(`visitorid=sBob0002&${VIEWER}${ask}`));
+    assert.deepEqual((await watches()).map((w) => w.body.permissions), asks.map(([, want]) => want));
+  });
+});
+
+test("/agent: permissions= narrows WATCH_PERMISSIONS, is covered by the signature, and cannot widen", async () => {
+  const asks = [
+    ["", only("click", "scroll", "draw")],
+    ["&permissions=scroll", only("scroll")],
+    ["&permissions=allow_scroll%20console", only("scroll")],
+    ["&permissions=none", NONE],
+  ];
+  for (const [ask] of asks) await expectRedirect(suite.gw, agentLink(`visitorid=sBob0002&agent_id=a-1&agent_name=Ann${ask}`));
+  assert.deepEqual((await watches()).map((w) => w.body.permissions), asks.map(([, want]) => want));
+  // Removing the narrowing after signing is tampering.
+  const narrowedLink = new URL(signLink(`${ORIGIN}/agent?visitorid=sBob0002&agent_id=a-1&agent_name=Ann&permissions=scroll`, AGENT_SECRET));
+  narrowedLink.searchParams.delete("permissions");
+  assert.equal((await refusal(suite.gw, pathOf(narrowedLink.href))).code, "link_invalid");
+});
+
+test("over Upscope's defaults (WATCH_PERMISSIONS unset) a narrowing only denies", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
+    await expectRedirect(gw, "/agent?visitorid=sBob0002&agent_id=a&agent_name=A&permissions=scroll,console");
+    await expectRedirect(gw, "/agent?visitorid=sBob0002&agent_id=a&agent_name=A");
+  });
+  const [narrowed, plain] = await watches();
+  assert.deepEqual(narrowed.body.permissions, {
+    allow_click: false, allow_draw: false, allow_audio: false, allow_type: false, allow_agent_redirect: false,
+  }, "scroll and console are left to Upscope's defaults, never switched on");
+  assert.equal(plain.body.permissions, undefined);
+});
+
+test("the chooser's links keep the viewer, the narrowing and /view; the device's session is view-only", async () => {
+  const res = await suite.gw.fetch(viewLink(`uniqueid=carol-3003&${VIEWER}`));
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  const links = [...html.matchAll(/href="(\/view\?shortid=[^"]+)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
+  assert.equal(links.length, 2);
+  assert.deepEqual(await suite.up.requests().then((r) => r.map((x) => x.path)), ["/list"]);
+  const location = await expectRedirect(suite.gw, links[1]);
+  assert.match(await (await fetch(location)).text(), /id="watch-short-id">sCarolPhone</);
+  const [watch] = await watches();
+  assert.deepEqual(watch.body, { agent: { id: "cust-501", name: "Pat Customer" }, permissions: NONE });
+  // The chooser's link is signed for that device: it cannot be turned to another.
+  assert.equal((await refusal(suite.gw, links[1].replace("sCarolPhone", "sCarolDesk"))).code, "link_invalid");
+});
+
+test("in Access mode, the console and the chooser carry a narrowing along, so picking never widens", async () => {
+  const access = await startAccess();
+  const key = newKey("kid-view");
+  access.publish(key);
+  try {
+    const vars = baseVars(suite.up.apiBase, {
+      AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, WATCH_PERMISSIONS: "click scroll",
+      VIEWER_LINK_SECRET: VIEWER_SECRET,
+    });
+    await withGateway({ vars, hosts: { [TEAM_DOMAIN]: access.url } }, async (gw) => {
+      const headers = { "Cf-Access-Jwt-Assertion": token(key) };
+      const chooser = await (await gw.fetch("/agent?uniqueid=carol-3003&permissions=scroll", { headers })).text();
+      const link = chooser.match(/href="(\/agent\?shortid=sCarolDesk[^"]+)"/)[1].replaceAll("&amp;", "&");
+      assert.match(link, /permissions=scroll/);
+      assert.equal((await gw.fetch(link, { headers })).status, 302);
+      const console = await (await gw.fetch("/agent?permissions=scroll", { headers })).text();
+      assert.match(console, /<input type="hidden" name="permissions" value="scroll">/);
+      // /view needs no Access token: it is not behind Access.
+      assert.equal((await gw.fetch(viewLink(`visitorid=sBob0002&${VIEWER}`))).status, 302);
+    });
+    assert.deepEqual((await watches()).map((w) => w.body.permissions), [only("scroll"), NONE]);
+  } finally {
+    await access.close();
+  }
+});
+
+test("/view needs its own secret: missing, short or shared with another route is a 500 naming it", async () => {
+  const cases = [
+    [{ VIEWER_LINK_SECRET: "" }, /\/view needs the secret VIEWER_LINK_SECRET/],
+    [{ VIEWER_LINK_SECRET: "too-short" }, /VIEWER_LINK_SECRET is shorter than 32/],
+    [{ VIEWER_LINK_SECRET: AGENT_SECRET }, /AGENT_LINK_SECRET and VIEWER_LINK_SECRET are the same secret/],
+    [{ VIEWER_LINK_SECRET_PREVIOUS: VISITOR_SECRET }, /VISITOR_LINK_SECRET and VIEWER_LINK_SECRET_PREVIOUS are the same secret/],
+    [{ VIEWER_PERMISSIONS: "look" }, /VIEWER_PERMISSIONS: unknown permission 'look'/],
+  ];
+  for (const [extra, expected] of cases) {
+    await withGateway({ vars: baseVars(suite.up.apiBase, linkVars(extra)) }, async (gw) => {
+      const got = await refusal(gw, viewLink(`uniqueid=alice-1001&${VIEWER}`));
+      assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], JSON.stringify(extra));
+      assert.match(got.message, expected);
+    });
+  }
+  assert.deepEqual(await suite.up.requests(), []);
+});
+
+test("/view pages are framed only by VIEWER_EMBED_ORIGINS, and every session is logged with an audit record", async () => {
+  const vars = baseVars(suite.up.apiBase, linkVars({ VIEWER_EMBED_ORIGINS: "https://portal.example.com" }));
+  await withGateway({ vars }, async (gw) => {
+    const refused = await gw.fetch(`/view?uniqueid=alice-1001&${VIEWER}`);
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get("content-security-policy"), /frame-ancestors https:\/\/portal\.example\.com$/);
+    await expectRedirect(gw, viewLink(`uniqueid=alice-1001&${VIEWER}`));
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = gw.logLines();
+    assert.deepEqual(lines.map((l) => [l.route, l.status, l.level]), [["/view", 401, "warn"], ["/view", 302, "info"]]);
+    assert.deepEqual(lines[1].audit, { agent_id: "cust-501", short_id: "sAlice01", named_by: "unique" });
+  });
+});
+
+test("reversed roles: an employee shares a page, two customers watch view-only at once, a staff agent joins with full powers", async () => {
+  // The employee opens a signed /visitor link with their own ID.
+  const employee = await suite.gw.fetch(pathOf(signLink(`${ORIGIN}/visitor?uniqueid=emp-42`, VISITOR_SECRET)));
+  assert.equal(employee.status, 302);
+  const proxy = await (await fetch(employee.headers.get("location"))).text();
+  const shortId = proxy.match(/id="proxy-short-id">([^<]+)</)[1];
+  // Two customers open their /view links at the same time.
+  const customers = [["cust-1", "Chris"], ["cust-2", "Dana"]];
+  const opened = await Promise.all(customers.map(([id, name]) =>
+    suite.gw.fetch(viewLink(`uniqueid=emp-42&viewer_id=${id}&viewer_name=${name}`))));
+  assert.deepEqual(opened.map((r) => r.status), [302, 302]);
+  const [first, second] = opened.map((r) => r.headers.get("location"));
+  assert.notEqual(first, second, "each customer gets their own watch_url");
+  for (const [location, [, name]] of [[first, customers[0]], [second, customers[1]]]) {
+    const page = await (await fetch(location)).text();
+    assert.match(page, new RegExp(`id="watch-agent-name">${name}<`));
+    assert.match(page, /id="watch-permissions">view only</);
+    assert.match(page, new RegExp(`id="watch-short-id">${shortId}<`));
+  }
+  // A staff agent still joins, with what WATCH_PERMISSIONS grants.
+  const staff = await expectRedirect(suite.gw, agentLink("uniqueid=emp-42&agent_id=staff-1&agent_name=Sam%20Staff"));
+  assert.match(await (await fetch(staff)).text(), /id="watch-permissions">may click, draw, scroll</);
+  const bodies = (await watches()).map((w) => [w.body.agent.id, w.body.permissions]);
+  assert.deepEqual(bodies.sort(), [["cust-1", NONE], ["cust-2", NONE], ["staff-1", only("click", "scroll", "draw")]]);
+});
+
+test("signing tools: the README's /view vector, mint-link.mjs and the Python example mint /view links the gateway accepts", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { execFileSync } = await import("node:child_process");
+  const { createHmac } = await import("node:crypto");
+  const { canonicalString } = await import("../../examples/sign-link.mjs");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const field = (name) => readme.match(new RegExp(`^\\| ${name} \\| \`([^\`]*)\` \\|$`, "m"))?.[1];
+  const vector = { secret: field("View secret"), link: field("View link to sign"), canonical: field("View canonical string"), sig: field("View sig") };
+  for (const [k, v] of Object.entries(vector)) assert.ok(v, `README /view vector is missing ${k}`);
+  const url = new URL(vector.link);
+  assert.equal(canonicalString(url.searchParams), vector.canonical);
+  assert.equal(createHmac("sha256", vector.secret).update(vector.canonical).digest("base64url"), vector.sig);
+  // Its exp is in the past: a gateway with its secret says "expired", so the signature verified.
+  await withGateway({ vars: baseVars(suite.up.apiBase, { VIEWER_LINK_SECRET: vector.secret }) }, async (gw) => {
+    url.searchParams.set("sig", vector.sig);
+    assert.equal((await refusal(gw, url.pathname + url.search)).code, "link_expired");
+  });
+
+  const root = new URL("../..", import.meta.url);
+  const env = { ...process.env, VIEWER_LINK_SECRET: VIEWER_SECRET, AGENT_LINK_SECRET: "not-this-one-0000000000000000000000" };
+  const minted = new URL(execFileSync(process.execPath, ["scripts/mint-link.mjs", `/view?uniqueid=alice-1001&${VIEWER}&permissions=none`], { cwd: root, env, encoding: "utf8" }).trim());
+  assert.equal((await suite.gw.fetch(minted.pathname + minted.search)).status, 302, "mint-link signs /view with VIEWER_LINK_SECRET");
+  const at = String(Math.floor(Date.now() / 1000));
+  const python = execFileSync("python3", ["examples/sign_link.py", `${ORIGIN}/view?visitorid=sBob0002&${VIEWER}`, at], { cwd: root, env, encoding: "utf8" }).trim();
+  assert.equal(new URL(python).searchParams.get("sig"), new URL(signLink(`${ORIGIN}/view?visitorid=sBob0002&${VIEWER}`, VIEWER_SECRET, { now: Number(at) })).searchParams.get("sig"));
+  assert.equal((await suite.gw.fetch(pathOf(python))).status, 302);
+  assert.deepEqual((await watches()).map((w) => w.body.permissions), [NONE, NONE]);
+});
