@@ -6,7 +6,19 @@
 //     "https://cobrowse.example.com/agent?lookup=4821&agent_id=a-7&agent_name=Ann%20Lee",
 //     process.env.AGENT_LINK_SECRET,
 //   );
+//   // A customer watching an employee's page, view-only (reversed roles):
+//   const view = signLink(
+//     "https://cobrowse.example.com/view?uniqueid=emp-42&viewer_id=cust-9&viewer_name=Pat&permissions=none",
+//     process.env.VIEWER_LINK_SECRET,
+//   );
 import { createHmac } from "node:crypto";
+
+/** Which secret signs a link to each of the gateway's routes. */
+export const SECRET_FOR_ROUTE = {
+  "/agent": "AGENT_LINK_SECRET",
+  "/visitor": "VISITOR_LINK_SECRET",
+  "/view": "VIEWER_LINK_SECRET",
+};
 
 /** RFC 3986: unreserved characters as they are, every other UTF-8 byte as %XX. */
 export const rfc3986 = (text) =>

@@ -7,6 +7,11 @@ Standard library only. The scheme is in README.md, "Signed links".
         "https://cobrowse.example.com/agent?lookup=4821&agent_id=a-7&agent_name=Ann%20Lee",
         os.environ["AGENT_LINK_SECRET"],
     )
+    # A customer watching an employee's page, view-only (reversed roles):
+    view = sign_link(
+        "https://cobrowse.example.com/view?uniqueid=emp-42&viewer_id=cust-9&viewer_name=Pat&permissions=none",
+        os.environ["VIEWER_LINK_SECRET"],
+    )
 """
 import base64
 import hashlib
@@ -37,9 +42,14 @@ def sign_link(url, secret, ttl_seconds=120, now=None):
     return urlunsplit(parts._replace(query=urlencode(pairs, quote_via=quote)))
 
 
+# Which secret signs a link to each of the gateway's routes.
+SECRET_FOR_ROUTE = {"/agent": "AGENT_LINK_SECRET", "/visitor": "VISITOR_LINK_SECRET", "/view": "VIEWER_LINK_SECRET"}
+
 if __name__ == "__main__":
-    # python3 sign_link.py URL [NOW]   (secret in $AGENT_LINK_SECRET)
+    # python3 sign_link.py URL [NOW]   (secret in $AGENT_LINK_SECRET, $VISITOR_LINK_SECRET
+    # or $VIEWER_LINK_SECRET, by the link's path)
     import os
 
     now = float(sys.argv[2]) if len(sys.argv) > 2 else None
-    print(sign_link(sys.argv[1], os.environ["AGENT_LINK_SECRET"], now=now))
+    secret_name = SECRET_FOR_ROUTE.get(urlsplit(sys.argv[1]).path, "AGENT_LINK_SECRET")
+    print(sign_link(sys.argv[1], os.environ[secret_name], now=now))

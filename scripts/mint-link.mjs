@@ -2,11 +2,14 @@
 //
 //   node scripts/mint-link.mjs "/agent?lookup=4821&agent_id=demo-agent&agent_name=Demo%20Agent"
 //
-// The secret comes from $AGENT_LINK_SECRET (or $VISITOR_LINK_SECRET for /visitor
-// links), else from .dev.vars, the file `wrangler dev` reads secrets from.
+// The secret comes from $AGENT_LINK_SECRET ($VISITOR_LINK_SECRET for /visitor
+// links, $VIEWER_LINK_SECRET for /view links), else from .dev.vars, the file
+// `wrangler dev` reads secrets from. For example, a view-only link for a customer:
+//
+//   node scripts/mint-link.mjs "/view?uniqueid=emp-42&viewer_id=cust-9&viewer_name=Pat"
 // Relative links resolve against the local gateway, http://127.0.0.1:8787.
 import { readFileSync } from "node:fs";
-import { signLink } from "../examples/sign-link.mjs";
+import { signLink, SECRET_FOR_ROUTE } from "../examples/sign-link.mjs";
 
 const [link, ttl = "300"] = process.argv.slice(2);
 if (!link) {
@@ -14,7 +17,7 @@ if (!link) {
   process.exit(2);
 }
 const url = new URL(link, "http://127.0.0.1:8787");
-const name = url.pathname === "/visitor" ? "VISITOR_LINK_SECRET" : "AGENT_LINK_SECRET";
+const name = SECRET_FOR_ROUTE[url.pathname] ?? "AGENT_LINK_SECRET";
 const devVars = (() => {
   try {
     return Object.fromEntries(
