@@ -1,7 +1,9 @@
 // In a real browser (Debian's Chromium, driven by playwright-core): a
 // customer's page embeds /visitor in an iframe, an agent uses the console
 // and the device chooser, and the gateway's own pages refuse to be framed
-// by sites not in EMBED_ORIGINS. Screenshots go to test-artifacts/browser/.
+// by sites not in EMBED_ORIGINS; with the roles reversed, an employee
+// shares a page and customers watch it view-only through /view.
+// Screenshots go to test-artifacts/browser/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -11,6 +13,8 @@ import { startSimulator, startGateway, baseVars } from "../integration/harness.m
 import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-browser-tests-1";
+const VIEWER_SECRET = "viewer-link-secret-for-browser-tests-1";
+const EVERY_PERMISSION = "console click draw scroll audio type agent_redirect";
 const SHOTS = new URL("../../test-artifacts/browser/", import.meta.url);
 let up, gw, shop, otherShop, browser;
 
@@ -34,7 +38,10 @@ before(async () => {
   shop = await startShop();
   otherShop = await startShop();
   gw = await startGateway({
-    vars: baseVars(up.apiBase, { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: SECRET, EMBED_ORIGINS: shop.url }),
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: SECRET, EMBED_ORIGINS: shop.url,
+      VIEWER_LINK_SECRET: VIEWER_SECRET, WATCH_PERMISSIONS: EVERY_PERMISSION,
+    }),
     listen: true,
   });
   browser = await chromium.launch({
@@ -128,4 +135,42 @@ test("when a session cannot start, the customer's iframe offers to try again, an
   assert.equal(await iframe.locator("#proxy-unique-id").textContent(), "bob-2002");
   await shot(customer, "09-visitor-retry-succeeded.png");
   await customer.close();
+});
+
+test("reversed roles: an employee shares a page, two customers watch it view-only, a staff agent joins with every permission", async () => {
+  const employee = await browser.newPage();
+  await employee.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=emp-42`)}`);
+  const frame = employee.frameLocator("#cobrowse");
+  await frame.locator("#proxy-title").waitFor({ timeout: 10_000 });
+  const shortId = (await frame.locator("#proxy-short-id").textContent()).trim();
+  await shot(employee, "10-employee-sharing.png");
+
+  // Two customers open their /view links at the same time, each in their own browser context.
+  const customers = await Promise.all([["cust-1", "Chris Customer"], ["cust-2", "Dana Customer"]].map(async ([id, name]) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const link = signLink(`${gw.url}/view?uniqueid=emp-42&viewer_id=${id}&viewer_name=${encodeURIComponent(name)}`, VIEWER_SECRET);
+    await page.goto(link);
+    return { context, page, name };
+  }));
+  const urls = new Set();
+  for (const [i, { page, name }] of customers.entries()) {
+    await page.locator("#watch-title").waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator("#watch-agent-name").textContent(), name);
+    assert.equal(await page.locator("#watch-short-id").textContent(), shortId);
+    assert.equal(await page.locator("#watch-permissions").textContent(), "view only");
+    urls.add(page.url());
+    await shot(page, `${11 + i}-customer-${i + 1}-viewing.png`);
+  }
+  assert.equal(urls.size, 2, "each customer has their own watch_url");
+
+  const staff = await browser.newPage();
+  await staff.goto(agentLink("uniqueid=emp-42&agent_id=staff-1&agent_name=Sam%20Staff"));
+  await staff.locator("#watch-title").waitFor({ timeout: 10_000 });
+  assert.equal(await staff.locator("#watch-agent-name").textContent(), "Sam Staff");
+  assert.equal(await staff.locator("#watch-permissions").textContent(), `may ${EVERY_PERMISSION.split(" ").join(", ")}`);
+  await shot(staff, "13-staff-agent-watching.png");
+  for (const { context } of customers) await context.close();
+  await staff.close();
+  await employee.close();
 });
