@@ -1,8 +1,9 @@
 //! The one error type of the gateway, and the one place it becomes a status,
-//! a code and a message. Rendering to HTML or JSON is pure, so every mapping
-//! is unit-tested; `http.rs` only wraps the result in a `worker::Response`.
+//! a code and a message (and JSON); `pages::error_page` renders it as HTML.
+//! Pure, so every mapping is unit-tested; `http.rs` only wraps the result in
+//! a `worker::Response`.
 
-use crate::pages::escape_html;
+use crate::core::InvalidInput;
 use crate::upscope::UpstreamError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,45 +122,20 @@ impl GatewayError {
         }
     }
 
-    /// A short human title for the HTML page.
-    fn title(&self) -> &'static str {
-        match self.status() {
-            400 => "Check the link",
-            404 => "Not found",
-            401 | 403 => "Access refused",
-            405 => "Method not allowed",
-            429 => "Slow down",
-            500 if matches!(self, Self::Misconfigured(_)) => "Gateway misconfigured",
-            503 => "Co-browsing is busy",
-            504 => "Co-browsing timed out",
-            _ => "Co-browsing is unavailable",
-        }
-    }
-
     pub fn to_json(&self) -> String {
         serde_json::json!({ "error": { "code": self.code(), "message": self.message() } }).to_string()
-    }
-
-    /// The error as a page; `retry_href`, when given, becomes a "Try again" link.
-    pub fn to_html(&self, retry_href: Option<&str>) -> String {
-        let retry = retry_href
-            .map(|href| format!("<p><a class=\"button\" id=\"retry\" href=\"{}\">Try again</a></p>", escape_html(href)))
-            .unwrap_or_default();
-        crate::pages::page(
-            self.title(),
-            &format!(
-                "<h1>{title}</h1><p>{message}</p>{retry}<p><small>Error <code>{code}</code> (HTTP {status})</small></p>",
-                title = self.title(),
-                message = escape_html(&self.message()),
-                code = self.code(),
-                status = self.status(),
-            ),
-        )
     }
 
     /// Trouble that may pass by itself, so trying again can help.
     pub fn is_transient(&self) -> bool {
         matches!(self.status(), 429 | 502..=504) && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_)))
+    }
+}
+
+/// The functional core's refusals of bad input are 400s with its own words.
+impl From<InvalidInput> for GatewayError {
+    fn from(e: InvalidInput) -> Self {
+        Self::BadRequest { code: e.code, message: e.message }
     }
 }
 
@@ -218,23 +194,8 @@ mod tests {
     }
 
     #[test]
-    fn html_escapes_the_message() {
-        let err = GatewayError::bad_request("invalid_parameter", "<script>alert(1)</script>");
-        let html = err.to_html(None);
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(!html.contains("<script>"));
-        assert!(html.contains("HTTP 400"));
-        assert!(!html.contains("Try again"));
-    }
-
-    #[test]
-    fn transient_trouble_offers_an_escaped_retry_link() {
-        let err = GatewayError::Upstream(UpstreamError::TimedOut);
-        assert!(err.is_transient());
-        let html = err.to_html(Some("/visitor?uniqueid=a&exp=1&sig=\"x"));
-        assert!(html.contains(
-            "<a class=\"button\" id=\"retry\" href=\"/visitor?uniqueid=a&amp;exp=1&amp;sig=&quot;x\">Try again</a>"
-        ));
+    fn transient_trouble_is_what_may_pass_by_itself() {
+        assert!(GatewayError::Upstream(UpstreamError::TimedOut).is_transient());
         assert!(GatewayError::TooManyRequests.is_transient());
         assert!(!GatewayError::Upstream(UpstreamError::Unauthorized(None)).is_transient());
         assert!(!GatewayError::bad_request("x", "y").is_transient());

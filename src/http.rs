@@ -48,7 +48,7 @@ pub fn error(err: &GatewayError, wants_json: bool, retry_href: Option<&str>) -> 
     let mut response = if wants_json {
         Response::ok(err.to_json())?.with_headers(content_type("application/json"))
     } else {
-        Response::ok(err.to_html(retry_href))?.with_headers(content_type("text/html; charset=utf-8"))
+        Response::ok(crate::pages::error_page(err, retry_href))?.with_headers(content_type("text/html; charset=utf-8"))
     }
     .with_status(err.status());
     let headers = response.headers_mut();

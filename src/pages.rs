@@ -1,8 +1,9 @@
 //! The few pages the gateway renders itself: the agent console, the device
-//! chooser, the shared page frame and HTML escaping (errors use both). Server-rendered,
-//! no JavaScript, every value escaped; pure, so tested natively.
+//! chooser, error pages, the shared page frame and HTML escaping.
+//! Server-rendered, no JavaScript, every value escaped; pure, so tested natively.
 
 use crate::core::choose::Candidate;
+use crate::error::GatewayError;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2933}\
 code{background:#eef2f7;padding:0 .25rem;border-radius:3px}\
@@ -38,13 +39,36 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// A query string from name/value pairs, form-encoded.
-pub fn query(pairs: &[(String, String)]) -> String {
-    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        serializer.append_pair(name, value);
+/// An error as a page; `retry_href`, when given, becomes a "Try again" link.
+pub fn error_page(err: &GatewayError, retry_href: Option<&str>) -> String {
+    let retry = retry_href
+        .map(|href| format!("<p><a class=\"button\" id=\"retry\" href=\"{}\">Try again</a></p>", escape_html(href)))
+        .unwrap_or_default();
+    let title = error_title(err);
+    page(
+        title,
+        &format!(
+            "<h1>{title}</h1><p>{message}</p>{retry}<p><small>Error <code>{code}</code> (HTTP {status})</small></p>",
+            message = escape_html(&err.message()),
+            code = err.code(),
+            status = err.status(),
+        ),
+    )
+}
+
+/// A short human title for an error's page.
+fn error_title(err: &GatewayError) -> &'static str {
+    match err.status() {
+        400 => "Check the link",
+        404 => "Not found",
+        401 | 403 => "Access refused",
+        405 => "Method not allowed",
+        429 => "Slow down",
+        500 if matches!(err, GatewayError::Misconfigured(_)) => "Gateway misconfigured",
+        503 => "Co-browsing is busy",
+        504 => "Co-browsing timed out",
+        _ => "Co-browsing is unavailable",
     }
-    serializer.finish()
 }
 
 fn hidden_inputs(carry: &[(String, String)]) -> String {
@@ -123,6 +147,26 @@ fn last_seen(seen_ms: Option<i64>, now_ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_pages_escape_the_message() {
+        let err = GatewayError::bad_request("invalid_parameter", "<script>alert(1)</script>");
+        let html = error_page(&err, None);
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("<title>Check the link</title>") && html.contains("HTTP 400"));
+        assert!(!html.contains("Try again"));
+    }
+
+    #[test]
+    fn transient_trouble_offers_an_escaped_retry_link() {
+        let err = GatewayError::Upstream(crate::upscope::UpstreamError::TimedOut);
+        let html = error_page(&err, Some("/visitor?uniqueid=a&exp=1&sig=\"x"));
+        assert!(html.contains(
+            "<a class=\"button\" id=\"retry\" href=\"/visitor?uniqueid=a&amp;exp=1&amp;sig=&quot;x\">Try again</a>"
+        ));
+        assert!(html.contains("<h1>Co-browsing timed out</h1>"));
+    }
     use crate::core::ids::ShortId;
 
     #[test]
@@ -164,11 +208,5 @@ mod tests {
         assert!(html.contains("online on 2 devices"));
         assert_eq!(last_seen(None, now), "last seen: unknown");
         assert_eq!(last_seen(Some(0), 3.0 * 3_600_000.0), "last seen 3 hours ago");
-    }
-
-    #[test]
-    fn query_strings_are_form_encoded() {
-        let q = query(&[("agent_name".into(), "Ann Lee&x=1".into()), ("shortid".into(), "s1".into())]);
-        assert_eq!(q, "agent_name=Ann+Lee%26x%3D1&shortid=s1");
     }
 }

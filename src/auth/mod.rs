@@ -279,15 +279,15 @@ mod tests {
         let keys = KeyCache::default();
         let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
         let carry = block_on(verifiers.carry_identity(&auth, &incoming, Some(("shortid", "sCarolDesk")))).unwrap();
-        let link = crate::pages::query(&carry);
+        let link = crate::core::query::encode(&carry);
         assert!(link.starts_with("shortid=sCarolDesk&agent_id=a-7&agent_name=Ann&exp="));
         assert_eq!(identify(&auth, &link, None).unwrap().id, "a-7");
         let console = Params::parse(Some(&signed(&format!("agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
         let carry = block_on(verifiers.carry_identity(&auth, &console, None)).unwrap();
-        let submitted = format!("lookup=4821&{}", crate::pages::query(&carry));
+        let submitted = format!("lookup=4821&{}", crate::core::query::encode(&carry));
         assert_eq!(identify(&auth, &submitted, None).unwrap().id, "a-7");
         let none = block_on(verifiers.carry_identity(&AgentAuth::Unauthenticated, &incoming, None)).unwrap();
-        assert_eq!(crate::pages::query(&none), "agent_id=a-7&agent_name=Ann");
+        assert_eq!(crate::core::query::encode(&none), "agent_id=a-7&agent_name=Ann");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::ids::{LookupCode, ShortId, UniqueId};
 use super::time::parse_last_seen_millis;
-use crate::upscope::models::Visitor;
+use super::visitor::Visitor;
 
 /// What the agent asked for, to compare search results against.
 #[derive(Debug, Clone, Copy)]

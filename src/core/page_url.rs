@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::ids::UniqueId;
-use crate::error::GatewayError;
+use super::InvalidInput;
 
 pub const UNIQUE_ID_PARAM: &str = "___upscope_unique_id";
 
@@ -49,10 +49,10 @@ pub fn parse_web_url(text: &str) -> Option<Url> {
 }
 
 /// The page the visitor asked for with `?url=`, if it is allowed; else the default page.
-pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]) -> Result<Url, GatewayError> {
+pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]) -> Result<Url, InvalidInput> {
     let Some(requested) = requested else { return Ok(default.clone()) };
     let refuse = || {
-        GatewayError::bad_request(
+        InvalidInput::new(
             "url_not_allowed",
             if allowed.is_empty() {
                 "This gateway only opens its default page; remove the url parameter.".to_owned()
@@ -66,13 +66,13 @@ pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]
         return Err(refuse());
     }
     if has_path_tricks(&url) {
-        return Err(GatewayError::bad_request(
+        return Err(InvalidInput::new(
             "url_not_allowed",
             "The url parameter's path may not contain ';', '%25' (an encoded '%') or '..' segments; link to the page itself.",
         ));
     }
     if names_unique_id_anywhere(&url) {
-        return Err(GatewayError::bad_request(
+        return Err(InvalidInput::new(
             "url_not_allowed",
             format!(
                 "The url parameter may not carry {UNIQUE_ID_PARAM}: the gateway sets the visitor's ID itself (use uniqueid=)."
@@ -241,7 +241,7 @@ mod tests {
             "help/faq",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
-            assert_eq!(err.code(), "url_not_allowed", "{bad}");
+            assert_eq!(err.code, "url_not_allowed", "{bad}");
         }
     }
 
@@ -258,8 +258,8 @@ mod tests {
             "https://shop.example.com/help/%25",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
-            assert_eq!(err.code(), "url_not_allowed", "{bad}");
-            assert!(err.message().contains("';'"), "{bad}: {}", err.message());
+            assert_eq!(err.code, "url_not_allowed", "{bad}");
+            assert!(err.message.contains("';'"), "{bad}: {}", err.message);
         }
         assert!(choose_page(&default, Some("https://shop.example.com/help/a..b/c.d"), &allowed).is_ok());
     }
@@ -281,8 +281,8 @@ mod tests {
             "https://shop.example.com/help#/route?Upscope_Unique_Id=victim",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
-            assert_eq!(err.code(), "url_not_allowed", "{bad}");
-            assert!(err.message().contains("uniqueid="), "{bad}: {}", err.message());
+            assert_eq!(err.code, "url_not_allowed", "{bad}");
+            assert!(err.message.contains("uniqueid="), "{bad}: {}", err.message);
         }
         assert!(choose_page(&default, Some("https://shop.example.com/help?unique=1#upscope"), &allowed).is_ok());
     }
@@ -291,8 +291,8 @@ mod tests {
     fn choose_page_without_allowlist_refuses_any_url() {
         let default = url("https://shop.example.com/account");
         let err = choose_page(&default, Some("https://shop.example.com/account"), &[]).unwrap_err();
-        assert_eq!(err.status(), 400);
-        assert!(err.message().contains("remove the url parameter"));
+        assert_eq!(err.code, "url_not_allowed");
+        assert!(err.message.contains("remove the url parameter"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ids::{LookupCode, ShortId, UniqueId};
-use crate::error::GatewayError;
+use super::InvalidInput;
 
 /// Longest query string the gateway reads; anything longer is refused unread.
 pub const MAX_QUERY_LEN: usize = 4096;
@@ -14,10 +14,10 @@ pub const MAX_QUERY_LEN: usize = 4096;
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
-    pub fn parse(query: Option<&str>) -> Result<Self, GatewayError> {
+    pub fn parse(query: Option<&str>) -> Result<Self, InvalidInput> {
         let query = query.unwrap_or("");
         if query.len() > MAX_QUERY_LEN {
-            return Err(GatewayError::bad_request(
+            return Err(InvalidInput::new(
                 "query_too_long",
                 format!("The link's query string is longer than {MAX_QUERY_LEN} characters."),
             ));
@@ -28,7 +28,7 @@ impl Params {
                 continue;
             }
             if map.insert(name.to_string(), value.into_owned()).is_some() {
-                return Err(GatewayError::bad_request(
+                return Err(InvalidInput::new(
                     "repeated_parameter",
                     format!("The parameter '{}' appears more than once; give it once.", printable(&name)),
                 ));
@@ -57,11 +57,20 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    pub fn require(&self, name: &str) -> Result<&str, GatewayError> {
+    pub fn require(&self, name: &str) -> Result<&str, InvalidInput> {
         self.get(name).ok_or_else(|| {
-            GatewayError::bad_request("missing_parameter", format!("The link is missing the '{name}' parameter."))
+            InvalidInput::new("missing_parameter", format!("The link is missing the '{name}' parameter."))
         })
     }
+}
+
+/// A query string from name/value pairs, form-encoded (the inverse of `Params::parse`).
+pub fn encode(pairs: &[(String, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
 }
 
 /// A parameter name as it may be echoed back: short and without control characters.
@@ -108,20 +117,20 @@ pub fn naming(params: &Params, visitor: &VisitorRef) -> &'static str {
 }
 
 /// Reads the one parameter that names the visitor; `Ok(None)` when none is given.
-pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<VisitorRef>, GatewayError> {
+pub fn visitor_ref(params: &Params, kind: VisitorIdKind) -> Result<Option<VisitorRef>, InvalidInput> {
     let given: Vec<(&str, &str)> =
         VISITOR_PARAMS.iter().filter_map(|&name| params.get(name).map(|v| (name, v))).collect();
     let (name, value) = match given.as_slice() {
         [] => return Ok(None),
         [one] => *one,
         _ => {
-            return Err(GatewayError::bad_request(
+            return Err(InvalidInput::new(
                 "conflicting_parameters",
                 "Name the visitor with exactly one of visitorid, uniqueid or lookup.",
             ))
         }
     };
-    let invalid = |e: super::ids::InvalidId| GatewayError::bad_request("invalid_parameter", format!("{name}: {e}"));
+    let invalid = |e: super::ids::InvalidId| InvalidInput::new("invalid_parameter", format!("{name}: {e}"));
     let parsed = match (name, kind) {
         ("visitorid", VisitorIdKind::Short) | ("shortid", _) => {
             VisitorRef::Short(ShortId::parse(value).map_err(invalid)?)
@@ -154,22 +163,22 @@ mod tests {
     fn repeated_parameters_are_refused_even_when_equal() {
         for q in ["lookup=1234&lookup=1234", "a=1&b=2&a=3", "uniqueid=a&uniqueid"] {
             let err = Params::parse(Some(q)).unwrap_err();
-            assert_eq!(err.code(), "repeated_parameter", "{q}");
+            assert_eq!(err.code, "repeated_parameter", "{q}");
         }
     }
 
     #[test]
     fn overlong_query_is_refused() {
         let q = format!("x={}", "a".repeat(MAX_QUERY_LEN));
-        assert_eq!(Params::parse(Some(&q)).unwrap_err().code(), "query_too_long");
+        assert_eq!(Params::parse(Some(&q)).unwrap_err().code, "query_too_long");
         assert!(Params::parse(Some(&q[..MAX_QUERY_LEN])).is_ok());
     }
 
     #[test]
     fn missing_parameter_names_it() {
         let err = params("").require("agent_id").unwrap_err();
-        assert_eq!(err.code(), "missing_parameter");
-        assert!(err.message().contains("agent_id"));
+        assert_eq!(err.code, "missing_parameter");
+        assert!(err.message.contains("agent_id"));
     }
 
     #[test]
@@ -189,8 +198,15 @@ mod tests {
             Some(VisitorRef::Lookup(LookupCode::parse("0042").unwrap()))
         );
         for q in ["visitorid=a&uniqueid=b", "lookup=1234&uniqueid=b", "visitorid=a&lookup=1234&uniqueid=c"] {
-            assert_eq!(visitor_ref(&params(q), k).unwrap_err().code(), "conflicting_parameters");
+            assert_eq!(visitor_ref(&params(q), k).unwrap_err().code, "conflicting_parameters");
         }
+    }
+
+    #[test]
+    fn query_strings_are_form_encoded() {
+        let q = encode(&[("agent_name".into(), "Ann Lee&x=1".into()), ("shortid".into(), "s1".into())]);
+        assert_eq!(q, "agent_name=Ann+Lee%26x%3D1&shortid=s1");
+        assert_eq!(Params::parse(Some(&q)).unwrap().get("agent_name"), Some("Ann Lee&x=1"));
     }
 
     #[test]
@@ -213,7 +229,7 @@ mod tests {
             assert_eq!(got, Some(VisitorRef::Short(ShortId::parse("sCarolDesk").unwrap())));
         }
         assert_eq!(
-            visitor_ref(&params("shortid=a&lookup=1234"), VisitorIdKind::Short).unwrap_err().code(),
+            visitor_ref(&params("shortid=a&lookup=1234"), VisitorIdKind::Short).unwrap_err().code,
             "conflicting_parameters"
         );
         assert_eq!(params("a=1&b=2&c=3").without(&["b", "x"]), params("a=1&c=3"));
@@ -225,18 +241,15 @@ mod tests {
         assert_eq!(got, Some(VisitorRef::Unique(UniqueId::parse("alice@example.com").unwrap())));
         // The same value is not a valid Short ID.
         let err = visitor_ref(&params("visitorid=alice@example.com"), VisitorIdKind::Short).unwrap_err();
-        assert_eq!(err.code(), "invalid_parameter");
-        assert!(err.message().starts_with("visitorid: visitor Short ID is not valid"));
+        assert_eq!(err.code, "invalid_parameter");
+        assert!(err.message.starts_with("visitorid: visitor Short ID is not valid"));
     }
 
     #[test]
     fn invalid_values_say_what_is_allowed() {
         let err = visitor_ref(&params("lookup=12a4"), VisitorIdKind::Short).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "lookup: lookup code is not valid: enter the four digits (0-9) the visitor reads out"
-        );
+        assert_eq!(err.message, "lookup: lookup code is not valid: enter the four digits (0-9) the visitor reads out");
         let err = visitor_ref(&params("uniqueid=a%20id:b"), VisitorIdKind::Short).unwrap_err();
-        assert_eq!(err.code(), "invalid_parameter");
+        assert_eq!(err.code, "invalid_parameter");
     }
 }

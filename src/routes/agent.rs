@@ -7,7 +7,7 @@ use crate::auth::access::TOKEN_HEADER;
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
 use crate::cache::KvShortIdCache;
 use crate::core::permissions::{self, Grant};
-use crate::core::query::{naming, visitor_ref, Params, VisitorRef};
+use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::error::GatewayError;
 use crate::observe::Audit;
 use crate::pages;
@@ -82,7 +82,7 @@ pub(super) async fn watch_or_choose(
             let mut links = Vec::with_capacity(candidates.len());
             for candidate in candidates {
                 let carry = link_to(candidate.short_id.as_str()).await?;
-                links.push((candidate, pages::query(&carry)));
+                links.push((candidate, encode(&carry)));
             }
             Ok(Outcome::Page(pages::chooser(route, &links, ctx.verifiers().now_ms)))
         }

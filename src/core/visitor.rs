@@ -1,0 +1,97 @@
+//! A visitor as Upscope's search returns it, reduced to the fields the
+//! gateway reasons about, and read tolerantly: unknown fields are ignored,
+//! any field may be null or missing, and identifiers and `last_seen_at` are
+//! read as text whether Upscope sends a string or a number (a uniqueId "can
+//! be a string or number"), so no such visitor is dropped.
+
+use std::fmt;
+
+use serde::de;
+use serde::{Deserialize, Deserializer};
+
+/// The fields of a visitor the gateway uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Visitor {
+    #[serde(deserialize_with = "text_or_number")]
+    pub short_id: Option<String>,
+    #[serde(deserialize_with = "text_or_number")]
+    pub unique_id: Option<String>,
+    #[serde(deserialize_with = "lookup_code")]
+    pub lookup_code: Option<String>,
+    pub is_online: Option<bool>,
+    /// ISO 8601 text, or Unix seconds or milliseconds as a number.
+    #[serde(deserialize_with = "time")]
+    pub last_seen_at: Option<String>,
+    pub browser_name: Option<String>,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+}
+
+/// What a field holds, for reading it from a string or a number.
+#[derive(Clone, Copy)]
+enum Field {
+    Id,
+    /// Four digits: a number gets back the leading zeros it cannot carry (`421` is `0421`).
+    LookupCode,
+    /// A fractional number of seconds becomes whole milliseconds.
+    Time,
+}
+
+/// A string as it is, an integer as its decimal text, null as `None`; any
+/// other type makes the visitor unreadable. A hand-written visitor, not a
+/// detour through `serde_json::Value`: it costs the wasm less.
+impl<'de> de::Visitor<'de> for Field {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(match self {
+            Field::LookupCode if v <= 9999 => format!("{v:04}"),
+            _ => v.to_string(),
+        }))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        match self {
+            // Below 10^11 a time is in seconds (see `core::time`).
+            Field::Time if v.is_finite() && v >= 0.0 => {
+                let millis = if v < 1e11 { v * 1000.0 } else { v };
+                Ok(Some(format!("{}", millis as u64)))
+            }
+            _ if v.fract() == 0.0 && (0.0..1e15).contains(&v) => self.visit_u64(v as u64),
+            _ => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
+        }
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_option(Field::Id)
+}
+
+fn lookup_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_option(Field::LookupCode)
+}
+
+fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_option(Field::Time)
+}
