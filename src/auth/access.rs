@@ -204,7 +204,7 @@ mod tests {
 
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
-    use crate::auth::jwt::tests::token;
+    use crate::auth::jwt::testing::token;
     use crate::outbound::testing::{block_on, FakeTransport};
 
     const NOW_MS: f64 = 1_800_000_000_000.0;

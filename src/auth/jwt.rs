@@ -112,22 +112,29 @@ pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, 
 
 /// A claim worth using as an id or name: present, and printable as a link's would be.
 fn usable(claim: &Option<String>) -> Option<&str> {
-    claim.as_deref().and_then(super::printable)
+    claim.as_deref().and_then(super::fit_to_name_an_agent)
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use serde_json::json;
-
+pub(crate) mod testing {
     use super::*;
 
     pub fn encode_part(value: &Value) -> String {
         base64url::encode(value.to_string().as_bytes())
     }
 
+    /// A token with these parts, as a forger or Access would put them together.
     pub fn token(header: Value, claims: Value, signature: &[u8]) -> String {
         format!("{}.{}.{}", encode_part(&header), encode_part(&claims), base64url::encode(signature))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::testing::*;
+    use super::*;
 
     const NOW: f64 = 1_800_000_000.0;
 

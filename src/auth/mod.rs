@@ -38,14 +38,14 @@ pub struct Credentials<'a> {
 
 /// The effects verification may need: cryptography, a way to fetch keys,
 /// the cache they are kept in, and the time.
-pub struct Verifiers<'a, C, T> {
+pub struct Verifier<'a, C, T> {
     pub crypto: &'a C,
     pub transport: &'a T,
     pub access_keys: &'a KeyCache,
     pub now_ms: f64,
 }
 
-impl<C: Crypto, T: Transport> Verifiers<'_, C, T> {
+impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
     fn now_seconds(&self) -> u64 {
         (self.now_ms / 1000.0) as u64
     }
@@ -177,7 +177,7 @@ fn agent_from_params(params: &Params) -> Result<Agent, GatewayError> {
 }
 
 fn field(params: &Params, name: &str, max_chars: usize) -> Result<String, GatewayError> {
-    let value = printable(params.require(name)?).filter(|v| v.chars().count() <= max_chars);
+    let value = fit_to_name_an_agent(params.require(name)?).filter(|v| v.chars().count() <= max_chars);
     value.map(str::to_owned).ok_or_else(|| {
         GatewayError::bad_request(
             "invalid_parameter",
@@ -188,14 +188,14 @@ fn field(params: &Params, name: &str, max_chars: usize) -> Result<String, Gatewa
 
 /// Text fit to name an agent, from a link or a token: trimmed, not blank,
 /// no control characters.
-fn printable(value: &str) -> Option<&str> {
+pub(crate) fn fit_to_name_an_agent(value: &str) -> Option<&str> {
     Some(value.trim()).filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
 }
 
 #[cfg(test)]
 mod tests {
     use super::crypto::testing::FakeCrypto;
-    use super::signed_link::tests::{signed, SECRET};
+    use super::signed_link::testing::{signed, SECRET};
     use super::*;
     use crate::error::Refusal;
     use crate::outbound::testing::{block_on, FakeTransport};
@@ -206,8 +206,8 @@ mod tests {
         let params = Params::parse(Some(query)).unwrap();
         let fake = FakeTransport::default();
         let keys = KeyCache::default();
-        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
-        let result = block_on(verifiers.identify_agent(auth, &Credentials { params: &params, access_token: token }));
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let result = block_on(verifier.identify_agent(auth, &Credentials { params: &params, access_token: token }));
         assert!(fake.requests.borrow().is_empty());
         result
     }
@@ -277,16 +277,16 @@ mod tests {
             Params::parse(Some(&signed(&format!("uniqueid=carol&agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
         let fake = FakeTransport::default();
         let keys = KeyCache::default();
-        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
-        let carry = block_on(verifiers.carry_identity(&auth, &incoming, Some(("shortid", "sCarolDesk")))).unwrap();
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let carry = block_on(verifier.carry_identity(&auth, &incoming, Some(("shortid", "sCarolDesk")))).unwrap();
         let link = crate::core::query::encode(&carry);
         assert!(link.starts_with("shortid=sCarolDesk&agent_id=a-7&agent_name=Ann&exp="));
         assert_eq!(identify(&auth, &link, None).unwrap().id, "a-7");
         let console = Params::parse(Some(&signed(&format!("agent_id=a-7&agent_name=Ann&exp={exp}")))).unwrap();
-        let carry = block_on(verifiers.carry_identity(&auth, &console, None)).unwrap();
+        let carry = block_on(verifier.carry_identity(&auth, &console, None)).unwrap();
         let submitted = format!("lookup=4821&{}", crate::core::query::encode(&carry));
         assert_eq!(identify(&auth, &submitted, None).unwrap().id, "a-7");
-        let none = block_on(verifiers.carry_identity(&AgentAuth::Unauthenticated, &incoming, None)).unwrap();
+        let none = block_on(verifier.carry_identity(&AgentAuth::Unauthenticated, &incoming, None)).unwrap();
         assert_eq!(crate::core::query::encode(&none), "agent_id=a-7&agent_name=Ann");
     }
 
@@ -304,9 +304,9 @@ mod tests {
     fn visitor_links_are_checked_only_when_a_secret_is_set() {
         let fake = FakeTransport::default();
         let keys = KeyCache::default();
-        let verifiers = Verifiers { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
         let check = |key: Option<&LinkKey>, q: &str| {
-            block_on(verifiers.check_visitor_link(key, &Params::parse(Some(q)).unwrap()))
+            block_on(verifier.check_visitor_link(key, &Params::parse(Some(q)).unwrap()))
         };
         let key = link_key();
         assert!(check(None, "uniqueid=alice").is_ok());

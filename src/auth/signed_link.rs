@@ -78,23 +78,31 @@ fn parse_unix_seconds(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) mod testing {
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
-    use crate::outbound::testing::block_on;
 
-    const NOW: u64 = 1_800_000_000;
     pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    fn key() -> LinkKey {
-        LinkKey { secret: SECRET.into(), previous: None, max_ttl_seconds: 300 }
-    }
 
     /// Signs `query` with `SECRET` the way a backend would, with the fake MAC.
     pub fn signed(query: &str) -> String {
         let params = Params::parse(Some(query)).unwrap();
         let mac = FakeCrypto::mac(SECRET.as_bytes(), canonical_string(params.iter()).as_bytes());
         format!("{query}&sig={}", base64url::encode(&mac))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::auth::crypto::testing::FakeCrypto;
+    use crate::outbound::testing::block_on;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key() -> LinkKey {
+        LinkKey { secret: SECRET.into(), previous: None, max_ttl_seconds: 300 }
     }
 
     fn check(query: &str) -> Result<(), GatewayError> {

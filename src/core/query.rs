@@ -30,7 +30,7 @@ impl Params {
             if map.insert(name.to_string(), value.into_owned()).is_some() {
                 return Err(InvalidInput::new(
                     "repeated_parameter",
-                    format!("The parameter '{}' appears more than once; give it once.", printable(&name)),
+                    format!("The parameter '{}' appears more than once; give it once.", echoable_name(&name)),
                 ));
             }
         }
@@ -74,7 +74,7 @@ pub fn encode(pairs: &[(String, String)]) -> String {
 }
 
 /// A parameter name as it may be echoed back: short and without control characters.
-fn printable(name: &str) -> String {
+fn echoable_name(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
     if clean.len() < name.len() {
         format!("{clean}…")

@@ -23,18 +23,17 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     // Identity first: a stranger learns nothing about the link's other parameters.
     let access_token = ctx.req.headers().get(TOKEN_HEADER).ok().flatten();
     let credentials = Credentials { params: &ctx.params, access_token: access_token.as_deref() };
-    let verifiers = ctx.verifiers();
-    let agent = verifiers.identify_agent(&auth, &credentials).await?;
+    let verifier = ctx.verifier();
+    let agent = verifier.identify_agent(&auth, &credentials).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;
     let permissions = narrowed(&settings.permissions, &ctx.params)?;
     let Some(visitor) = visitor_ref(&ctx.params, settings.visitor_id_kind)? else {
         // No visitor named: the console, where the agent types one in.
-        let carry = verifiers.carry_identity(&auth, &ctx.params, None).await?;
+        let carry = verifier.carry_identity(&auth, &ctx.params, None).await?;
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions };
-    let link_to =
-        async |short_id: &str| verifiers.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
+    let link_to = async |short_id: &str| verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
     watch_or_choose(ctx, &visitor, request, settings.cache_ttl_seconds, "/agent", link_to).await
 }
 
@@ -84,7 +83,7 @@ pub(super) async fn watch_or_choose(
                 let carry = link_to(candidate.short_id.as_str()).await?;
                 links.push((candidate, encode(&carry)));
             }
-            Ok(Outcome::Page(pages::chooser(route, &links, ctx.verifiers().now_ms)))
+            Ok(Outcome::Page(pages::chooser(route, &links, ctx.verifier().now_ms)))
         }
     }
 }

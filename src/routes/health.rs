@@ -1,3 +1,5 @@
+//! `/healthz`: liveness only; no settings read, no upstream call.
+
 use super::Outcome;
 
 /// Liveness and version; touches nothing upstream.

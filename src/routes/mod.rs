@@ -11,7 +11,7 @@ use worker::{Env, Method, Request, Response, Result};
 
 use crate::auth::access::{KeyCache, KeyState};
 use crate::auth::webcrypto::WebCrypto;
-use crate::auth::Verifiers;
+use crate::auth::Verifier;
 use crate::core::framing::FrameAncestors;
 use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
@@ -91,8 +91,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
-    fn verifiers(&'a self) -> Verifiers<'a, WebCrypto, FetchTransport<'a>> {
-        Verifiers { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
+    fn verifier(&'a self) -> Verifier<'a, WebCrypto, FetchTransport<'a>> {
+        Verifier { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
     }
 
     /// Applies the optional rate-limiting binding `binding` to `key`. No

@@ -16,8 +16,8 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     // Settings first: a missing API key is a 500 before anything else.
     ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
-    let verifiers = ctx.verifiers();
-    let viewer = verifiers.identify_viewer(&viewer_settings.link_key, &ctx.params).await?;
+    let verifier = ctx.verifier();
+    let viewer = verifier.identify_viewer(&viewer_settings.link_key, &ctx.params).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id)).await?;
     let permissions = narrowed(&viewer_settings.permissions, &ctx.params)?;
     let visitor = match visitor_ref(&ctx.params, settings.visitor_id_kind)? {
@@ -31,6 +31,6 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     };
     let request = WatchUrlRequest { agent: viewer, branding: settings.branding, permissions };
     let key = &viewer_settings.link_key;
-    let link_to = async |short_id: &str| verifiers.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
+    let link_to = async |short_id: &str| verifier.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
     watch_or_choose(ctx, &visitor, request, settings.cache_ttl_seconds, "/view", link_to).await
 }

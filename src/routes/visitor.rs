@@ -1,16 +1,20 @@
+//! `/visitor`: a customer's browser (often in an iframe on the company's
+//! site) gets a Universal-proxy session on an allowed page, carrying their
+//! own ID when the link gives one (signed, with `VISITOR_LINK_SECRET`).
+
 use super::{Ctx, Outcome};
 use crate::core::client_ip::rate_limit_key;
 use crate::error::GatewayError;
-use crate::services::visitor::{plan_proxy_session, start_proxy_session};
+use crate::services::visitor::plan_proxy_session;
 use crate::settings::{visitor_link_key, ProxySettings, VISITOR_RATE_LIMITER_BINDING};
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let settings = ProxySettings::load(ctx.env)?;
     let link_key = visitor_link_key(ctx.env)?;
     let client = ctx.upscope()?;
-    ctx.verifiers().check_visitor_link(link_key.as_ref(), &ctx.params).await?;
+    ctx.verifier().check_visitor_link(link_key.as_ref(), &ctx.params).await?;
     let plan = plan_proxy_session(&settings, &ctx.params)?;
     let client_ip = ctx.req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
     ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{}", rate_limit_key(&client_ip))).await?;
-    Ok(Outcome::Redirect(start_proxy_session(&client, &plan).await?))
+    Ok(Outcome::Redirect(client.create_proxy_session(&plan).await?))
 }

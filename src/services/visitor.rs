@@ -1,13 +1,12 @@
-//! `/visitor`: open a Universal-proxy session on the right page.
+//! `/visitor`: which Universal-proxy session to ask for (the request itself
+//! is one client call, made by the route).
 
 use crate::core::ids::UniqueId;
 use crate::core::page_url::{choose_page, with_unique_id};
 use crate::core::query::Params;
 use crate::error::GatewayError;
-use crate::outbound::Transport;
 use crate::settings::ProxySettings;
-use crate::upscope::models::{ProxySessionRequest, SessionUrl};
-use crate::upscope::Client;
+use crate::upscope::models::ProxySessionRequest;
 
 /// The proxy session to ask for, from the visitor's link; pure, so every
 /// refusal happens before any upstream call.
@@ -23,13 +22,6 @@ pub fn plan_proxy_session(settings: &ProxySettings, params: &Params) -> Result<P
         initial_url: with_unique_id(&page, unique_id.as_ref()).into(),
         allowed_domains: settings.allowed_domains.clone(),
     })
-}
-
-pub async fn start_proxy_session<T: Transport>(
-    client: &Client<T>,
-    request: &ProxySessionRequest,
-) -> Result<SessionUrl, GatewayError> {
-    Ok(client.create_proxy_session(request).await?)
 }
 
 #[cfg(test)]
@@ -71,7 +63,7 @@ mod tests {
         let fake =
             FakeTransport::answering([(200, r#"{"status":"ok","proxy_session":{"url":"https://proxy.example/s/1"}}"#)]);
         let req = plan("uniqueid=alice").unwrap();
-        let url = block_on(start_proxy_session(&client(&fake), &req)).unwrap();
+        let url = block_on(client(&fake).create_proxy_session(&req)).unwrap();
         assert_eq!(url.expose(), "https://proxy.example/s/1");
         assert_eq!(fake.calls(), ["POST /v1.3/proxy_sessions"]);
         let body: serde_json::Value = serde_json::from_str(fake.requests.borrow()[0].body.as_deref().unwrap()).unwrap();
