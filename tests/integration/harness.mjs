@@ -7,9 +7,14 @@ import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { createSimulator, DEV_API_KEY } from "../simulator/server.mjs";
+import { cachedRuntimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const COMPATIBILITY_DATE = "2025-09-01";
+// The runtime version comes from wrangler.toml, as wrangler reads it: the
+// tests run what `make dev` and a deploy run.
+const runtime = await cachedRuntimeVersion();
+export const COMPATIBILITY_DATE = runtime.compatibilityDate;
+export const COMPATIBILITY_FLAGS = runtime.compatibilityFlags;
 export const API_KEY = "test-secret-key-4f9a";
 export const INITIAL_URL = "https://shop.example.com/account?tab=profile#top";
 
@@ -66,6 +71,7 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     bindings: versionMetadata ? { ...vars, CF_VERSION_METADATA: versionMetadata } : vars,
     kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
     wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : {},

@@ -4,10 +4,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   API_KEY,
+  COMPATIBILITY_DATE,
+  COMPATIBILITY_FLAGS,
   baseVars,
   startSimulator,
   withGateway,
 } from "./harness.mjs";
+import { runtimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const SECRET = "readyz-agent-link-secret-0123456789abcdef";
 const VERSION = { id: "6f1e2d3c-4b5a-4968-8776-655443322110", tag: "", timestamp: "2026-11-27T21:00:00Z" };
@@ -70,4 +73,13 @@ test("not ready: 503 naming each wrong setting, never a value; no upstream call;
   } finally {
     await up.close();
   }
+});
+
+test("the harness runs the compatibility date and flags of wrangler.toml", async () => {
+  const fromConfig = await runtimeVersion("dev");
+  assert.equal(COMPATIBILITY_DATE, fromConfig.compatibilityDate);
+  assert.deepEqual(COMPATIBILITY_FLAGS, fromConfig.compatibilityFlags);
+  const { readFileSync } = await import("node:fs");
+  const source = readFileSync(new URL("./harness.mjs", import.meta.url), "utf8");
+  assert.doesNotMatch(source, /\d{4}-\d{2}-\d{2}/, "the harness names no date of its own");
 });
