@@ -1,4 +1,5 @@
-# The two front-door commands are `make dev` and `make test` (see README.md).
+# The two front-door commands are `make dev` and `make test` (see README.md);
+# deploying is `make check ENV=…` and `make deploy ENV=…` (docs/deploy.md).
 #
 # Node: setup links node_modules/.node-bin/node to the system Node when it is
 # 22.12 or newer, otherwise to the Node 22 npm installed for this platform
@@ -7,7 +8,23 @@
 export PATH := $(CURDIR)/node_modules/.node-bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: setup setup-browser build dev test test-unit test-integration
+# The environment `check` and `deploy` act on (staging or production).
+ENV ?=
+# Optional: a file of that environment's secrets (KEY=value lines or JSON,
+# as `wrangler deploy --secrets-file` takes). Without it, `check` asks
+# `wrangler secret list` which secrets are set.
+SECRETS ?=
+# ALLOW_PLACEHOLDERS=1: REPLACE-ME values are notes, not problems; for CI
+# and dry runs only, never for a real deploy.
+ifneq ($(ALLOW_PLACEHOLDERS),)
+ifeq ($(DRY_RUN),)
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+$(error ALLOW_PLACEHOLDERS=1 is for make check and dry runs (DRY_RUN=1) only)
+endif
+endif
+endif
+
+.PHONY: setup setup-browser build dev test test-unit test-integration check deploy smoke
 
 setup:
 	@scripts/setup.sh
@@ -38,3 +55,16 @@ test-unit:
 
 test-integration: build setup-browser
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
+
+## Checks ENV's settings with the Worker's own settings code; one line per problem.
+check: setup
+	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders)
+
+## check, build, `wrangler deploy --env ENV`, then a smoke check of the deployed URL.
+## DRY_RUN=1 stops short of uploading (`wrangler deploy --dry-run`).
+deploy: check build
+	@node scripts/deploy.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(DRY_RUN),--dry-run)
+
+## The smoke check alone: GET /healthz and /readyz on ENV's custom domain (or SMOKE_URL).
+smoke: setup
+	@node scripts/deploy.mjs --env "$(ENV)" --smoke-only

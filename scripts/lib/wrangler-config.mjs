@@ -18,20 +18,20 @@ async function load() {
 }
 
 /** The names of the environments the config defines. */
-export async function environments() {
+export async function environments(configPath = CONFIG_PATH) {
   const { experimental_readRawConfig } = await load();
-  const { rawConfig } = experimental_readRawConfig({ config: CONFIG_PATH }, { hideWarnings: true });
+  const { rawConfig } = experimental_readRawConfig({ config: configPath }, { hideWarnings: true });
   return Object.keys(rawConfig.env ?? {});
 }
 
 /** The resolved config of environment `env` (top level merged as wrangler does). */
-export async function readEnv(env) {
-  const known = await environments();
+export async function readEnv(env, configPath = CONFIG_PATH) {
+  const known = await environments(configPath);
   if (!known.includes(env)) {
-    throw new Error(`wrangler.toml has no environment "${env}" (it has: ${known.join(", ")})`);
+    throw new Error(`${path.basename(configPath)} has no environment "${env}" (it has: ${known.join(", ")})`);
   }
   const { unstable_readConfig } = await load();
-  return unstable_readConfig({ config: CONFIG_PATH, env }, { hideWarnings: true });
+  return unstable_readConfig({ config: configPath, env }, { hideWarnings: true });
 }
 
 /** The runtime version every harness must run: compatibility date and flags. */
