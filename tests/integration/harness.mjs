@@ -7,9 +7,14 @@ import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { createSimulator, DEV_API_KEY } from "../simulator/server.mjs";
+import { cachedRuntimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const COMPATIBILITY_DATE = "2025-09-01";
+// The runtime version comes from wrangler.toml, as wrangler reads it: the
+// tests run what `make dev` and a deploy run.
+const runtime = await cachedRuntimeVersion();
+export const COMPATIBILITY_DATE = runtime.compatibilityDate;
+export const COMPATIBILITY_FLAGS = runtime.compatibilityFlags;
 export const API_KEY = "test-secret-key-4f9a";
 export const INITIAL_URL = "https://shop.example.com/account?tab=profile#top";
 
@@ -50,11 +55,13 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * `kv: "broken"` binds one whose every operation fails, as KV may in production.
  * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`.
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
+ * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
+ * `[version_metadata]` does when deployed.
  * `hosts` maps host names to loopback servers: the Worker's outbound fetches
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata } = {}) {
   const logs = [];
   const gateway = {
     name: "gateway",
@@ -64,7 +71,8 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: vars,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
+    bindings: versionMetadata ? { ...vars, CF_VERSION_METADATA: versionMetadata } : vars,
     kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
     wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : {},
     ratelimits: Object.fromEntries(Object.entries(rateLimits).map(([name, limit], i) =>

@@ -1,0 +1,209 @@
+//! Is this deployment ready to serve? Every setting `/visitor` and `/agent`
+//! need (and `/view`'s, once any is given), loaded with the very loaders the routes use, without calling
+//! Upscope. One answer for two callers: `GET /readyz` in the Worker, and the
+//! pre-deploy check (`src/bin/check-config.rs`, `make check ENV=…`), which
+//! feeds it an environment's vars and secrets natively.
+//!
+//! A report holds setting names and messages that name settings; never a
+//! value (the loaders never echo one).
+
+use std::collections::BTreeMap;
+
+use crate::error::GatewayError;
+use crate::settings::{
+    frame_ancestors, upstream_timeout_ms, visitor_link_key, AgentAuth, AgentSettings, ProxySettings, Source,
+    UpstreamSettings, ViewerSettings,
+};
+
+/// What a deployment can do, or what stops it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Names of configured features, e.g. `agent_auth:access`; never values.
+    pub features: Vec<&'static str>,
+    /// One line per setting that is wrong, each naming the setting.
+    pub problems: Vec<String>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn check<T>(&mut self, loaded: Result<T, GatewayError>) -> Option<T> {
+        loaded
+            .map_err(|err| {
+                self.problems.push(match err {
+                    GatewayError::Misconfigured(what) => what,
+                    other => other.message(),
+                })
+            })
+            .ok()
+    }
+}
+
+/// Checks every setting both routes need, in the order the routes load them.
+/// Each loader reports at most its first problem, so fixing one may reveal
+/// another in the same group; separate groups are all reported at once.
+pub fn readiness(src: &impl Source) -> Readiness {
+    let mut report = Readiness::default();
+    report.check(upstream_timeout_ms(src));
+    report.check(UpstreamSettings::load(src));
+    // /visitor
+    report.check(frame_ancestors(src, "EMBED_ORIGINS"));
+    report.check(ProxySettings::load(src));
+    if let Some(key) = report.check(visitor_link_key(src)) {
+        if key.is_some() {
+            report.features.push("signed_visitor_links");
+        }
+    }
+    // /agent
+    report.check(frame_ancestors(src, "AGENT_EMBED_ORIGINS"));
+    if let Some(auth) = report.check(AgentAuth::load(src)) {
+        report.features.push(match auth {
+            AgentAuth::Access(_) => "agent_auth:access",
+            AgentAuth::SignedLink(_) => "agent_auth:signed-link",
+            AgentAuth::Unauthenticated => "agent_auth:none",
+        });
+    }
+    if let Some(agent) = report.check(AgentSettings::load(src)) {
+        if !agent.permissions.is_empty() {
+            report.features.push("watch_permissions");
+        }
+        if !agent.branding.is_empty() {
+            report.features.push("watch_branding");
+        }
+    }
+    // /view is optional: checked once any of its settings is given.
+    let viewer_settings =
+        ["VIEWER_LINK_SECRET", "VIEWER_LINK_SECRET_PREVIOUS", "VIEWER_PERMISSIONS", "VIEWER_EMBED_ORIGINS"];
+    if viewer_settings.iter().any(|name| src.get(name).is_some()) {
+        report.check(frame_ancestors(src, "VIEWER_EMBED_ORIGINS"));
+        if report.check(ViewerSettings::load(src)).is_some() {
+            report.features.push("viewer_links");
+        }
+    }
+    report.features.sort_unstable();
+    report
+}
+
+/// Settings from a JSON object of names to strings (or lists of strings, as
+/// a wrangler config may write them): what the pre-deploy check reads.
+pub struct JsonVars(BTreeMap<String, String>);
+
+impl JsonVars {
+    /// Parses `{"NAME": "value" | ["a", "b"], ...}`; any other shape is an
+    /// error naming the entry (never its value).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| format!("expected a JSON object of settings: {e}"))?;
+        let mut vars = BTreeMap::new();
+        for (name, value) in map {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| format!("{name} must be a string or a list of strings"))?
+                    .join(","),
+                _ => return Err(format!("{name} must be a string or a list of strings")),
+            };
+            vars.insert(name, text);
+        }
+        Ok(Self(vars))
+    }
+}
+
+impl Source for JsonVars {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn vars(pairs: &[(&str, &str)]) -> JsonVars {
+        JsonVars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn production() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("UPSCOPE_API_KEY", "key"),
+            ("PROXY_INITIAL_URL", "https://shop.example.com/account"),
+            ("AGENT_AUTH", "access"),
+            ("ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com"),
+            ("ACCESS_AUD", "aud-tag"),
+        ]
+    }
+
+    #[test]
+    fn a_complete_configuration_is_ready_and_names_its_features() {
+        let report = readiness(&vars(&production()));
+        assert_eq!(report.problems, Vec::<String>::new());
+        assert!(report.is_ready());
+        assert_eq!(report.features, ["agent_auth:access"]);
+        let mut more = production();
+        more.extend([
+            ("VISITOR_LINK_SECRET", SECRET),
+            ("WATCH_PERMISSIONS", "click"),
+            ("WATCH_BRANDING_NAKED", "true"),
+        ]);
+        let report = readiness(&vars(&more));
+        assert_eq!(
+            report.features,
+            ["agent_auth:access", "signed_visitor_links", "watch_branding", "watch_permissions"]
+        );
+    }
+
+    #[test]
+    fn each_wrong_setting_is_named_once_and_every_group_reports() {
+        let report = readiness(&vars(&[("AGENT_AUTH", ""), ("UPSTREAM_TIMEOUT_MS", "5s"), ("EMBED_ORIGINS", "x y")]));
+        assert!(!report.is_ready());
+        for name in ["UPSTREAM_TIMEOUT_MS", "UPSCOPE_API_KEY", "EMBED_ORIGINS", "PROXY_INITIAL_URL", "AGENT_AUTH"] {
+            let hits = report.problems.iter().filter(|p| p.contains(name)).count();
+            assert!(hits >= 1, "{name} not named in {:?}", report.problems);
+        }
+        assert_eq!(report.problems.len(), 5, "{:?}", report.problems);
+    }
+
+    #[test]
+    fn secrets_are_named_never_echoed() {
+        let mut pairs = production();
+        pairs.retain(|(k, _)| *k != "UPSCOPE_API_KEY");
+        pairs.extend([("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", "short-but-secret-value")]);
+        let report = readiness(&vars(&pairs));
+        let text = report.problems.join("\n");
+        assert!(text.contains("UPSCOPE_API_KEY") && text.contains("AGENT_LINK_SECRET"), "{text}");
+        assert!(!text.contains("short-but-secret-value"));
+    }
+
+    #[test]
+    fn view_is_checked_once_any_of_its_settings_is_given() {
+        let mut pairs = production();
+        pairs.push(("VIEWER_PERMISSIONS", "scroll"));
+        let report = readiness(&vars(&pairs));
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].contains("VIEWER_LINK_SECRET"));
+        pairs.push(("VIEWER_LINK_SECRET", SECRET));
+        assert_eq!(readiness(&vars(&pairs)).features, ["agent_auth:access", "viewer_links"]);
+        pairs.push(("VISITOR_LINK_SECRET", SECRET));
+        let shared = readiness(&vars(&pairs));
+        assert!(
+            shared.problems.iter().any(|p| p.contains("VISITOR_LINK_SECRET and VIEWER_LINK_SECRET are the same")),
+            "{shared:?}"
+        );
+    }
+
+    #[test]
+    fn json_vars_take_strings_and_lists_and_refuse_the_rest() {
+        let v = JsonVars::parse(r#"{"A":"x","B":["p","q"],"C":"  "}"#).unwrap();
+        assert_eq!((v.get("A").as_deref(), v.get("B").as_deref(), v.get("C")), (Some("x"), Some("p,q"), None));
+        let err = JsonVars::parse(r#"{"SECRET":123456}"#).err().unwrap();
+        assert!(err.contains("SECRET") && !err.contains("123456"), "{err}");
+        assert!(JsonVars::parse("[]").is_err());
+    }
+}

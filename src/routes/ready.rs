@@ -1,0 +1,49 @@
+use serde_json::{json, Value};
+use worker::Env;
+
+use super::Outcome;
+use crate::readiness::readiness;
+use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
+
+/// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
+pub const VERSION_METADATA_BINDING: &str = "CF_VERSION_METADATA";
+
+/// Readiness: every setting `/visitor` and `/agent` need, checked with the
+/// routes' own loaders and without calling Upscope. Names only, never values.
+pub fn handle(env: &Env) -> Outcome {
+    let report = readiness(env);
+    let mut body = json!({ "version": env!("CARGO_PKG_VERSION") });
+    if let Some(id) = deployed_version_id(env) {
+        body["version_id"] = Value::from(id);
+    }
+    if !report.is_ready() {
+        body["status"] = Value::from("not_ready");
+        body["problems"] = Value::from(report.problems);
+        return Outcome::NotReady(body);
+    }
+    let mut features = report.features;
+    features.extend(["visitor", "agent"]);
+    if env.kv(SHORT_ID_CACHE_BINDING).is_ok() {
+        features.push("short_id_cache");
+    }
+    if env.rate_limiter(VISITOR_RATE_LIMITER_BINDING).is_ok() {
+        features.push("visitor_rate_limit");
+    }
+    if env.rate_limiter(AGENT_RATE_LIMITER_BINDING).is_ok() {
+        features.push("agent_rate_limit");
+    }
+    features.sort_unstable();
+    body["status"] = Value::from("ready");
+    body["features"] = Value::from(features);
+    Outcome::Json(body)
+}
+
+/// The id of the deployed Worker version, when the metadata binding is bound.
+fn deployed_version_id(env: &Env) -> Option<String> {
+    let metadata = worker::js_sys::Reflect::get(env, &VERSION_METADATA_BINDING.into()).ok()?;
+    if !metadata.is_object() {
+        return None;
+    }
+    let id = worker::js_sys::Reflect::get(&metadata, &"id".into()).ok()?.as_string()?;
+    Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
+}

@@ -1,0 +1,144 @@
+// The deploy, proved offline: every environment of wrangler.toml survives
+// `wrangler deploy --dry-run`, the pre-deploy check passes for staging and
+// production once their placeholders are filled (secrets from the checked-in
+// .env.example), and an environment that would answer 500 fails it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, CONFIG_PATH, DEPLOY_ENVS, environments, readEnv } from "../../scripts/lib/wrangler-config.mjs";
+import { checkEnvironment, parseSecretsFile, SECRET_NAMES } from "../../scripts/check-config.mjs";
+
+const EXAMPLE_SECRETS = parseSecretsFile(readFileSync(path.join(ROOT, ".env.example"), "utf8"));
+
+function tmp(prefix) {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** wrangler.toml with `edit` applied, in a temp dir next to a link to build/. */
+function editedConfig(edit) {
+  const dir = tmp("gateway-config-");
+  const text = edit(readFileSync(CONFIG_PATH, "utf8"));
+  const file = path.join(dir, "wrangler.toml");
+  writeFileSync(file, text);
+  return { file, dir };
+}
+
+function wrangler(args, opts = {}) {
+  return spawnSync("wrangler", args, { cwd: ROOT, encoding: "utf8", timeout: 180_000, ...opts });
+}
+
+test("every environment deploys in a dry run, offline", async () => {
+  const envs = await environments();
+  assert.deepEqual(envs.sort(), ["dev", "production", "staging"]);
+  for (const env of envs) {
+    const outdir = tmp(`gateway-dry-${env}-`);
+    const run = wrangler(["deploy", "--dry-run", "--env", env, "--outdir", outdir]);
+    assert.equal(run.status, 0, `${env}:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /--dry-run: exiting now/, env);
+    assert.ok(existsSync(path.join(outdir, "index.js")), `${env}: no bundle in ${outdir}`);
+    assert.doesNotMatch(run.stdout + run.stderr, /Multiple environments are defined/, env);
+    rmSync(outdir, { recursive: true, force: true });
+  }
+});
+
+test("the top level is no deploy target: a bare wrangler deploy stops", () => {
+  const outdir = tmp("gateway-dry-top-");
+  const run = wrangler(["deploy", "--dry-run", "--outdir", outdir]);
+  assert.notEqual(run.status, 0, "a deploy without --env must not succeed");
+  assert.match(run.stdout + run.stderr, /Missing entry-point/);
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+test("staging and production: complete, with Workers Logs, the metadata binding, KV and rate limits", async () => {
+  for (const env of DEPLOY_ENVS) {
+    const c = await readEnv(env);
+    assert.equal(c.observability?.enabled, true, env);
+    assert.equal(typeof c.observability?.head_sampling_rate, "number", env);
+    assert.equal(c.version_metadata?.binding, "CF_VERSION_METADATA", env);
+    assert.deepEqual(c.kv_namespaces.map((k) => k.binding), ["SHORT_ID_CACHE"], env);
+    assert.deepEqual(c.ratelimits.map((r) => r.name).sort(), ["AGENT_RATE_LIMITER", "VISITOR_RATE_LIMITER"], env);
+    assert.ok(c.routes?.length, `${env}: a route or custom domain`);
+    assert.ok(c.secrets?.required?.includes("UPSCOPE_API_KEY"), env);
+    for (const name of SECRET_NAMES) assert.ok(!(name in c.vars), `${env}: ${name} is in vars`);
+  }
+});
+
+test("check: staging and production pass with placeholders filled from .env.example", async () => {
+  for (const env of DEPLOY_ENVS) {
+    const { problems, notes, features } = await checkEnvironment(env, { secrets: EXAMPLE_SECRETS, allowPlaceholders: true });
+    assert.deepEqual(problems, [], env);
+    assert.ok(notes.some((n) => n.includes("REPLACE-ME")), `${env}: placeholders are noted`);
+    assert.ok(features.some((f) => f.startsWith("agent_auth:")), `${env}: ${features}`);
+  }
+});
+
+test("check: placeholders left, a missing secret, each one line; the CLI exits 1 and prints no secret value", () => {
+  const dir = tmp("gateway-secrets-");
+  const file = path.join(dir, ".env.staging");
+  writeFileSync(file, "AGENT_LINK_SECRET=too-short-secret-value\n");
+  const run = spawnSync("node", ["scripts/check-config.mjs", "--env", "staging", "--secrets", file], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const lines = run.stdout.trim().split("\n");
+  const problems = lines.filter((l) => l.startsWith("check staging: problem: "));
+  assert.ok(problems.some((l) => /PROXY_INITIAL_URL .*placeholder/.test(l)), run.stdout);
+  assert.ok(problems.some((l) => /KV namespace id of SHORT_ID_CACHE .*placeholder/.test(l)), run.stdout);
+  assert.equal(problems.filter((l) => l.includes("UPSCOPE_API_KEY")).length, 1, run.stdout);
+  assert.ok(problems.some((l) => l.includes("the secret UPSCOPE_API_KEY is not set for staging: wrangler secret put UPSCOPE_API_KEY --env staging")));
+  assert.ok(problems.some((l) => l.includes("AGENT_LINK_SECRET is shorter than 32")), run.stdout);
+  assert.ok(!run.stdout.includes("too-short-secret-value") && !run.stderr.includes("too-short-secret-value"));
+  assert.match(lines.at(-1), /problems; not ready to deploy/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("check: an environment that would answer 500 fails (AGENT_AUTH = \"\")", async () => {
+  const { file, dir } = editedConfig((t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = ""'));
+  try {
+    const { problems } = await checkEnvironment("production", { secrets: EXAMPLE_SECRETS, allowPlaceholders: true, configPath: file });
+    assert.deepEqual(problems.filter((p) => p.includes("AGENT_AUTH")).length, 1, problems.join("\n"));
+    assert.match(problems.join("\n"), /AGENT_AUTH is not set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("check: more ways to break production are each named", async () => {
+  const cases = [
+    [(t) => t.replace('[env.production.observability]\nenabled = true', "[env.production.observability]\nenabled = false"), /no \[observability\] enabled = true/],
+    [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "none"\nALLOW_UNAUTHENTICATED_AGENTS = "true"'), /unauthenticated .*local testing only/],
+    [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nVISITOR_LINK_SECRET = "oops"'), /VISITOR_LINK_SECRET is a secret but \[env.production\] sets it in \[vars\]/],
+    [(t) => t.replace('UPSTREAM_TIMEOUT_MS = "5000"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production', 'UPSTREAM_TIMEOUT_MS = "50"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production'), /UPSTREAM_TIMEOUT_MS must be/],
+  ];
+  for (const [edit, expected] of cases) {
+    const { file, dir } = editedConfig(edit);
+    try {
+      assert.notEqual(readFileSync(file, "utf8"), readFileSync(CONFIG_PATH, "utf8"), `the edit for ${expected} applied`);
+      const { problems } = await checkEnvironment("production", { secrets: EXAMPLE_SECRETS, allowPlaceholders: true, configPath: file });
+      assert.ok(problems.some((p) => expected.test(p)), `${expected}:\n${problems.join("\n")}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test("check: a required secret also set as a var is refused (by wrangler's own reader)", async () => {
+  const { file, dir } = editedConfig((t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nUPSCOPE_API_KEY = "oops"'));
+  try {
+    await assert.rejects(checkEnvironment("production", { secrets: EXAMPLE_SECRETS, configPath: file }), /UPSCOPE_API_KEY assigned to Environment Variable and Secret/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("check refuses an environment that is not a deploy target", async () => {
+  const { problems } = await checkEnvironment("dev", {});
+  assert.match(problems[0], /ENV must be one of staging, production/);
+});
+
+test("secrets files: KEY=value lines or JSON, as wrangler takes them", () => {
+  assert.deepEqual(parseSecretsFile('# c\nA=1\nexport B="two words"\n\nC=\'x=y\'\n'), { A: "1", B: "two words", C: "x=y" });
+  assert.deepEqual(parseSecretsFile('{"A": "1"}'), { A: "1" });
+  assert.throws(() => parseSecretsFile("A=1\nnot a line\n"), /line 2/);
+});
