@@ -97,7 +97,7 @@ impl GatewayError {
     pub fn message(&self) -> String {
         match self {
             Self::BadRequest { message, .. } | Self::VisitorNotFound(message) => message.clone(),
-            Self::RouteNotFound => "There is nothing here. The gateway serves /visitor, /agent and /healthz.".into(),
+            Self::RouteNotFound => "There is nothing here. The gateway serves /visitor, /agent, /view, /healthz and /readyz.".into(),
             Self::MethodNotAllowed { allow } => format!("Use {allow} for this address."),
             Self::Misconfigured(what) => format!("gateway misconfigured: {what}"),
             // Links say "expired" or "invalid" and nothing more: no hint for forgers.

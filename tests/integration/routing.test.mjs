@@ -22,7 +22,7 @@ test("unknown paths are 404 with an HTML page naming the real routes", async () 
     const res = await suite.gw.fetch(path);
     assert.equal(res.status, 404, path);
     assert.match(res.headers.get("content-type"), /^text\/html/);
-    assert.match(await res.text(), /\/visitor, \/agent and \/healthz/);
+    assert.match(await res.text(), /\/visitor, \/agent, \/view, \/healthz and \/readyz/);
   }
   assert.deepEqual(await suite.up.requests(), []);
 });
