@@ -1,7 +1,7 @@
 //! `/agent`: find the visitor the agent named, then start a session for that
 //! agent. Own IDs may use the optional short-id cache for a head start.
 
-use super::both;
+use super::{both, search_with_head_start, Raced};
 use crate::cache::ShortIdCache;
 use crate::core::choose::{choose_for_agent, Candidate, Choice, Wanted};
 use crate::core::ids::{ShortId, UniqueId};
@@ -42,9 +42,10 @@ pub async fn start_watching<T: Transport, C: ShortIdCache>(
 }
 
 /// An own ID: the search always decides, so the answer is the same with the
-/// cache as without it. A cached Short ID only lets the session for it be
-/// started alongside the search instead of after it; that session is used
-/// when the search picks the same visitor, and otherwise dropped unseen.
+/// cache as without it. The cache look-up runs alongside the search; a hit
+/// that arrives first starts the session for the cached Short ID alongside
+/// it too. That session is used when the search picks the same visitor,
+/// and otherwise dropped unseen, without waiting for it.
 async fn watch_own_id<T: Transport, C: ShortIdCache>(
     client: &Client<T>,
     cache: &C,
@@ -53,39 +54,56 @@ async fn watch_own_id<T: Transport, C: ShortIdCache>(
     request: &WatchUrlRequest,
 ) -> Result<Watch, GatewayError> {
     let query = format!("id:{}", id.as_str());
-    let wanted = Wanted::Unique(id);
-    let Some(cached) = cache.get(id).await else {
-        let choice = find(client, &query, wanted).await;
-        remember(cache, id, None, &choice).await;
-        return match choice? {
-            Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
-            Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
-        };
+    let raced = search_with_head_start(
+        find(client, &query, Wanted::Unique(id)),
+        cache.get(id),
+        async |cached: ShortId| client.watch_url(&cached, request).await,
+        |found, cached| matches!(found, Ok(Choice::One(short_id)) if short_id == cached),
+    )
+    .await;
+    let Raced { found, looked_up, hit, head_start } = raced;
+    let picked = match &found {
+        Ok(Choice::One(short_id)) => Some(short_id.clone()),
+        _ => None,
     };
-    let (choice, head_start) = both(find(client, &query, wanted), client.watch_url(&cached, request)).await;
-    remember(cache, id, Some(&cached), &choice).await;
-    match choice? {
-        Choice::One(short_id) if short_id == cached => {
-            head_start.map(|url| Watch::Session(cached, url)).map_err(|e| not_found_as(e, visitor))
+    // A read that came too late leaves the entry unknown: treat it as present.
+    let entry = if looked_up { Entry::Known(hit.as_ref()) } else { Entry::Unknown };
+    let update = remember(cache, id, entry, &found);
+    match (picked, head_start) {
+        (Some(short_id), Some(head_start)) => {
+            update.await;
+            head_start.map(|url| Watch::Session(short_id, url)).map_err(|e| not_found_as(e, visitor))
         }
-        Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
-        Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+        // The cache write overlaps the session call instead of delaying it.
+        (Some(short_id), None) => both(update, watch(client, &short_id, visitor, request)).await.1,
+        (None, _) => {
+            update.await;
+            match found? {
+                Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+                Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
+            }
+        }
     }
+}
+
+/// What the cache held for an own ID, as far as this request knows.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    Known(Option<&'a ShortId>),
+    /// The read had not answered when the search ended.
+    Unknown,
 }
 
 /// Keeps the cache in line with what the search found: the one Short ID it
 /// picked, or no entry when it found nobody or several devices. A failed
 /// search says nothing about the entry.
-async fn remember<C: ShortIdCache>(
-    cache: &C,
-    id: &UniqueId,
-    cached: Option<&ShortId>,
-    found: &Result<Choice, GatewayError>,
-) {
-    match found {
-        Ok(Choice::One(short_id)) if cached != Some(short_id) => cache.put(id, short_id).await,
-        Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)) if cached.is_some() => cache.forget(id).await,
-        _ => {}
+async fn remember<C: ShortIdCache>(cache: &C, id: &UniqueId, entry: Entry<'_>, found: &Result<Choice, GatewayError>) {
+    match (found, entry) {
+        (Ok(Choice::One(short_id)), Entry::Known(Some(cached))) if cached == short_id => {}
+        (Ok(Choice::One(short_id)), _) => cache.put(id, short_id).await,
+        (Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)), Entry::Known(None)) => {}
+        (Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)), _) => cache.forget(id).await,
+        (Err(_), _) => {}
     }
 }
 

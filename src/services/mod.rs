@@ -1,15 +1,16 @@
 //! The two flows, written against the `Transport` and `ShortIdCache` traits
-//! so they run natively in tests with in-memory fakes.
+//! so they run natively in tests with in-memory fakes; and the two small
+//! future combinators they overlap upstream and cache work with.
 
 pub mod agent;
 pub mod visitor;
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 
 /// Runs two futures at once and waits for both (a two-way join, so that
-/// independent upstream calls overlap instead of queueing).
+/// independent work overlaps instead of queueing).
 pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let (mut out_a, mut out_b) = (None, None);
@@ -24,13 +25,107 @@ pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
                 out_b = Some(value);
             }
         }
-        match (out_a.take(), out_b.take()) {
-            (Some(a), Some(b)) => Poll::Ready((a, b)),
-            (a, b) => {
-                (out_a, out_b) = (a, b);
-                Poll::Pending
-            }
+        if out_a.is_some() && out_b.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     })
-    .await
+    .await;
+    (out_a.expect("ready"), out_b.expect("ready"))
+}
+
+/// What `search_with_head_start` came back with: the search's result,
+/// whether the look-up answered before the search ended and its hit if so,
+/// and the head start's result if it was wanted.
+pub struct Raced<S, K, H> {
+    pub found: S,
+    pub looked_up: bool,
+    pub hit: Option<K>,
+    pub head_start: Option<H>,
+}
+
+/// Runs `search` and a cache `lookup` at once. A hit that comes back while
+/// the search still runs starts `start(hit)` alongside it. Once the search
+/// ends, the look-up is no longer waited for, and the head start only when
+/// `keep(&found, &hit)`; otherwise it is dropped unfinished. So neither a
+/// slow cache nor a stale entry ever holds the answer up.
+pub async fn search_with_head_start<S, L, K, F, H>(
+    search: S,
+    lookup: L,
+    start: F,
+    keep: impl Fn(&S::Output, &K) -> bool,
+) -> Raced<S::Output, K, H::Output>
+where
+    S: Future,
+    L: Future<Output = Option<K>>,
+    K: Clone,
+    F: FnOnce(K) -> H,
+    H: Future,
+{
+    let (mut search, mut lookup) = (pin!(search), pin!(lookup));
+    let mut start = Some(start);
+    let (mut found, mut hit, mut looked_up) = (None, None, false);
+    let (mut head, mut head_out): (Option<Pin<Box<H>>>, Option<H::Output>) = (None, None);
+    poll_fn(|cx| {
+        // The look-up first: with a hit, the head start goes out right after the search.
+        if !looked_up && found.is_none() {
+            if let Poll::Ready(value) = lookup.as_mut().poll(cx) {
+                looked_up = true;
+                if let (Some(key), Some(start)) = (value, start.take()) {
+                    head = Some(Box::pin(start(key.clone())));
+                    hit = Some(key);
+                }
+            }
+        }
+        if found.is_none() {
+            if let Poll::Ready(value) = search.as_mut().poll(cx) {
+                found = Some(value);
+            }
+        }
+        if let (None, Some(pending)) = (&head_out, head.as_mut()) {
+            if let Poll::Ready(value) = pending.as_mut().poll(cx) {
+                head_out = Some(value);
+            }
+        }
+        match (&found, &hit) {
+            (None, _) => Poll::Pending,
+            (Some(result), Some(key)) if keep(result, key) && head_out.is_none() => Poll::Pending,
+            (Some(_), _) => Poll::Ready(()),
+        }
+    })
+    .await;
+    let found = found.expect("ready only once the search has ended");
+    let wanted = hit.as_ref().is_some_and(|key| keep(&found, key));
+    Raced { head_start: head_out.filter(|_| wanted), hit, looked_up, found }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::{pending, ready};
+
+    use super::*;
+    use crate::outbound::testing::block_on;
+
+    #[test]
+    fn a_head_start_the_search_does_not_want_is_not_waited_for() {
+        let raced =
+            block_on(search_with_head_start(ready("other"), ready(Some("cached")), |_| pending::<u8>(), |f, k| f == k));
+        assert_eq!((raced.found, raced.hit, raced.head_start), ("other", Some("cached"), None));
+    }
+
+    #[test]
+    fn a_wanted_head_start_is_used() {
+        let raced = block_on(search_with_head_start(ready("same"), ready(Some("same")), |_| ready(7), |f, k| f == k));
+        assert_eq!((raced.found, raced.hit, raced.head_start), ("same", Some("same"), Some(7)));
+    }
+
+    #[test]
+    fn a_cache_that_has_not_answered_when_the_search_ends_is_not_waited_for() {
+        let raced =
+            block_on(search_with_head_start(ready("found"), pending::<Option<&str>>(), |_| ready(7), |_, _| true));
+        assert_eq!((raced.found, raced.looked_up, raced.hit, raced.head_start), ("found", false, None, None));
+        let miss = block_on(search_with_head_start(ready("found"), ready(None::<&str>), |_| ready(7), |_, _| true));
+        assert_eq!((miss.looked_up, miss.hit, miss.head_start), (true, None, None));
+    }
 }

@@ -3,7 +3,7 @@
 // decides, and a cached Short ID only lets its session start alongside it.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, withGateway } from "./harness.mjs";
+import { gatewaySuite, baseVars, withGateway, SLOW_KV_MS } from "./harness.mjs";
 
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase), kv: true }));
 // (The suite resets the simulator; this empties the cache too.)
@@ -36,6 +36,14 @@ test("a miss searches and stores the Short ID for SHORT_ID_CACHE_TTL (default 36
   assert.deepEqual(await summary(), ["GET /list?search=id%3Aalice-1001&max_results=10", "POST /visitors/sAlice01/watch_url"]);
 });
 
+/**
+ * Upscope's search is slower than a KV read at the edge; on loopback it may
+ * not be. The tests that show the head start make the next search take
+ * 200 ms, so the cache surely answers first (without it, a late read is
+ * simply not used: see the slow-KV test).
+ */
+const searchSlowerThanKv = () => suite.up.fault({ method: "GET", path: "/list", delay_ms: 200 });
+
 /** Which visitor a redirect watches, from the simulator's watch page. */
 async function watched(location) {
   const page = await (await fetch(location)).text();
@@ -45,6 +53,7 @@ async function watched(location) {
 test("a hit still searches; the session for the cached Short ID starts alongside and is used: two calls", async () => {
   await agent("uniqueid=alice-1001");
   await suite.up.reset();
+  await searchSlowerThanKv();
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice01");
@@ -58,6 +67,7 @@ test("a cached Short ID now worn by someone else is never used: the agent watche
     { short_id: "sAlice01", unique_id: "mallory-9", lookup_code: "1999", is_online: true, last_seen_at: minutesAgo(0) },
     { short_id: "sAlice09", unique_id: "alice-1001", lookup_code: "4829", is_online: true, last_seen_at: minutesAgo(0) },
   ]);
+  await searchSlowerThanKv();
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice09");
@@ -82,6 +92,7 @@ test("a hit still offers the chooser when a second device comes online, and the 
 
 test("a stale entry (watch_url 404) is replaced by what the search finds, and the flow carries on", async () => {
   await suite.gw.kv.put(KEY, "sGone99");
+  await searchSlowerThanKv();
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice01");
@@ -93,6 +104,7 @@ test("a stale entry (watch_url 404) is replaced by what the search finds, and th
 
 test("an entry for a visitor nobody matches any more ends in 404 and leaves no entry", async () => {
   await suite.gw.kv.put("short-id:v1:zoe-1", "sBob0002");
+  await searchSlowerThanKv();
   assert.equal((await agent("uniqueid=zoe-1")).status, 404);
   assert.deepEqual(await callSet(), ["GET /list?search=id%3Azoe-1&max_results=10", "POST /visitors/sBob0002/watch_url"]);
   assert.equal(await suite.gw.kv.get("short-id:v1:zoe-1"), null);
@@ -193,10 +205,39 @@ test("a failing KV namespace degrades to uncached operation, logged, never faili
 test("hits and misses are in the request's log line", async () => {
   suite.gw.logs.length = 0;
   await agent("uniqueid=alice-1001");
+  await searchSlowerThanKv();
   await agent("uniqueid=alice-1001");
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(suite.gw.logLines().map((l) => [l.cache, l.upstream.map((u) => u.endpoint).sort()]), [
     ["miss", ["search", "watch_url"]],
     ["hit", ["search", "watch_url"]],
   ]);
+});
+
+test("a stale entry whose session call is slow does not hold the answer up: the search's visitor is watched in time", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { UPSTREAM_TIMEOUT_MS: "1500" }), kv: true }, async (gw) => {
+    await gw.kv.put(KEY, "sAlice01");
+    await suite.up.addVisitors([
+      { short_id: "sAlice01", unique_id: "mallory-9", is_online: true, last_seen_at: minutesAgo(0) },
+      { short_id: "sAlice09", unique_id: "alice-1001", is_online: true, last_seen_at: minutesAgo(0) },
+    ]);
+    await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", delay_ms: 3000 });
+    const res = await gw.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+    assert.equal(res.status, 302, await res.clone().text());
+    assert.equal(await watched(res.headers.get("location")), "sAlice09");
+  });
+});
+
+test("a slow KV namespace never holds the answer up: the read is dropped when the search ends, the write is bounded", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { UPSTREAM_TIMEOUT_MS: "1500" }), kv: "slow" }, async (slow) => {
+    const started = Date.now();
+    const res = await slow.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
+    assert.equal(res.status, 302, await res.clone().text());
+    assert.ok(Date.now() - started < SLOW_KV_MS, "answered before the KV namespace did");
+    assert.deepEqual(await summary(), [SEARCH_ALICE, "POST /visitors/sAlice01/watch_url"]);
+    await new Promise((r) => setTimeout(r, 100));
+    const [line] = slow.logLines();
+    assert.equal(line.cache, "late");
+    assert.deepEqual(line.warnings, ["kv_get_late", "kv_put_timeout"]);
+  });
 });

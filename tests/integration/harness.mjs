@@ -52,7 +52,8 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
 /**
  * Starts the gateway with `vars` as its Worker variables and secrets.
  * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE;
- * `kv: "broken"` binds one whose every operation fails, as KV may in production.
+ * `kv: "broken"` binds one whose every operation fails, as KV may in production;
+ * `kv: "slow"` one whose every operation answers (empty) only after `SLOW_KV_MS`.
  * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`.
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
  * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
@@ -74,14 +75,14 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     compatibilityFlags: COMPATIBILITY_FLAGS,
     bindings: versionMetadata ? { ...vars, CF_VERSION_METADATA: versionMetadata } : vars,
     kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
-    wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : {},
+    wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : kv === "slow" ? { SHORT_ID_CACHE: "slow-kv" } : {},
     ratelimits: Object.fromEntries(Object.entries(rateLimits).map(([name, limit], i) =>
       [name, { namespace_id: String(1000 + i), simple: { limit, period: RATE_LIMIT_PERIOD_SECONDS } }])),
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
-    workers: kv === "broken" ? [gateway, BROKEN_KV] : [gateway],
+    workers: kv === "broken" ? [gateway, BROKEN_KV] : kv === "slow" ? [gateway, SLOW_KV] : [gateway],
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
       stderr.on("data", (d) => logs.push(String(d)));
@@ -109,6 +110,20 @@ const BROKEN_KV = {
     const fail = async () => { throw new Error("KV is unavailable"); };
     export default function () {
       return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
+    }`,
+};
+
+/** How long every call to the `kv: "slow"` namespace takes. */
+export const SLOW_KV_MS = 3000;
+
+/** A KV namespace that answers every call, empty, after SLOW_KV_MS. */
+const SLOW_KV = {
+  name: "slow-kv",
+  modules: true,
+  script: `
+    const slow = async () => { await new Promise((r) => setTimeout(r, ${SLOW_KV_MS})); return null; };
+    export default function () {
+      return { get: slow, getWithMetadata: slow, put: slow, list: slow, delete: slow };
     }`,
 };
 

@@ -42,6 +42,8 @@ test("every request logs one JSON line, and no secret, signature, token or sessi
     byCode: signLink(`${ORIGIN}/agent?lookup=4821&agent_id=a-7&agent_name=Ann`, AGENT_SECRET),
     forged: signLink(`${ORIGIN}/agent?lookup=4821&agent_id=a-7&agent_name=Ann`, "not-the-secret-but-long-enough-0000000"),
   };
+  // Upscope's search is slower than a KV read; on loopback make it so, for the hit's head start.
+  await up.fault({ method: "GET", path: "/list", delay_ms: 200, times: 3 });
   const links = await run(
     {
       vars: baseVars(up.apiBase, {
