@@ -149,19 +149,22 @@ impl<C: Crypto, T: Transport> AccessVerifier<'_, C, T> {
             Plan::Unavailable => return Err(GatewayError::AccessKeysUnavailable),
             Plan::Fetch => {}
         }
+        // Claim the fetch before awaiting it, as if it had failed: requests
+        // arriving meanwhile see a recent attempt and fetch nothing themselves
+        // (a known key still verifies; otherwise they get a 502).
+        self.state().last_attempt = Some(Attempt { at_ms: self.now_ms, failed: true });
         let fresh = self.fetch().await;
-        let failed = fresh.is_none();
         let mut current = self.state();
-        current.last_attempt = Some(Attempt { at_ms: self.now_ms, failed });
         match fresh {
             Some(fresh) => {
+                current.last_attempt = Some(Attempt { at_ms: self.now_ms, failed: false });
                 let key = fresh.find(kid).cloned();
                 current.keys = Some(fresh);
                 key.ok_or(refused(Refusal::Invalid))
             }
             // Cloudflare unreachable: a key already known still verifies.
             None => {
-                state.keys.as_ref().and_then(|set| set.find(kid)).cloned().ok_or(GatewayError::AccessKeysUnavailable)
+                current.keys.as_ref().and_then(|set| set.find(kid)).cloned().ok_or(GatewayError::AccessKeysUnavailable)
             }
         }
     }
@@ -269,6 +272,48 @@ mod tests {
         };
         assert!(matches!(plan(&stale_then_failed, "k1", NOW_MS + KEYS_MAX_AGE_MS + 1.0), Plan::Use(_)));
         assert_eq!(plan(&stale_then_failed, "k9", NOW_MS + KEYS_MAX_AGE_MS + 1.0), Plan::Unavailable);
+    }
+
+    #[test]
+    fn a_fetch_in_flight_is_claimed_so_requests_meanwhile_fetch_nothing() {
+        /// A transport whose answer never comes, to look at the state mid-fetch.
+        #[derive(Default)]
+        struct Hanging(std::cell::Cell<usize>);
+        impl Transport for Hanging {
+            async fn send(
+                &self,
+                _: HttpRequest,
+            ) -> Result<crate::outbound::HttpResponse, crate::outbound::TransportError> {
+                self.0.set(self.0.get() + 1);
+                std::future::pending().await
+            }
+            async fn pause_before_retry(&self, _: u64) -> bool {
+                false
+            }
+            fn random_fraction(&self) -> f64 {
+                0.0
+            }
+        }
+        let keys = KeyCache::default();
+        let hanging = Hanging::default();
+        let settings = settings();
+        let verifier = AccessVerifier {
+            settings: &settings,
+            crypto: &FakeCrypto,
+            transport: &hanging,
+            keys: &keys,
+            now_ms: NOW_MS,
+        };
+        let t = signed_token("k1", "modulus-one", claims());
+        let mut first = std::pin::pin!(verifier.verify(Some(&t)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::future::Future::poll(first.as_mut(), &mut cx).is_pending(), "the first request is fetching");
+        assert_eq!(hanging.0.get(), 1);
+        // Another request meanwhile, even with an unknown kid: no second fetch.
+        let other = signed_token("k-unknown", "modulus-x", claims());
+        let fake = FakeTransport::default();
+        assert_eq!(code(verify(&fake, &keys, NOW_MS + 10.0, Some(&other))), "access_keys_unavailable");
+        assert!(fake.requests.borrow().is_empty());
     }
 
     #[test]

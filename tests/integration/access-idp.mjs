@@ -17,10 +17,11 @@ export function newKey(kid) {
 }
 
 export async function startAccess() {
-  const state = { published: [], fetches: 0, failing: false };
-  const server = http.createServer((req, res) => {
+  const state = { published: [], fetches: 0, failing: false, delayMs: 0 };
+  const server = http.createServer(async (req, res) => {
     if (req.url === "/cdn-cgi/access/certs") {
       state.fetches += 1;
+      if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
       if (state.failing) return res.writeHead(503, { "Content-Type": "text/plain" }).end("unavailable");
       res.writeHead(200, { "Content-Type": "application/json" });
       const [current] = state.published;
@@ -40,6 +41,8 @@ export async function startAccess() {
     resetFetches: () => { state.fetches = 0; },
     /** Makes the key endpoint answer 503 (true) or serve the keys again (false). */
     fail: (failing) => { state.failing = failing; },
+    /** Makes the key endpoint answer only after `ms` (0: at once). */
+    delay: (ms) => { state.delayMs = ms; },
     fetches: () => state.fetches,
     close: () => new Promise((resolve) => server.close(resolve)),
   };

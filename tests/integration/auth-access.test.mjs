@@ -25,6 +25,7 @@ beforeEach(async () => {
   access.publish(key1, key2);
   access.resetFetches();
   access.fail(false);
+  access.delay(0);
 });
 
 /** A gateway in access mode; fresh for each test, so its key cache starts empty. */
@@ -133,6 +134,18 @@ test("a failing key endpoint is asked at most once per cooldown: 502s in between
     assert.equal(access.fetches(), 3);
   });
   assert.equal((await up.requests()).length, 1, "only the request after recovery reached Upscope");
+});
+
+test("requests that arrive while a key fetch is under way fetch nothing themselves", async () => {
+  access.fail(true);
+  access.delay(800);
+  await withAccessGateway(async (gw) => {
+    const forged = newKey("attacker-kid");
+    const answers = await Promise.all(Array.from({ length: 20 }, () => refusal(gw, LINK, withToken(token(forged)))));
+    assert.ok(answers.every((a) => a.status === 502), JSON.stringify(answers.map((a) => a.status)));
+    assert.equal(access.fetches(), 1, "one fetch for twenty requests");
+  });
+  assert.deepEqual(await up.requests(), []);
 });
 
 test("incomplete access configuration is a 500 naming the setting, with no call anywhere", async () => {
