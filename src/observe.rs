@@ -44,10 +44,20 @@ pub enum CacheEvent {
 /// bearer credential, is never handed to this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audit {
-    pub agent_id: String,
+    pub watcher: Watcher,
     pub short_id: String,
     /// `short`, `unique`, `lookup` or `chooser`.
     pub named_by: &'static str,
+}
+
+/// Who was handed the `watch_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watcher {
+    /// A member of staff on `/agent`, by their id.
+    Agent(String),
+    /// Someone outside the company on `/view`. Their id is the company's ID
+    /// for a customer, so it is logged only as a keyed pseudonym.
+    Viewer { pseudonym: String },
 }
 
 /// How a request's line should be filed: `error` for 5xx, `warn` for 4xx.
@@ -170,7 +180,12 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         line["warnings"] = json!(warnings);
     }
     if let Some(audit) = log.audit.borrow().as_ref() {
-        line["audit"] = json!({ "agent_id": audit.agent_id, "short_id": audit.short_id, "named_by": audit.named_by });
+        line["audit"] = match &audit.watcher {
+            Watcher::Agent(id) => json!({ "role": "agent", "agent_id": id }),
+            Watcher::Viewer { pseudonym } => json!({ "role": "viewer", "viewer": pseudonym }),
+        };
+        line["audit"]["short_id"] = json!(audit.short_id);
+        line["audit"]["named_by"] = json!(audit.named_by);
     }
     line.to_string()
 }
@@ -254,9 +269,20 @@ mod tests {
     #[test]
     fn a_handed_out_session_is_audited_by_names_only() {
         let log = RequestLog::default();
-        log.audit(Audit { agent_id: "agent-7".into(), short_id: "sAlice01".into(), named_by: "unique" });
+        log.audit(Audit { watcher: Watcher::Agent("agent-7".into()), short_id: "sAlice01".into(), named_by: "unique" });
         let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
-        assert_eq!(v["audit"], json!({"agent_id": "agent-7", "short_id": "sAlice01", "named_by": "unique"}));
+        assert_eq!(
+            v["audit"],
+            json!({"role": "agent", "agent_id": "agent-7", "short_id": "sAlice01", "named_by": "unique"})
+        );
+        let viewer = RequestLog::default();
+        let pseudonym = "3fa2b1c0d9e8f7a6".to_owned();
+        viewer.audit(Audit { watcher: Watcher::Viewer { pseudonym }, short_id: "sEmp42".into(), named_by: "unique" });
+        let v: Value = serde_json::from_str(&log_line(&summary(), &viewer)).unwrap();
+        assert_eq!(
+            v["audit"],
+            json!({"role": "viewer", "viewer": "3fa2b1c0d9e8f7a6", "short_id": "sEmp42", "named_by": "unique"})
+        );
         assert_eq!(v["request_id"], "8a1b2c3d4e5f6a7b-LHR");
         let quiet: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
         assert!(quiet.get("audit").is_none());

@@ -125,6 +125,19 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
         Ok(Agent { id: field(params, "viewer_id", MAX_ID_CHARS)?, name: field(params, "viewer_name", MAX_NAME_CHARS)? })
     }
 
+    /// How the audit log names a viewer: the first 8 bytes, in hex, of
+    /// HMAC-SHA256(`VIEWER_LINK_SECRET`, "audit:" + viewer id). Stable, so one
+    /// viewer's sessions can be found (`scripts/audit-id.mjs` computes it for
+    /// a known id), but not the customer's ID in clear.
+    pub async fn viewer_pseudonym(&self, key: &LinkKey, viewer_id: &str) -> Result<String, GatewayError> {
+        let mac = self
+            .crypto
+            .hmac_sha256(key.secret.as_bytes(), format!("{AUDIT_PREFIX}{viewer_id}").as_bytes())
+            .await
+            .map_err(|_| GatewayError::Internal("a viewer's audit pseudonym could not be computed"))?;
+        Ok(mac.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    }
+
     /// A `/view` link to the chosen device for the same viewer: the viewer,
     /// the link's expiry and narrowing, freshly signed with `key`.
     pub async fn carry_viewer(
@@ -156,6 +169,9 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
         }
     }
 }
+
+/// What a viewer's audit pseudonym is keyed on, besides their id.
+const AUDIT_PREFIX: &str = "audit:";
 
 /// The parameter that narrows a link's permissions (`core::permissions`).
 pub const PERMISSIONS_PARAM: &str = "permissions";

@@ -68,7 +68,7 @@ pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]
     if has_path_tricks(&url) {
         return Err(InvalidInput::new(
             "url_not_allowed",
-            "The url parameter's path may not contain ';', '%25' (an encoded '%') or '..' segments; link to the page itself.",
+            "The url parameter's path may not contain ';', '%25' (an encoded '%'), '%00', '%u', '%C0', '%C1' or segments starting with '..'; link to the page itself.",
         ));
     }
     if names_unique_id_anywhere(&url) {
@@ -84,25 +84,31 @@ pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]
 
 /// Path spellings that the URL parser keeps but a site's server may read as
 /// a way out of the allowed prefix: `;` (Tomcat and Spring treat `..;` as
-/// `..`), a double-encoded `%` (`%252e` decodes twice to `.`), and any `..`
-/// segment the parser did not already resolve.
+/// `..`), a double-encoded `%` (`%252e` decodes twice to `.`), any segment
+/// that starts with `..` (`..%20`, `..%00`, `..;`), NUL, IIS's `%u` escapes,
+/// and the overlong UTF-8 lead bytes `%C0`/`%C1` (`%c0%af` is a `/` to some).
 fn has_path_tricks(url: &Url) -> bool {
     let path = url.path().to_ascii_lowercase();
-    path.contains(';')
-        || path.contains("%3b")
-        || path.contains("%25")
-        || path.split('/').any(|segment| segment == ".." || segment.starts_with("..;"))
+    [";", "%3b", "%25", "%00", "%u", "%c0", "%c1"].iter().any(|bad| path.contains(bad))
+        || path.split('/').any(|segment| segment.starts_with(".."))
 }
 
 /// Whether the query or fragment mentions `upscope_unique_id` in any case,
 /// separator or depth of percent-encoding (`;` pairs, `[]` suffixes,
-/// `%5F`, `%255F`...): a page must not name the visitor behind the gateway's back.
+/// `%5F`, `%255F`...), or in a spelling PHP turns into it (`.`, space, `+`
+/// and `[` in a name become `_`): a page must not name the visitor behind
+/// the gateway's back.
 fn names_unique_id_anywhere(url: &Url) -> bool {
+    let mentions = |text: &str| {
+        let folded: String =
+            text.chars().map(|c| if matches!(c, '.' | ' ' | '+' | '[') { '_' } else { c.to_ascii_lowercase() }).collect();
+        folded.contains("upscope_unique_id")
+    };
     [url.query(), url.fragment()].into_iter().flatten().any(|part| {
         let mut text = part.to_owned();
         // Each round peels one layer of encoding; a few rounds reach any real page.
         for _ in 0..4 {
-            if text.to_ascii_lowercase().contains("upscope_unique_id") {
+            if mentions(&text) {
                 return true;
             }
             let decoded = percent_decode(&text);
@@ -256,12 +262,19 @@ mod tests {
             "https://shop.example.com/help/%3B/x",
             "https://shop.example.com/help/%252e%252e/admin",
             "https://shop.example.com/help/%25",
+            "https://shop.example.com/help/..%20/admin",
+            "https://shop.example.com/help/..%00/admin",
+            "https://shop.example.com/help/..%u002fadmin",
+            "https://shop.example.com/help/..%c0%afadmin",
+            "https://shop.example.com/help/x%C1%9Cy",
+            "https://shop.example.com/help/...",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
             assert_eq!(err.code, "url_not_allowed", "{bad}");
             assert!(err.message.contains("';'"), "{bad}: {}", err.message);
         }
         assert!(choose_page(&default, Some("https://shop.example.com/help/a..b/c.d"), &allowed).is_ok());
+        assert!(choose_page(&default, Some("https://shop.example.com/help/caf%C3%A9"), &allowed).is_ok());
     }
 
     #[test]
@@ -279,6 +292,10 @@ mod tests {
             "https://shop.example.com/help?a=1&%5F%5F%5Fupscope%5Funique%5Fid=victim",
             "https://shop.example.com/help#___upscope_unique_id=victim",
             "https://shop.example.com/help#/route?Upscope_Unique_Id=victim",
+            "https://shop.example.com/help?___upscope.unique.id=victim",
+            "https://shop.example.com/help?___upscope+unique+id=victim",
+            "https://shop.example.com/help?___upscope%20unique_id=victim",
+            "https://shop.example.com/help?___upscope[unique.id=victim",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
             assert_eq!(err.code, "url_not_allowed", "{bad}");

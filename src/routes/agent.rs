@@ -9,17 +9,18 @@ use crate::cache::KvShortIdCache;
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::error::GatewayError;
-use crate::observe::Audit;
+use crate::observe::{Audit, Watcher};
+use crate::outbound::fetch::FetchTransport;
 use crate::pages;
 use crate::services::agent::{start_watching, Watch};
 use crate::settings::{AgentAuth, AgentSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING};
 use crate::upscope::models::WatchUrlRequest;
+use crate::upscope::Client;
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let auth = AgentAuth::load(ctx.env)?;
     let settings = AgentSettings::load(ctx.env)?;
-    // Settings first: a missing API key is a 500 before anything else.
-    ctx.upscope()?;
+    let client = ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
     let access_token = ctx.req.headers().get(TOKEN_HEADER).ok().flatten();
     let credentials = Credentials { params: &ctx.params, access_token: access_token.as_deref() };
@@ -34,7 +35,8 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     };
     let request = WatchUrlRequest { agent, branding: settings.branding, permissions };
     let link_to = async |short_id: &str| verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
-    watch_or_choose(ctx, &visitor, request, settings.cache_ttl_seconds, "/agent", link_to).await
+    let watcher = Watcher::Agent(request.agent.id.clone());
+    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.cache_ttl_seconds, "/agent", link_to).await
 }
 
 /// The configured grant, narrowed by the link's `permissions=` when it has one.
@@ -51,27 +53,29 @@ pub(super) fn narrowed(configured: &Grant, params: &Params) -> Result<Grant, Gat
     Ok(permissions::narrow(configured, &permissions::parse(&entries).map_err(refuse)?))
 }
 
-/// Starts a session on `visitor` for `request`: redirected to and audited;
-/// or, when the person is online on several devices, the chooser, whose
-/// links to `route` `link_to` builds for each device's Short ID.
+/// Starts a session on `visitor` for `request`: redirected to and audited
+/// as `watcher`'s; or, when the person is online on several devices, the
+/// chooser, whose links to `route` `link_to` builds for each device's Short ID.
+#[allow(clippy::too_many_arguments)] // one call site per route; a struct would only rename them
 pub(super) async fn watch_or_choose(
     ctx: &Ctx<'_>,
+    client: &Client<&FetchTransport<'_>>,
     visitor: &VisitorRef,
     request: WatchUrlRequest,
+    watcher: Watcher,
     cache_ttl_seconds: u64,
     route: &str,
     link_to: impl AsyncFn(&str) -> Result<Vec<(String, String)>, GatewayError>,
 ) -> Result<Outcome, GatewayError> {
-    let client = ctx.upscope()?;
     let cache = ctx.env.kv(SHORT_ID_CACHE_BINDING).ok().map(|store| KvShortIdCache {
         store,
         ttl_seconds: cache_ttl_seconds,
         log: ctx.log,
     });
-    match start_watching(&client, &cache, visitor, &request).await? {
+    match start_watching(client, &cache, visitor, &request).await? {
         Watch::Session(short_id, url) => {
             ctx.log.audit(Audit {
-                agent_id: request.agent.id,
+                watcher,
                 short_id: short_id.as_str().to_owned(),
                 named_by: naming(&ctx.params, visitor),
             });

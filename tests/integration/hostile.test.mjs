@@ -79,6 +79,13 @@ const GET_CASES = [
   ["percent-encoded unique-id name", `/visitor?url=${enc("https://shop.example.com/help?a=1&%5F%5F%5Fupscope%5Funique%5Fid=victim")}`, 400, "url_not_allowed"],
   ["double-encoded unique-id name", `/visitor?url=${enc("https://shop.example.com/help?%255F%255F%255Fupscope_unique_id=victim")}`, 400, "url_not_allowed"],
   ["plain unique-id parameter", `/visitor?url=${enc("https://shop.example.com/help?___upscope_unique_id=victim")}`, 400, "url_not_allowed"],
+  ["a name PHP reads as the unique-id parameter (dots)", `/visitor?url=${enc("https://shop.example.com/help?___upscope.unique.id=victim")}`, 400, "url_not_allowed"],
+  ["a name PHP reads as the unique-id parameter (spaces)", `/visitor?url=${enc("https://shop.example.com/help?___upscope+unique+id=victim")}`, 400, "url_not_allowed"],
+  ["a name PHP reads as the unique-id parameter ('[')", `/visitor?url=${enc("https://shop.example.com/help?___upscope[unique.id=victim")}`, 400, "url_not_allowed"],
+  ["'..' followed by an encoded space", `/visitor?url=${enc("https://shop.example.com/help/..%20/admin")}`, 400, "url_not_allowed"],
+  ["'..' followed by NUL", `/visitor?url=${enc("https://shop.example.com/help/..%00/admin")}`, 400, "url_not_allowed"],
+  ["IIS %u escape", `/visitor?url=${enc("https://shop.example.com/help/..%u002fadmin")}`, 400, "url_not_allowed"],
+  ["overlong UTF-8 slash", `/visitor?url=${enc("https://shop.example.com/help/..%c0%afadmin")}`, 400, "url_not_allowed"],
   // Links that name no visitor, or several
   ["a blank visitor", `/agent?lookup=&${A}`, 400, "invalid_parameter"],
   ["two ways of naming the visitor", `/agent?visitorid=abc&lookup=1234&${A}`, 400, "conflicting_parameters"],

@@ -120,13 +120,13 @@ test("every request logs one JSON line, and no secret, signature, token or sessi
   assert.deepEqual(links.lines.map((l) => l.level), ["info", "info", "info", "info", "warn", "warn", "info", "warn"]);
 
   // Every watch_url handed out is audited: who, which visitor, named how; nothing else.
-  const agentAudit = (shortId, namedBy) => ({ agent_id: "a-7", short_id: shortId, named_by: namedBy });
+  const agentAudit = (shortId, namedBy) => ({ role: "agent", agent_id: "a-7", short_id: shortId, named_by: namedBy });
   assert.deepEqual(links.lines.map((l) => l.audit ?? null), [
     null, agentAudit("sAlice01", "unique"), agentAudit("sAlice01", "unique"), agentAudit("sAlice01", "lookup"),
     null, null, null, null,
   ]);
   assert.deepEqual(accessRun.lines[0].audit, {
-    agent_id: "7335d417-61da-459d-899c-0a01c76a2f94", short_id: "sAlice01", named_by: "short",
+    role: "agent", agent_id: "7335d417-61da-459d-899c-0a01c76a2f94", short_id: "sAlice01", named_by: "short",
   });
   assert.deepEqual(accessRun.lines[0].upstream.map((u) => u.endpoint), ["access_keys", "watch_url"]);
 });
@@ -138,6 +138,6 @@ test("a session started from the device chooser is audited as named by the choos
   ]);
   assert.deepEqual(seen.map((s) => s.status), [200, 302]);
   assert.equal(lines[0].audit, undefined, "no watch_url was handed out for the chooser page");
-  assert.deepEqual(lines[1].audit, { agent_id: "a-9", short_id: "sCarolPhone", named_by: "chooser" });
+  assert.deepEqual(lines[1].audit, { role: "agent", agent_id: "a-9", short_id: "sCarolPhone", named_by: "chooser" });
   assert.equal(lines[1].level, "info");
 });

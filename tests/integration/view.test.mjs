@@ -41,7 +41,7 @@ test("a signed /view link starts a view-only session under the viewer's name", a
   assert.match(page, /id="watch-permissions">view only</);
   const [watch] = await watches();
   assert.equal(watch.path, "/visitors/sAlice01/watch_url");
-  assert.deepEqual(watch.body, { agent: { id: "cust-501", name: "Pat Customer" }, permissions: NONE });
+  assert.deepEqual(watch.body, { agent: { id: "viewer:cust-501", name: "Pat Customer" }, permissions: NONE });
 });
 
 test("every bad /view link is refused with 400, 401 or 403 and no upstream call", async () => {
@@ -123,7 +123,7 @@ test("the chooser's links keep the viewer, the narrowing and /view; the device's
   const location = await expectRedirect(suite.gw, links[1]);
   assert.match(await (await fetch(location)).text(), /id="watch-short-id">sCarolPhone</);
   const [watch] = await watches();
-  assert.deepEqual(watch.body, { agent: { id: "cust-501", name: "Pat Customer" }, permissions: NONE });
+  assert.deepEqual(watch.body, { agent: { id: "viewer:cust-501", name: "Pat Customer" }, permissions: NONE });
   // The chooser's link is signed for that device: it cannot be turned to another.
   assert.equal((await refusal(suite.gw, links[1].replace("sCarolPhone", "sCarolDesk"))).code, "link_invalid");
 });
@@ -182,7 +182,16 @@ test("/view pages are framed only by VIEWER_EMBED_ORIGINS, and every session is 
     await new Promise((r) => setTimeout(r, 100));
     const lines = gw.logLines();
     assert.deepEqual(lines.map((l) => [l.route, l.status, l.level]), [["/view", 401, "warn"], ["/view", 302, "info"]]);
-    assert.deepEqual(lines[1].audit, { agent_id: "cust-501", short_id: "sAlice01", named_by: "unique" });
+    // The viewer's id is a customer's: logged only as its keyed pseudonym, which scripts/audit-id.mjs recomputes.
+    const { viewerPseudonym } = await import("../../scripts/audit-id.mjs");
+    assert.deepEqual(lines[1].audit, { role: "viewer", viewer: viewerPseudonym(VIEWER_SECRET, "cust-501"), short_id: "sAlice01", named_by: "unique" });
+    assert.match(lines[1].audit.viewer, /^[0-9a-f]{16}$/);
+    assert.ok(!gw.logs.join("").includes("cust-501"), "the viewer's id never reaches the log");
+    const { execFileSync } = await import("node:child_process");
+    const printed = execFileSync(process.execPath, ["scripts/audit-id.mjs", "cust-501"], {
+      cwd: new URL("../..", import.meta.url), env: { ...process.env, VIEWER_LINK_SECRET: VIEWER_SECRET }, encoding: "utf8",
+    }).trim();
+    assert.equal(printed, lines[1].audit.viewer);
   });
 });
 
@@ -209,7 +218,7 @@ test("reversed roles: an employee shares a page, two customers watch view-only a
   const staff = await expectRedirect(suite.gw, agentLink("uniqueid=emp-42&agent_id=staff-1&agent_name=Sam%20Staff"));
   assert.match(await (await fetch(staff)).text(), /id="watch-permissions">may click, draw, scroll</);
   const bodies = (await watches()).map((w) => [w.body.agent.id, w.body.permissions]);
-  assert.deepEqual(bodies.sort(), [["cust-1", NONE], ["cust-2", NONE], ["staff-1", only("click", "scroll", "draw")]]);
+  assert.deepEqual(bodies.sort(), [["staff-1", only("click", "scroll", "draw")], ["viewer:cust-1", NONE], ["viewer:cust-2", NONE]]);
 });
 
 test("signing tools: the README's /view vector, mint-link.mjs and the Python example mint /view links the gateway accepts", async () => {
