@@ -51,5 +51,8 @@ if __name__ == "__main__":
     import os
 
     now = float(sys.argv[2]) if len(sys.argv) > 2 else None
-    secret_name = SECRET_FOR_ROUTE.get(urlsplit(sys.argv[1]).path, "AGENT_LINK_SECRET")
-    print(sign_link(sys.argv[1], os.environ[secret_name], now=now))
+    path = urlsplit(sys.argv[1]).path
+    if path not in SECRET_FOR_ROUTE:
+        # Never fall back to another route's secret: a typo must not mint an agent link.
+        sys.exit(f"sign_link: {path} is not a signed route (use {', '.join(SECRET_FOR_ROUTE)})")
+    print(sign_link(sys.argv[1], os.environ[SECRET_FOR_ROUTE[path]], now=now))

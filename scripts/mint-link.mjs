@@ -17,7 +17,12 @@ if (!link) {
   process.exit(2);
 }
 const url = new URL(link, "http://127.0.0.1:8787");
-const name = SECRET_FOR_ROUTE[url.pathname] ?? "AGENT_LINK_SECRET";
+const name = SECRET_FOR_ROUTE[url.pathname];
+if (!name) {
+  // Never fall back to another route's secret: a typo must not mint an agent link.
+  console.error(`mint-link: ${url.pathname} is not a signed route (use ${Object.keys(SECRET_FOR_ROUTE).join(", ")})`);
+  process.exit(2);
+}
 const devVars = (() => {
   try {
     return Object.fromEntries(

@@ -69,7 +69,7 @@ pub fn readiness(src: &impl Source) -> Readiness {
         if !agent.permissions.is_empty() {
             report.features.push("watch_permissions");
         }
-        if !agent.branding.is_empty() {
+        if !agent.watch.branding.is_empty() {
             report.features.push("watch_branding");
         }
     }
@@ -189,11 +189,17 @@ mod tests {
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0].contains("VIEWER_LINK_SECRET"));
         pairs.push(("VIEWER_LINK_SECRET", SECRET));
-        assert_eq!(readiness(&vars(&pairs)).features, ["agent_auth:access", "viewer_links"]);
-        pairs.push(("VISITOR_LINK_SECRET", SECRET));
+        let unsigned_visitors = readiness(&vars(&pairs));
+        assert!(
+            unsigned_visitors.problems[0].contains("/view needs VISITOR_LINK_SECRET as well"),
+            "{unsigned_visitors:?}"
+        );
+        pairs.push(("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210"));
+        assert_eq!(readiness(&vars(&pairs)).features, ["agent_auth:access", "signed_visitor_links", "viewer_links"]);
+        pairs.push(("VIEWER_LINK_SECRET_PREVIOUS", "fedcba9876543210fedcba9876543210"));
         let shared = readiness(&vars(&pairs));
         assert!(
-            shared.problems.iter().any(|p| p.contains("VISITOR_LINK_SECRET and VIEWER_LINK_SECRET are the same")),
+            shared.problems.iter().any(|p| p.contains("VISITOR_LINK_SECRET and VIEWER_LINK_SECRET_PREVIOUS are the same")),
             "{shared:?}"
         );
     }

@@ -3,7 +3,6 @@
 //! `/visitor`'s settings never breaks `/agent`. Errors name the setting and
 //! never echo a secret's value.
 
-use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use serde_json::Value;
@@ -183,16 +182,16 @@ impl ProxySettings {
     }
 }
 
-/// How `/agent` reads its links and what it asks Upscope for.
+/// What every watcher's session is asked with, on `/agent` and `/view`:
+/// how `visitorid=` reads, Upscope's branding, and the cache's lifetime.
 #[derive(Debug)]
-pub struct AgentSettings {
+pub struct WatchSettings {
     pub visitor_id_kind: VisitorIdKind,
     pub branding: Branding,
-    pub permissions: BTreeMap<String, bool>,
     pub cache_ttl_seconds: u64,
 }
 
-impl AgentSettings {
+impl WatchSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
         let visitor_id_kind = match src.get("VISITOR_ID_KIND").as_deref().map(str::trim) {
             None | Some("short") => VisitorIdKind::Short,
@@ -218,7 +217,21 @@ impl AgentSettings {
             MIN_CACHE_TTL_SECONDS..=MAX_CACHE_TTL_SECONDS,
             "a whole number of seconds, 60 to 86400",
         )?;
-        Ok(Self { visitor_id_kind, branding, permissions: permissions(src)?, cache_ttl_seconds })
+        Ok(Self { visitor_id_kind, branding, cache_ttl_seconds })
+    }
+}
+
+/// What `/agent` asks Upscope for: the shared watch settings and the staff's
+/// permissions (`WATCH_PERMISSIONS`).
+#[derive(Debug)]
+pub struct AgentSettings {
+    pub watch: WatchSettings,
+    pub permissions: Grant,
+}
+
+impl AgentSettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        Ok(Self { watch: WatchSettings::load(src)?, permissions: permissions(src)? })
     }
 }
 
@@ -232,17 +245,15 @@ fn permissions(src: &impl Source) -> Result<Grant, GatewayError> {
 
 /// A permission list setting, or `None` when unset.
 fn permission_setting(src: &impl Source, name: &str) -> Result<Option<Vec<&'static str>>, GatewayError> {
-    let entries = list(src, name);
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
-    permissions::parse(&entries).map(Some).map_err(|why| misconfigured(format!("{name}: {why}")))
+    src.get(name)
+        .map(|text| permissions::parse_list(&text).map_err(|why| misconfigured(format!("{name}: {why}"))))
+        .transpose()
 }
 
 /// What `/view` grants people outside the company: `VIEWER_PERMISSIONS`,
 /// default `none` (view only), and the secret its links are signed with.
 pub struct ViewerSettings {
+    pub watch: WatchSettings,
     pub permissions: Grant,
     pub link_key: LinkKey,
 }
@@ -253,7 +264,15 @@ impl ViewerSettings {
         let link_key = link_key(src, "VIEWER_LINK_SECRET", "VIEWER_LINK_MAX_TTL")?.ok_or_else(|| {
             misconfigured("/view needs the secret VIEWER_LINK_SECRET (openssl rand -base64 32; wrangler secret put VIEWER_LINK_SECRET)")
         })?;
-        Ok(Self { permissions: permissions::exactly(&granted), link_key })
+        // Viewers are sent to watch a person named by their own ID: unsigned
+        // visitor IDs would let anyone open /visitor as that person.
+        if visitor_link_key(src)?.is_none() {
+            return Err(misconfigured(
+                "/view needs VISITOR_LINK_SECRET as well: without signed visitor IDs anyone could open /visitor \
+as the person viewers are sent to watch",
+            ));
+        }
+        Ok(Self { watch: WatchSettings::load(src)?, permissions: permissions::exactly(&granted), link_key })
     }
 }
 
@@ -545,10 +564,10 @@ pub(crate) mod tests {
     #[test]
     fn agent_settings_defaults() {
         let s = AgentSettings::load(&src(&[])).unwrap();
-        assert_eq!(s.visitor_id_kind, VisitorIdKind::Short);
-        assert!(s.branding.is_empty());
+        assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Short);
+        assert!(s.watch.branding.is_empty());
         assert!(s.permissions.is_empty());
-        assert_eq!(s.cache_ttl_seconds, 3600);
+        assert_eq!(s.watch.cache_ttl_seconds, 3600);
     }
 
     #[test]
@@ -561,13 +580,13 @@ pub(crate) mod tests {
             ("SHORT_ID_CACHE_TTL", "60"),
         ]))
         .unwrap();
-        assert_eq!(s.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.branding.naked, Some(Value::from("page_only")));
-        assert_eq!(s.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
+        assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
+        assert_eq!(s.watch.branding.naked, Some(Value::from("page_only")));
+        assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
         assert!(s.permissions["allow_click"] && s.permissions["allow_scroll"] && s.permissions["allow_draw"]);
         assert!(!s.permissions["allow_console"] && !s.permissions["allow_type"]);
-        assert_eq!(s.cache_ttl_seconds, 60);
+        assert_eq!(s.watch.cache_ttl_seconds, 60);
         let none = AgentSettings::load(&src(&[("WATCH_PERMISSIONS", "none")])).unwrap();
         assert!(none.permissions.values().all(|granted| !granted));
     }

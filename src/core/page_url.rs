@@ -100,8 +100,10 @@ fn has_path_tricks(url: &Url) -> bool {
 /// the gateway's back.
 fn names_unique_id_anywhere(url: &Url) -> bool {
     let mentions = |text: &str| {
-        let folded: String =
-            text.chars().map(|c| if matches!(c, '.' | ' ' | '+' | '[') { '_' } else { c.to_ascii_lowercase() }).collect();
+        let folded: String = text
+            .chars()
+            .map(|c| if matches!(c, '.' | ' ' | '+' | '[') { '_' } else { c.to_ascii_lowercase() })
+            .collect();
         folded.contains("upscope_unique_id")
     };
     [url.query(), url.fragment()].into_iter().flatten().any(|part| {

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::query::echoable_name;
+
 /// Upscope's permission names, without their `allow_` prefix.
 pub const NAMES: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
 
@@ -11,23 +13,33 @@ pub const NAMES: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "ty
 /// otherwise exactly these flags are sent.
 pub type Grant = BTreeMap<String, bool>;
 
-/// Reads a list of permission names (`allow_` prefixes optional), or `none`.
-/// The error names the offending entry and the vocabulary.
-pub fn parse(entries: &[&str]) -> Result<Vec<&'static str>, String> {
-    let names: Vec<&str> = entries.iter().map(|p| p.strip_prefix("allow_").unwrap_or(p)).collect();
-    if names == ["none"] {
-        return Ok(Vec::new());
+/// Reads a list of permission names separated by commas and/or spaces
+/// (`allow_` prefixes optional), or `none`. The error says what is wrong in
+/// words a person can act on, naming the vocabulary.
+pub fn parse_list(text: &str) -> Result<Vec<&'static str>, String> {
+    let names: Vec<&str> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|p| p.strip_prefix("allow_").unwrap_or(p))
+        .collect();
+    let vocabulary = || format!("use {}, or none", NAMES.join(", "));
+    match names.as_slice() {
+        [] => Err(format!("list the permissions to keep ({})", vocabulary())),
+        ["none"] => Ok(Vec::new()),
+        _ if names.contains(&"none") => {
+            Err("none stands alone: list the permissions to keep, or give none by itself".into())
+        }
+        _ => names
+            .iter()
+            .map(|name| {
+                NAMES
+                    .iter()
+                    .copied()
+                    .find(|known| known == name)
+                    .ok_or_else(|| format!("unknown permission '{}' ({})", echoable_name(name), vocabulary()))
+            })
+            .collect(),
     }
-    names
-        .iter()
-        .map(|name| {
-            NAMES
-                .iter()
-                .copied()
-                .find(|known| known == name)
-                .ok_or_else(|| format!("unknown permission '{name}' (use {}, or none)", NAMES.join(", ")))
-        })
-        .collect()
 }
 
 /// Exactly `granted`, every other permission denied.
@@ -64,11 +76,16 @@ mod tests {
 
     #[test]
     fn parses_names_with_or_without_prefix_and_none() {
-        assert_eq!(parse(&["click", "allow_scroll"]).unwrap(), ["click", "scroll"]);
-        assert_eq!(parse(&["none"]).unwrap(), Vec::<&str>::new());
-        let err = parse(&["click", "teleport"]).unwrap_err();
+        assert_eq!(parse_list("click, allow_scroll").unwrap(), ["click", "scroll"]);
+        assert_eq!(parse_list(" click\tdraw,,scroll ").unwrap(), ["click", "draw", "scroll"]);
+        assert_eq!(parse_list("none").unwrap(), Vec::<&str>::new());
+        assert_eq!(parse_list("allow_none").unwrap(), Vec::<&str>::new());
+        let err = parse_list("click,teleport").unwrap_err();
         assert!(err.contains("'teleport'") && err.contains("agent_redirect, or none"), "{err}");
-        assert!(parse(&["none", "click"]).is_err(), "none stands alone");
+        assert!(parse_list("none,click").unwrap_err().contains("none stands alone"));
+        assert!(parse_list(" , ").unwrap_err().starts_with("list the permissions"));
+        let odd = parse_list(&format!("x\u{7}{}", "y".repeat(100))).unwrap_err();
+        assert!(!odd.contains('\u{7}') && odd.len() < 200, "the echo is short and printable: {odd}");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn encode(pairs: &[(String, String)]) -> String {
 }
 
 /// A parameter name as it may be echoed back: short and without control characters.
-fn echoable_name(name: &str) -> String {
+pub fn echoable_name(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
     if clean.len() < name.len() {
         format!("{clean}…")

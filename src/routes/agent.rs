@@ -28,15 +28,15 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let agent = verifier.identify_agent(&auth, &credentials).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;
     let permissions = narrowed(&settings.permissions, &ctx.params)?;
-    let Some(visitor) = visitor_ref(&ctx.params, settings.visitor_id_kind)? else {
+    let Some(visitor) = visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? else {
         // No visitor named: the console, where the agent types one in.
         let carry = verifier.carry_identity(&auth, &ctx.params, None).await?;
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
-    let request = WatchUrlRequest { agent, branding: settings.branding, permissions };
+    let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
     let link_to = async |short_id: &str| verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
     let watcher = Watcher::Agent(request.agent.id.clone());
-    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.cache_ttl_seconds, "/agent", link_to).await
+    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/agent", link_to).await
 }
 
 /// The configured grant, narrowed by the link's `permissions=` when it has one.
@@ -44,13 +44,8 @@ pub(super) fn narrowed(configured: &Grant, params: &Params) -> Result<Grant, Gat
     let Some(requested) = params.get(PERMISSIONS_PARAM) else {
         return Ok(configured.clone());
     };
-    let entries: Vec<&str> =
-        requested.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
     let refuse = |why: String| GatewayError::bad_request("invalid_parameter", format!("{PERMISSIONS_PARAM}: {why}"));
-    if entries.is_empty() {
-        return Err(refuse(format!("list permissions ({}), or none", permissions::NAMES.join(", "))));
-    }
-    Ok(permissions::narrow(configured, &permissions::parse(&entries).map_err(refuse)?))
+    Ok(permissions::narrow(configured, &permissions::parse_list(requested).map_err(refuse)?))
 }
 
 /// Starts a session on `visitor` for `request`: redirected to and audited

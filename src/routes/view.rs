@@ -8,22 +8,21 @@ use super::{Ctx, Outcome};
 use crate::core::query::{visitor_ref, VisitorRef};
 use crate::error::GatewayError;
 use crate::observe::Watcher;
-use crate::settings::{AgentSettings, ViewerSettings, AGENT_RATE_LIMITER_BINDING};
+use crate::settings::{ViewerSettings, AGENT_RATE_LIMITER_BINDING};
 use crate::upscope::models::{Agent, WatchUrlRequest};
 
 /// Prefixed to a viewer's id in what Upscope is sent as the agent.
 pub const VIEWER_ID_PREFIX: &str = "viewer:";
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
-    let viewer_settings = ViewerSettings::load(ctx.env)?;
-    let settings = AgentSettings::load(ctx.env)?;
+    let settings = ViewerSettings::load(ctx.env)?;
     let client = ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
     let verifier = ctx.verifier();
-    let viewer = verifier.identify_viewer(&viewer_settings.link_key, &ctx.params).await?;
+    let viewer = verifier.identify_viewer(&settings.link_key, &ctx.params).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id)).await?;
-    let permissions = narrowed(&viewer_settings.permissions, &ctx.params)?;
-    let visitor = match visitor_ref(&ctx.params, settings.visitor_id_kind)? {
+    let permissions = narrowed(&settings.permissions, &ctx.params)?;
+    let visitor = match visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? {
         Some(VisitorRef::Lookup(_)) | None => {
             return Err(GatewayError::bad_request(
                 "missing_parameter",
@@ -32,11 +31,11 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
         }
         Some(visitor) => visitor,
     };
-    let key = &viewer_settings.link_key;
+    let key = &settings.link_key;
     let watcher = Watcher::Viewer { pseudonym: verifier.viewer_pseudonym(key, &viewer.id).await? };
     // Upscope sees viewers apart from staff: an id can never collide with an agent's.
     let agent = Agent { id: format!("{VIEWER_ID_PREFIX}{}", viewer.id), name: viewer.name };
-    let request = WatchUrlRequest { agent, branding: settings.branding, permissions };
+    let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
     let link_to = async |short_id: &str| verifier.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
-    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.cache_ttl_seconds, "/view", link_to).await
+    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/view", link_to).await
 }

@@ -14,6 +14,7 @@ import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-browser-tests-1";
 const VIEWER_SECRET = "viewer-link-secret-for-browser-tests-1";
+const VISITOR_SECRET = "visitor-link-secret-for-browser-tests-1";
 const EVERY_PERMISSION = "console click draw scroll audio type agent_redirect";
 const SHOTS = new URL("../../test-artifacts/browser/", import.meta.url);
 let up, gw, shop, otherShop, browser;
@@ -40,7 +41,7 @@ before(async () => {
   gw = await startGateway({
     vars: baseVars(up.apiBase, {
       AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: SECRET, EMBED_ORIGINS: shop.url,
-      VIEWER_LINK_SECRET: VIEWER_SECRET, WATCH_PERMISSIONS: EVERY_PERMISSION,
+      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, WATCH_PERMISSIONS: EVERY_PERMISSION,
     }),
     listen: true,
   });
@@ -63,10 +64,12 @@ after(async () => {
 
 const shot = (page, name) => page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
 const agentLink = (query) => signLink(`${gw.url}/agent?${query}`, SECRET, { ttlSeconds: 300 });
+/** The signed /visitor link a company's page renders for a customer it has signed in. */
+const visitorLink = (uniqueId) => signLink(`${gw.url}/visitor?uniqueid=${uniqueId}`, VISITOR_SECRET, { ttlSeconds: 300 });
 
 test("a customer's page embeds /visitor; then an agent types the code the customer reads out", async () => {
   const customer = await browser.newPage();
-  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=alice-1001`)}`);
+  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(visitorLink("alice-1001"))}`);
   const iframe = customer.frameLocator("#cobrowse");
   await iframe.locator("#proxy-title").waitFor({ timeout: 10_000 });
   assert.equal(await iframe.locator("#proxy-unique-id").textContent(), "alice-1001");
@@ -125,7 +128,7 @@ test("the gateway's own pages show in the allowed site's iframe and refuse any o
 test("when a session cannot start, the customer's iframe offers to try again, and trying again works", async () => {
   await up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
   const customer = await browser.newPage();
-  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=bob-2002`)}`);
+  await customer.goto(`${shop.url}/?frame=${encodeURIComponent(visitorLink("bob-2002"))}`);
   const iframe = customer.frameLocator("#cobrowse");
   await iframe.locator("#retry").waitFor({ timeout: 10_000 });
   assert.equal(await iframe.locator("h1").textContent(), "Co-browsing is busy");
@@ -139,7 +142,7 @@ test("when a session cannot start, the customer's iframe offers to try again, an
 
 test("reversed roles: an employee shares a page, two customers watch it view-only, a staff agent joins with every permission", async () => {
   const employee = await browser.newPage();
-  await employee.goto(`${shop.url}/?frame=${encodeURIComponent(`${gw.url}/visitor?uniqueid=emp-42`)}`);
+  await employee.goto(`${shop.url}/?frame=${encodeURIComponent(visitorLink("emp-42"))}`);
   const frame = employee.frameLocator("#cobrowse");
   await frame.locator("#proxy-title").waitFor({ timeout: 10_000 });
   const shortId = (await frame.locator("#proxy-short-id").textContent()).trim();

@@ -135,7 +135,7 @@ test("in Access mode, the console and the chooser carry a narrowing along, so pi
   try {
     const vars = baseVars(suite.up.apiBase, {
       AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, WATCH_PERMISSIONS: "click scroll",
-      VIEWER_LINK_SECRET: VIEWER_SECRET,
+      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET,
     });
     await withGateway({ vars, hosts: { [TEAM_DOMAIN]: access.url } }, async (gw) => {
       const headers = { "Cf-Access-Jwt-Assertion": token(key) };
@@ -161,6 +161,9 @@ test("/view needs its own secret: missing, short or shared with another route is
     [{ VIEWER_LINK_SECRET: AGENT_SECRET }, /AGENT_LINK_SECRET and VIEWER_LINK_SECRET are the same secret/],
     [{ VIEWER_LINK_SECRET_PREVIOUS: VISITOR_SECRET }, /VISITOR_LINK_SECRET and VIEWER_LINK_SECRET_PREVIOUS are the same secret/],
     [{ VIEWER_PERMISSIONS: "look" }, /VIEWER_PERMISSIONS: unknown permission 'look'/],
+    [{ VIEWER_PERMISSIONS: "none scroll" }, /VIEWER_PERMISSIONS: none stands alone/],
+    // Viewers watch a person named by their own ID: that ID must be signed on /visitor.
+    [{ VISITOR_LINK_SECRET: "" }, /\/view needs VISITOR_LINK_SECRET as well/],
   ];
   for (const [extra, expected] of cases) {
     await withGateway({ vars: baseVars(suite.up.apiBase, linkVars(extra)) }, async (gw) => {
@@ -234,7 +237,7 @@ test("signing tools: the README's /view vector, mint-link.mjs and the Python exa
   assert.equal(canonicalString(url.searchParams), vector.canonical);
   assert.equal(createHmac("sha256", vector.secret).update(vector.canonical).digest("base64url"), vector.sig);
   // Its exp is in the past: a gateway with its secret says "expired", so the signature verified.
-  await withGateway({ vars: baseVars(suite.up.apiBase, { VIEWER_LINK_SECRET: vector.secret }) }, async (gw) => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { VIEWER_LINK_SECRET: vector.secret, VISITOR_LINK_SECRET: VISITOR_SECRET }) }, async (gw) => {
     url.searchParams.set("sig", vector.sig);
     assert.equal((await refusal(gw, url.pathname + url.search)).code, "link_expired");
   });
@@ -248,4 +251,11 @@ test("signing tools: the README's /view vector, mint-link.mjs and the Python exa
   assert.equal(new URL(python).searchParams.get("sig"), new URL(signLink(`${ORIGIN}/view?visitorid=sBob0002&${VIEWER}`, VIEWER_SECRET, { now: Number(at) })).searchParams.get("sig"));
   assert.equal((await suite.gw.fetch(pathOf(python))).status, 302);
   assert.deepEqual((await watches()).map((w) => w.body.permissions), [NONE, NONE]);
+  // A typo in the route is refused, never signed with another route's secret.
+  for (const [cmd, args] of [[process.execPath, ["scripts/mint-link.mjs", "/veiw?uniqueid=a"]], ["python3", ["examples/sign_link.py", `${ORIGIN}/veiw?uniqueid=a`]]]) {
+    const run = (await import("node:child_process")).spawnSync(cmd, args, { cwd: root, env, encoding: "utf8" });
+    assert.notEqual(run.status, 0, `${args[0]} refused /veiw`);
+    assert.match(run.stderr, /\/veiw is not a signed route/);
+    assert.equal(run.stdout, "");
+  }
 });
