@@ -199,7 +199,10 @@ mod tests {
         pairs.push(("VIEWER_LINK_SECRET_PREVIOUS", "fedcba9876543210fedcba9876543210"));
         let shared = readiness(&vars(&pairs));
         assert!(
-            shared.problems.iter().any(|p| p.contains("VISITOR_LINK_SECRET and VIEWER_LINK_SECRET_PREVIOUS are the same")),
+            shared
+                .problems
+                .iter()
+                .any(|p| p.contains("VISITOR_LINK_SECRET and VIEWER_LINK_SECRET_PREVIOUS are the same")),
             "{shared:?}"
         );
     }

@@ -3,7 +3,6 @@
 //! among several, online beats offline, then the most recently seen wins.
 
 use super::ids::{LookupCode, ShortId, UniqueId};
-use super::time::parse_last_seen_millis;
 use super::visitor::Visitor;
 
 /// What the agent asked for, to compare search results against.
@@ -32,15 +31,11 @@ fn exact_matches<'v>(visitors: &'v [Visitor], wanted: Wanted<'v>) -> impl Iterat
         .filter_map(|v| Some((v, v.short_id.as_deref().and_then(|s| ShortId::parse(s).ok())?)))
 }
 
-fn last_seen_ms(v: &Visitor) -> Option<i64> {
-    v.last_seen_at.as_deref().and_then(parse_last_seen_millis)
-}
-
 /// The Short ID of the best exact match, or `None` when nothing matches exactly.
 pub fn choose_visitor(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<ShortId> {
     let mut best: Option<(ShortId, _)> = None;
     for (v, short_id) in exact_matches(visitors, wanted) {
-        let r = (v.is_online == Some(true), last_seen_ms(v));
+        let r = (v.is_online == Some(true), v.last_seen_ms);
         // Strictly greater: on a tie the earlier result (Upscope's own order) wins.
         if best.as_ref().is_none_or(|(_, best_rank)| r > *best_rank) {
             best = Some((short_id, r));
@@ -77,7 +72,7 @@ pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choi
                     short_id,
                     device: describe(&[v.device_name.as_deref(), v.device_type.as_deref()]),
                     browser: describe(&[v.browser_name.as_deref()]),
-                    last_seen_ms: last_seen_ms(v),
+                    last_seen_ms: v.last_seen_ms,
                 });
             }
         }
@@ -105,7 +100,7 @@ mod tests {
             unique_id: unique.map(Into::into),
             lookup_code: code.map(Into::into),
             is_online: online,
-            last_seen_at: seen.map(Into::into),
+            last_seen_ms: seen.and_then(crate::core::time::parse_last_seen_millis),
             ..Visitor::default()
         }
     }

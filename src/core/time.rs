@@ -53,32 +53,37 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
     Some(seconds * 1000 + millis)
 }
 
-/// Whole numbers below this are Unix seconds, at or above it milliseconds:
+/// Numbers below this are Unix seconds, at or above it milliseconds:
 /// 10^11 seconds is the year 5138, 10^11 milliseconds is March 1973.
-const MILLIS_FROM: u64 = 100_000_000_000;
+const MILLIS_FROM: f64 = 1e11;
 
-/// `last_seen_at` as Upscope may send it: an ISO 8601 date-time, or Unix
-/// seconds or milliseconds (a JSON number, read as its decimal text).
+/// A Unix time Upscope sent as a number, seconds or milliseconds, as
+/// milliseconds; `None` when it is negative or past any plausible date.
+pub fn unix_millis(number: f64) -> Option<i64> {
+    let millis = if number < MILLIS_FROM { number * 1000.0 } else { number };
+    (number.is_finite() && number >= 0.0 && millis < 9e15).then_some(millis as i64)
+}
+
+/// `last_seen_at` given as text: an ISO 8601 date-time, or Unix seconds or
+/// milliseconds written as a plain decimal number.
 pub fn parse_last_seen_millis(text: &str) -> Option<i64> {
     if let Some(millis) = parse_timestamp_millis(text) {
         return Some(millis);
     }
-    // Digits with at most one '.': no signs, exponents or NaN. Parsed by
-    // hand because a float parser costs the wasm kilobytes.
+    // Digits with at most one '.': no signs, exponents or NaN.
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || whole.len() > 16 || !digits(whole) || !digits(fraction) {
         return None;
     }
+    // Whole seconds plus up to three digits of fraction, without a float parser.
     let whole: u64 = whole.parse().ok()?;
-    let millis = if whole < MILLIS_FROM {
-        let thousandths =
-            fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, d| n * 10 + u64::from(d - b'0'));
-        whole * 1000 + thousandths
-    } else {
-        whole
-    };
-    i64::try_from(millis).ok()
+    let thousandths =
+        fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, d| n * 10 + u64::from(d - b'0'));
+    match unix_millis(whole as f64)? {
+        seconds_as_ms if (whole as f64) < MILLIS_FROM => Some(seconds_as_ms + thousandths as i64),
+        millis => Some(millis),
+    }
 }
 
 /// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::de;
 use serde::{Deserialize, Deserializer};
 
+use super::time::{parse_last_seen_millis, unix_millis};
+
 /// The fields of a visitor the gateway uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -20,9 +22,11 @@ pub struct Visitor {
     #[serde(deserialize_with = "lookup_code")]
     pub lookup_code: Option<String>,
     pub is_online: Option<bool>,
-    /// ISO 8601 text, or Unix seconds or milliseconds as a number.
-    #[serde(deserialize_with = "time")]
-    pub last_seen_at: Option<String>,
+    /// `last_seen_at` as Unix milliseconds, read once here from ISO 8601
+    /// text or Unix seconds or milliseconds (as a number or its text);
+    /// `None` when absent or unreadable.
+    #[serde(rename = "last_seen_at", deserialize_with = "last_seen")]
+    pub last_seen_ms: Option<i64>,
     pub browser_name: Option<String>,
     pub device_name: Option<String>,
     pub device_type: Option<String>,
@@ -34,8 +38,6 @@ enum Field {
     Id,
     /// Four digits: a number gets back the leading zeros it cannot carry (`421` is `0421`).
     LookupCode,
-    /// A fractional number of seconds becomes whole milliseconds.
-    Time,
 }
 
 /// A string as it is, an integer as its decimal text, null as `None`; any
@@ -63,12 +65,7 @@ impl<'de> de::Visitor<'de> for Field {
         Ok(Some(v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        match self {
-            // Below 10^11 a time is in seconds (see `core::time`).
-            Field::Time if v.is_finite() && v >= 0.0 => {
-                let millis = if v < 1e11 { v * 1000.0 } else { v };
-                Ok(Some(format!("{}", millis as u64)))
-            }
+        match v {
             _ if v.fract() == 0.0 && (0.0..1e15).contains(&v) => self.visit_u64(v as u64),
             _ => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
         }
@@ -92,6 +89,42 @@ fn lookup_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
     d.deserialize_option(Field::LookupCode)
 }
 
-fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_option(Field::Time)
+/// `last_seen_at` in whatever form it comes; a value that is no time reads
+/// as unknown rather than dropping the visitor.
+struct LastSeen;
+
+impl<'de> de::Visitor<'de> for LastSeen {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a date-time or a Unix time")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(parse_last_seen_millis(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(unix_millis(v as f64))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(unix_millis(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(unix_millis(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn last_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_option(LastSeen)
 }

@@ -149,16 +149,30 @@ mod tests {
         assert_eq!(visitors.len(), 2, "a list or a fraction for an ID makes the visitor unreadable");
         let v = &visitors[0];
         assert_eq!(
-            (v.short_id.as_deref(), v.unique_id.as_deref(), v.lookup_code.as_deref(), v.last_seen_at.as_deref()),
-            (Some("60006"), Some("5005"), Some("0421"), Some("1795515330"))
+            (v.short_id.as_deref(), v.unique_id.as_deref(), v.lookup_code.as_deref(), v.last_seen_ms),
+            (Some("60006"), Some("5005"), Some("0421"), Some(1_795_515_330_000))
         );
         assert_eq!(visitors[1].unique_id.as_deref(), Some("12"));
-        assert_eq!(visitors[1].last_seen_at.as_deref(), Some("1795515330500"));
-        let fractional = read_search(r#"{"visitors":[{"short_id":"s5","last_seen_at":1795515330.25}]}"#).unwrap();
+        assert_eq!(visitors[1].last_seen_ms, Some(1_795_515_330_500));
+        let times = read_search(
+            r#"{"visitors":[{"short_id":"a","last_seen_at":1795515330.25},{"short_id":"b","last_seen_at":"2026-11-24T10:15:30Z"},
+            {"short_id":"c","last_seen_at":"1795515330"},{"short_id":"d","last_seen_at":"soon"},{"short_id":"e","last_seen_at":-5},
+            {"short_id":"f","last_seen_at":true},{"short_id":"g","last_seen_at":99999}]}"#,
+        )
+        .unwrap();
+        let ms: Vec<_> = times.iter().map(|v| v.last_seen_ms).collect();
         assert_eq!(
-            fractional[0].last_seen_at.as_deref(),
-            Some("1795515330250"),
-            "fractional seconds become milliseconds"
+            ms,
+            [
+                Some(1_795_515_330_250),
+                Some(1_795_515_330_000),
+                Some(1_795_515_330_000),
+                None,
+                None,
+                None,
+                Some(99_999_000)
+            ],
+            "every form reads to milliseconds once; what is no time reads as unknown, keeping the visitor"
         );
     }
 
