@@ -6,7 +6,7 @@
 //   node scripts/load.mjs --clients 32 --seconds 30
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { startSimulator, startGateway, baseVars } from "../tests/integration/harness.mjs";
+import { startSimulator, startGateway, baseVars } from "../tests/support/harness.mjs";
 
 /** A request is "hung" if it has not answered after this long. */
 const HUNG_AFTER_MS = 10_000;

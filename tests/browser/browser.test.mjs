@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { startSimulator, startGateway, baseVars } from "../integration/harness.mjs";
+import { startSimulator, startGateway, baseVars } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-browser-tests-1";

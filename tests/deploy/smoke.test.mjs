@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
-import { baseVars, startSimulator, withGateway } from "../integration/harness.mjs";
+import { baseVars, startSimulator, withGateway } from "../support/harness.mjs";
 
 function smoke(url, env = "production") {
   return spawnSync("node", ["scripts/deploy.mjs", "--env", env, "--smoke-only"], {

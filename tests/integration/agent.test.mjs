@@ -2,23 +2,27 @@
 // starting a session for the agent, and refusing bad links before any call.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, API_KEY, withGateway, expectRefused as expectRefusedBy } from "./harness.mjs";
+import {
+  gatewaySuite, baseVars, API_KEY, withGateway, expectRefused as expectRefusedBy, AGENT_QUERY, AGENT as AGENT_BODY,
+} from "../support/harness.mjs";
 
 const suite = gatewaySuite();
 
-const AGENT = "agent_id=agent-7&agent_name=Ann%20Lee";
-const agentBody = { agent: { id: "agent-7", name: "Ann Lee" } };
-const search = (q) => ({ method: "GET", path: "/list", query: { search: q, max_results: "10" } });
-const watch = (shortId, body = agentBody) => ({ method: "POST", path: `/visitors/${shortId}/watch_url`, body });
+const AGENT = AGENT_QUERY;
+const search = (q) => `GET /v1.3/list?search=${encodeURIComponent(q)}&max_results=10`;
+const watch = (shortId) => `POST /v1.3/visitors/${shortId}/watch_url`;
 const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
 
-/** The upstream requests, reduced to what the gateway chose to send; every one carried the key. */
-async function calls() {
+/**
+ * The upstream calls (as `METHOD path?query`, like the Rust tests'), after
+ * checking that every one carried the key and every session was asked for
+ * `agent` (the link's agent unless a test names another).
+ */
+async function calls(agent = AGENT_BODY) {
   const requests = await suite.up.requests();
   for (const r of requests) assert.equal(r.apiKey, API_KEY);
-  return requests.map((r) => (r.method === "GET"
-    ? { method: r.method, path: r.path, query: r.query }
-    : { method: r.method, path: r.path, body: r.body }));
+  for (const r of requests.filter((r) => r.method === "POST")) assert.deepEqual(r.body.agent, agent, r.path);
+  return suite.up.calls();
 }
 
 async function expectWatch(path, shortId) {
@@ -133,14 +137,16 @@ test("branding and permissions from settings are sent with the agent", async () 
     }),
   }, async (branded) => {
     assert.equal((await branded.fetch(`/agent?visitorid=sBob0002&${AGENT}`)).status, 302);
-    assert.deepEqual(await calls(), [watch("sBob0002", {
-      ...agentBody,
+    assert.deepEqual(await calls(), [watch("sBob0002")]);
+    const [{ body }] = await suite.up.requests();
+    assert.deepEqual(body, {
+      agent: AGENT_BODY,
       branding: { naked: "page_only", retry_url: "https://help.example.com/retry", on_end_url: "https://help.example.com/done" },
       permissions: {
         allow_agent_redirect: false, allow_audio: false, allow_click: true, allow_console: false,
         allow_draw: true, allow_scroll: true, allow_type: false,
       },
-    })]);
+    });
   });
 });
 
@@ -150,10 +156,8 @@ test("two agents on one visitor each get their own watch_url under their own ide
   assert.notEqual(first.location, second.location);
   assert.match(first.page, /id="watch-agent-id">a-1</);
   assert.match(second.page, /id="watch-agent-id">a-2</);
-  assert.deepEqual(await calls(), [
-    watch("sAlice01", { agent: { id: "a-1", name: "First" } }),
-    watch("sAlice01", { agent: { id: "a-2", name: "Second" } }),
-  ]);
+  assert.deepEqual(await suite.up.calls(), [watch("sAlice01"), watch("sAlice01")]);
+  assert.deepEqual((await suite.up.requests()).map((r) => r.body.agent), [{ id: "a-1", name: "First" }, { id: "a-2", name: "Second" }]);
 });
 
 test("links that name several visitors are 400 with no upstream call", async () => {

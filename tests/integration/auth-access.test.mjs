@@ -3,10 +3,10 @@
 // loopback server reached through Miniflare's outbound routing.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway } from "../support/harness.mjs";
 import {
   startAccess, newKey, token, claims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
-} from "./access-idp.mjs";
+} from "../support/access-idp.mjs";
 
 const LINK = "/agent?visitorid=sAlice01";
 let up, access, key1, key2, stranger;

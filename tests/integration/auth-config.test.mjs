@@ -2,9 +2,9 @@
 // request is a 500 naming what is missing, and nothing is called.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, AGENT_QUERY } from "../support/harness.mjs";
 
-const LINK = "/agent?visitorid=sAlice01&agent_id=a-1&agent_name=Ann";
+const LINK = `/agent?visitorid=sAlice01&${AGENT_QUERY}`;
 let up;
 before(async () => {
   up = await startSimulator();
@@ -35,8 +35,7 @@ for (const [name, vars, expected] of cases) {
       // /visitor does not depend on agent settings.
       assert.equal((await gw.fetch("/visitor")).status, 302);
     });
-    const requests = await up.requests();
-    assert.deepEqual(requests.map((r) => r.path), ["/proxy_sessions"]);
+    assert.deepEqual(await up.calls(), ["POST /v1.3/proxy_sessions"]);
   });
 }
 
@@ -69,5 +68,5 @@ test("UPSCOPE_API_BASE over plain http to a non-loopback host is a 500 before an
   await withGateway({ vars: baseVars(localhost) }, async (gw) => {
     assert.equal((await gw.fetch("/visitor")).status, 302);
   });
-  assert.deepEqual((await up.requests()).map((r) => r.path), ["/proxy_sessions"]);
+  assert.deepEqual(await up.calls(), ["POST /v1.3/proxy_sessions"]);
 });

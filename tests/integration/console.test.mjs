@@ -2,7 +2,7 @@
 // the visitor's retry page: server-rendered pages, protected like /agent.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
+import { startSimulator, startGateway, baseVars, refusal, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-console-tests-01";
@@ -77,7 +77,7 @@ test("an own ID online on two devices shows a chooser; each link starts that dev
     .map((m) => ({ query: m[1].replaceAll("&amp;", "&"), shortId: m[2], label: m[3] }));
   assert.deepEqual(links.map((l) => l.shortId), ["sCarolDesk", "sCarolPhone"]);
   assert.match(links[1].label, /Pixel, Chrome/);
-  assert.deepEqual((await up.requests()).map((r) => r.path), ["/list"], "no session before the agent picks");
+  assert.deepEqual(await up.calls(), ["GET /v1.3/list?search=id%3Acarol-3003&max_results=10"], "no session before the agent picks");
 
   const picked = await signed.fetch(`/agent?${links[1].query}`);
   assert.equal(picked.status, 302, await picked.clone().text());

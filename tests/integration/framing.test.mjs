@@ -3,7 +3,7 @@
 // response carries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, withGateway } from "./harness.mjs";
+import { startSimulator, baseVars, withGateway } from "../support/harness.mjs";
 
 let up;
 before(async () => {

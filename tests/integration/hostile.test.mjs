@@ -2,9 +2,9 @@
 // no upstream call, no 5xx and no panic in the worker's output.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite } from "./harness.mjs";
+import { gatewaySuite, AGENT_QUERY } from "../support/harness.mjs";
 
-const A = "agent_id=a-1&agent_name=Ann";
+const A = AGENT_QUERY;
 const long = (n) => "x".repeat(n);
 const enc = encodeURIComponent;
 

@@ -3,9 +3,9 @@
 // secrets, signatures, Access tokens, watch URLs and proxy URLs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, API_KEY, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
+import { startSimulator, baseVars, API_KEY, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
-import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "./access-idp.mjs";
+import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-log-tests-0000001";
 const VISITOR_SECRET = "visitor-link-secret-for-log-tests-000001";

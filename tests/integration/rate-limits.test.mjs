@@ -2,7 +2,7 @@
 // IP, agents per verified identity; without the bindings, no limit.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway, RATE_LIMIT_PERIOD_SECONDS } from "./harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, RATE_LIMIT_PERIOD_SECONDS } from "../support/harness.mjs";
 
 let up;
 before(async () => {

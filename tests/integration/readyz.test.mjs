@@ -9,7 +9,7 @@ import {
   baseVars,
   startSimulator,
   withGateway,
-} from "./harness.mjs";
+} from "../support/harness.mjs";
 import { runtimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const SECRET = "readyz-agent-link-secret-0123456789abcdef";
@@ -80,6 +80,6 @@ test("the harness runs the compatibility date and flags of wrangler.toml", async
   assert.equal(COMPATIBILITY_DATE, fromConfig.compatibilityDate);
   assert.deepEqual(COMPATIBILITY_FLAGS, fromConfig.compatibilityFlags);
   const { readFileSync } = await import("node:fs");
-  const source = readFileSync(new URL("./harness.mjs", import.meta.url), "utf8");
+  const source = readFileSync(new URL("../support/harness.mjs", import.meta.url), "utf8");
   assert.doesNotMatch(source, /\d{4}-\d{2}-\d{2}/, "the harness names no date of its own");
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { gatewaySuite } from "./harness.mjs";
+import { gatewaySuite } from "../support/harness.mjs";
 
 const suite = gatewaySuite();
 

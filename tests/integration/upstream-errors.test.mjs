@@ -2,27 +2,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { gatewaySuite, baseVars, API_KEY, withGateway } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, withGateway, expectRefused, refusal, AGENT_QUERY } from "../support/harness.mjs";
 
 const suite = gatewaySuite();
 
-const AGENT_LINK = "/agent?uniqueid=alice-1001&agent_id=a&agent_name=Ann";
+const AGENT_LINK = `/agent?uniqueid=alice-1001&${AGENT_QUERY}`;
 
-async function expectError(g, path, status, code, message) {
-  const json = await g.fetch(path, { headers: { Accept: "application/json" } });
-  const text = await json.text();
-  assert.equal(json.status, status, text);
-  const { error } = JSON.parse(text);
-  assert.equal(error.code, code);
-  assert.match(error.message, message);
-  assert.ok(!text.includes(API_KEY), "the API key never reaches an error page");
-  return json;
+/** A refusal (the harness's one helper) whose message matches `words` and never holds the API key. */
+async function expectUpstreamError(g, path, status, code, words) {
+  const message = await expectRefused(g, path, status, code);
+  assert.match(message, words);
+  assert.ok(!message.includes(API_KEY), "the API key never reaches an error page");
 }
 
 test("a rejected API key is a 502 saying so, without echoing the key", async () => {
   await withGateway({ vars: baseVars(suite.up.apiBase, { UPSCOPE_API_KEY: "wrong-key-123" }) }, async (wrongKey) => {
     for (const path of [AGENT_LINK, "/visitor"]) {
-      await expectError(wrongKey, path, 502, "upstream_unauthorized", /Upscope rejected the API key/);
+      await expectUpstreamError(wrongKey, path, 502, "upstream_unauthorized", /Upscope rejected the API key/);
       const html = await (await wrongKey.fetch(path)).text();
       assert.match(html, /Upscope rejected the API key/);
       assert.ok(!html.includes("wrong-key-123"));
@@ -38,30 +34,32 @@ test("each documented 401 code gets its own explanation", async () => {
     ["please_contact_team", /contact Upscope/],
   ]) {
     await suite.up.fault({ method: "GET", path: "/list", status: 401, body: { status: "error", error: code } });
-    await expectError(suite.gw, AGENT_LINK, 502, "upstream_unauthorized", words);
+    await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_unauthorized", words);
   }
 });
 
 test("402 over the plan's limits is a 502 naming the plan", async () => {
   await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 402, body: { status: "error", error: "over_limits" } });
-  await expectError(suite.gw, AGENT_LINK, 502, "upstream_over_limits", /over its plan's limits/);
+  await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_over_limits", /over its plan's limits/);
 });
 
 test("429 is a 503 that passes Upscope's Retry-After on", async () => {
   await suite.up.fault({ method: "GET", path: "/list", status: 429, headers: { "Retry-After": "7" } });
-  const res = await expectError(suite.gw, AGENT_LINK, 503, "upstream_rate_limited", /limiting requests/);
-  assert.equal(res.headers.get("retry-after"), "7");
+  const got = await refusal(suite.gw, AGENT_LINK);
+  assert.deepEqual([got.status, got.code], [503, "upstream_rate_limited"]);
+  assert.match(got.message, /limiting requests/);
+  assert.equal(got.headers.get("retry-after"), "7");
 });
 
 test("5xx is a 503 and unreadable answers are a 502", async () => {
   await suite.up.fault({ method: "GET", path: "/list", status: 500, body: "<html>oops</html>" });
-  await expectError(suite.gw, AGENT_LINK, 503, "upstream_unavailable", /HTTP 500/);
+  await expectUpstreamError(suite.gw, AGENT_LINK, 503, "upstream_unavailable", /HTTP 500/);
   await suite.up.fault({ method: "GET", path: "/list", status: 200, body: "{not json" });
-  await expectError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /not JSON/);
+  await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /not JSON/);
   await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: "javascript:alert(1)" } });
-  await expectError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /without an http\(s\) watch_url/);
+  await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /without an http\(s\) watch_url/);
   await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
-  await expectError(suite.gw, "/visitor", 503, "upstream_unavailable", /HTTP 503/);
+  await expectUpstreamError(suite.gw, "/visitor", 503, "upstream_unavailable", /HTTP 503/);
 });
 
 test("an unreachable Upscope is a 502 saying it could not be reached", async () => {
@@ -71,14 +69,14 @@ test("an unreachable Upscope is a 502 saying it could not be reached", async () 
   const port = probe.address().port;
   await new Promise((r) => probe.close(r));
   await withGateway({ vars: baseVars(`http://127.0.0.1:${port}/v1.3`) }, async (nowhere) => {
-    await expectError(nowhere, AGENT_LINK, 502, "upstream_unreachable", /could not be reached/);
+    await expectUpstreamError(nowhere, AGENT_LINK, 502, "upstream_unreachable", /could not be reached/);
   });
 });
 
 test("a bad setting is a 500 that names it and calls nothing upstream", async () => {
   for (const [name, value] of [["VISITOR_ID_KIND", "email"], ["WATCH_PERMISSIONS", "teleport"], ["UPSCOPE_API_BASE", "api.upscope.io"]]) {
     await withGateway({ vars: baseVars(suite.up.apiBase, { [name]: value }) }, async (bad) => {
-      await expectError(bad, AGENT_LINK, 500, "gateway_misconfigured", new RegExp(name));
+      await expectUpstreamError(bad, AGENT_LINK, 500, "gateway_misconfigured", new RegExp(name));
     });
   }
   assert.deepEqual(await suite.up.requests(), []);

@@ -4,9 +4,9 @@
 // what the configuration grants.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "./harness.mjs";
+import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
-import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "./access-idp.mjs";
+import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-view-tests-000001";
 const VISITOR_SECRET = "visitor-link-secret-for-view-tests-0001";
@@ -119,7 +119,7 @@ test("the chooser's links keep the viewer, the narrowing and /view; the device's
   const html = await res.text();
   const links = [...html.matchAll(/href="(\/view\?shortid=[^"]+)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
   assert.equal(links.length, 2);
-  assert.deepEqual(await suite.up.requests().then((r) => r.map((x) => x.path)), ["/list"]);
+  assert.deepEqual(await suite.up.calls(), ["GET /v1.3/list?search=id%3Acarol-3003&max_results=10"]);
   const location = await expectRedirect(suite.gw, links[1]);
   assert.match(await (await fetch(location)).text(), /id="watch-short-id">sCarolPhone</);
   const [watch] = await watches();

@@ -1,7 +1,7 @@
 // /visitor: Universal-proxy sessions, page choice and the visitor's own ID.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, API_KEY, INITIAL_URL, withGateway, expectRefused as expectRefusedBy } from "./harness.mjs";
+import { gatewaySuite, baseVars, API_KEY, INITIAL_URL, withGateway, expectRefused as expectRefusedBy } from "../support/harness.mjs";
 
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, { PROXY_ALLOWED_DOMAINS: "shop.example.com, cdn.example.com" }) }));
 

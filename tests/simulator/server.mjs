@@ -1,4 +1,4 @@
-// A local stand-in for Upscope's REST API, written from ../shared/upscope-api.md
+// A local stand-in for Upscope's REST API, written from docs/upscope-api.md
 // (never from the gateway's code). It is the default upstream of the dev
 // command and the upstream of every integration and browser test.
 //

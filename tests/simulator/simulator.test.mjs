@@ -1,4 +1,4 @@
-// The simulator against ../shared/upscope-api.md: if it drifts from the
+// The simulator against docs/upscope-api.md: if it drifts from the
 // reference, the integration tests would prove nothing.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";

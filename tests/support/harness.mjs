@@ -1,12 +1,13 @@
-// Shared set-up for the integration tests: the real built wasm (build/) in
-// Miniflare's workerd, and the Upscope simulator on loopback.
+// Shared set-up for every JavaScript test (integration, browser, deploy and
+// load): the real built wasm (build/) in Miniflare's workerd, the Upscope
+// simulator on loopback, and the few helpers the suites share.
 
 import { before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { createSimulator, DEV_API_KEY } from "../simulator/server.mjs";
+import { createSimulator, DEV_API_KEY, API_PREFIX } from "../simulator/server.mjs";
 import { cachedRuntimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -35,7 +36,13 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
     reset: () => call("POST", "/__sim/reset"),
     addVisitors: (visitors) => call("POST", "/__sim/visitors", visitors),
     fault: (faults) => call("POST", "/__sim/faults", faults),
+    /** Every request the simulator received, with its body, key and query. */
     requests: async () => (await call("GET", "/__sim/requests")).requests,
+    /**
+     * The upstream calls as `METHOD path?query`, in the order they arrived:
+     * the format of the Rust tests' `FakeTransport::calls()`.
+     */
+    calls: async () => (await call("GET", "/__sim/requests")).requests.map((r) => `${r.method} ${API_PREFIX}${r.path}${r.rawQuery}`),
     close: () => sim.close(),
   };
 }
@@ -170,7 +177,7 @@ export function baseVars(apiBase, extra = {}) {
     UPSCOPE_API_KEY: API_KEY,
     PROXY_INITIAL_URL: INITIAL_URL,
     PROXY_ALLOWED_URLS: "https://shop.example.com/help https://shop.example.com/orders/",
-    // The flow suites name agents in the link; auth.test.mjs covers the real modes.
+    // The flow suites name agents in the link; the auth-*.test.mjs suites cover the real modes.
     AGENT_AUTH: "none",
     ALLOW_UNAUTHENTICATED_AGENTS: "true",
     ...extra,
@@ -178,6 +185,10 @@ export function baseVars(apiBase, extra = {}) {
 }
 
 export { DEV_API_KEY };
+
+/** The agent the flow suites name in their links (AGENT_AUTH=none), and as Upscope is sent it. */
+export const AGENT_QUERY = "agent_id=agent-7&agent_name=Ann%20Lee";
+export const AGENT = { id: "agent-7", name: "Ann Lee" };
 
 /** Asserts that `p` is refused with `status` and error `code`; returns the message. */
 export async function expectRefused(gateway, p, status, code) {
