@@ -10,9 +10,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::GatewayError;
+use crate::settings::names::{
+    VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
+};
 use crate::settings::{
-    frame_ancestors, upstream_timeout_ms, visitor_link_key, AgentAuth, AgentSettings, ProxySettings, Source,
-    UpstreamSettings, ViewerSettings,
+    frame_ancestors, AgentAuth, AgentSettings, FramedPages, Source, UpstreamSettings, ViewerSettings, VisitorSettings,
 };
 
 /// What a deployment can do, or what stops it.
@@ -29,13 +31,18 @@ impl Readiness {
         self.problems.is_empty()
     }
 
+    /// The loaded value, or `None` with its problem noted (once, however
+    /// many loaders run into the same setting).
     fn check<T>(&mut self, loaded: Result<T, GatewayError>) -> Option<T> {
         loaded
             .map_err(|err| {
-                self.problems.push(match err {
+                let problem = match err {
                     GatewayError::Misconfigured(what) => what,
                     other => other.message(),
-                })
+                };
+                if !self.problems.contains(&problem) {
+                    self.problems.push(problem);
+                }
             })
             .ok()
     }
@@ -46,18 +53,16 @@ impl Readiness {
 /// another in the same group; separate groups are all reported at once.
 pub fn readiness(src: &impl Source) -> Readiness {
     let mut report = Readiness::default();
-    report.check(upstream_timeout_ms(src));
+    report.check(UpstreamSettings::timeout_ms(src));
     report.check(UpstreamSettings::load(src));
     // /visitor
-    report.check(frame_ancestors(src, "EMBED_ORIGINS"));
-    report.check(ProxySettings::load(src));
-    if let Some(key) = report.check(visitor_link_key(src)) {
-        if key.is_some() {
-            report.features.push("signed_visitor_links");
-        }
+    report.check(frame_ancestors(src, FramedPages::Visitor));
+    report.check(VisitorSettings::load(src));
+    if let Some(Some(_)) = report.check(VisitorSettings::link_key(src)) {
+        report.features.push("signed_visitor_links");
     }
     // /agent
-    report.check(frame_ancestors(src, "AGENT_EMBED_ORIGINS"));
+    report.check(frame_ancestors(src, FramedPages::Agent));
     if let Some(auth) = report.check(AgentAuth::load(src)) {
         report.features.push(match auth {
             AgentAuth::Access(_) => "agent_auth:access",
@@ -74,10 +79,9 @@ pub fn readiness(src: &impl Source) -> Readiness {
         }
     }
     // /view is optional: checked once any of its settings is given.
-    let viewer_settings =
-        ["VIEWER_LINK_SECRET", "VIEWER_LINK_SECRET_PREVIOUS", "VIEWER_PERMISSIONS", "VIEWER_EMBED_ORIGINS"];
+    let viewer_settings = [VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS, VIEWER_EMBED_ORIGINS];
     if viewer_settings.iter().any(|name| src.get(name).is_some()) {
-        report.check(frame_ancestors(src, "VIEWER_EMBED_ORIGINS"));
+        report.check(frame_ancestors(src, FramedPages::View));
         if report.check(ViewerSettings::load(src)).is_some() {
             report.features.push("viewer_links");
         }

@@ -15,6 +15,41 @@ use crate::core::query::VisitorIdKind;
 use crate::error::GatewayError;
 use crate::upscope::models::Branding;
 
+/// The name of every variable and secret the gateway reads, written once.
+pub mod names {
+    pub const UPSCOPE_API_KEY: &str = "UPSCOPE_API_KEY";
+    pub const UPSCOPE_API_BASE: &str = "UPSCOPE_API_BASE";
+    pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
+    pub const PROXY_INITIAL_URL: &str = "PROXY_INITIAL_URL";
+    pub const PROXY_ALLOWED_URLS: &str = "PROXY_ALLOWED_URLS";
+    pub const PROXY_ALLOWED_DOMAINS: &str = "PROXY_ALLOWED_DOMAINS";
+    pub const VISITOR_ID_KIND: &str = "VISITOR_ID_KIND";
+    pub const WATCH_BRANDING_NAKED: &str = "WATCH_BRANDING_NAKED";
+    pub const WATCH_RETRY_URL: &str = "WATCH_RETRY_URL";
+    pub const WATCH_ON_END_URL: &str = "WATCH_ON_END_URL";
+    pub const WATCH_PERMISSIONS: &str = "WATCH_PERMISSIONS";
+    pub const SHORT_ID_CACHE_TTL: &str = "SHORT_ID_CACHE_TTL";
+    pub const AGENT_AUTH: &str = "AGENT_AUTH";
+    pub const ACCESS_TEAM_DOMAIN: &str = "ACCESS_TEAM_DOMAIN";
+    pub const ACCESS_AUD: &str = "ACCESS_AUD";
+    pub const ALLOW_UNAUTHENTICATED_AGENTS: &str = "ALLOW_UNAUTHENTICATED_AGENTS";
+    pub const AGENT_LINK_SECRET: &str = "AGENT_LINK_SECRET";
+    pub const AGENT_LINK_SECRET_PREVIOUS: &str = "AGENT_LINK_SECRET_PREVIOUS";
+    pub const AGENT_LINK_MAX_TTL: &str = "AGENT_LINK_MAX_TTL";
+    pub const VISITOR_LINK_SECRET: &str = "VISITOR_LINK_SECRET";
+    pub const VISITOR_LINK_SECRET_PREVIOUS: &str = "VISITOR_LINK_SECRET_PREVIOUS";
+    pub const VISITOR_LINK_MAX_TTL: &str = "VISITOR_LINK_MAX_TTL";
+    pub const VIEWER_LINK_SECRET: &str = "VIEWER_LINK_SECRET";
+    pub const VIEWER_LINK_SECRET_PREVIOUS: &str = "VIEWER_LINK_SECRET_PREVIOUS";
+    pub const VIEWER_LINK_MAX_TTL: &str = "VIEWER_LINK_MAX_TTL";
+    pub const VIEWER_PERMISSIONS: &str = "VIEWER_PERMISSIONS";
+    pub const EMBED_ORIGINS: &str = "EMBED_ORIGINS";
+    pub const AGENT_EMBED_ORIGINS: &str = "AGENT_EMBED_ORIGINS";
+    pub const VIEWER_EMBED_ORIGINS: &str = "VIEWER_EMBED_ORIGINS";
+}
+
+use names::*;
+
 pub const DEFAULT_API_BASE: &str = "https://api.upscope.io/v1.3";
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
 /// Workers KV refuses shorter `expirationTtl`s.
@@ -37,12 +72,12 @@ pub const MIN_LINK_SECRET_CHARS: usize = 32;
 /// secret of one route equal to one of another's would let a link minted for
 /// one open the other (an agent link as a signed visitor ID).
 const LINK_SECRETS: [(&str, &str); 6] = [
-    ("AGENT_LINK_SECRET", "/agent"),
-    ("AGENT_LINK_SECRET_PREVIOUS", "/agent"),
-    ("VISITOR_LINK_SECRET", "/visitor"),
-    ("VISITOR_LINK_SECRET_PREVIOUS", "/visitor"),
-    ("VIEWER_LINK_SECRET", "/view"),
-    ("VIEWER_LINK_SECRET_PREVIOUS", "/view"),
+    (AGENT_LINK_SECRET, "/agent"),
+    (AGENT_LINK_SECRET_PREVIOUS, "/agent"),
+    (VISITOR_LINK_SECRET, "/visitor"),
+    (VISITOR_LINK_SECRET_PREVIOUS, "/visitor"),
+    (VIEWER_LINK_SECRET, "/view"),
+    (VIEWER_LINK_SECRET_PREVIOUS, "/view"),
 ];
 /// The partner of a link secret that still verifies during a rotation.
 const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
@@ -92,7 +127,8 @@ fn web_url(src: &impl Source, name: &str) -> Result<Option<Url>, GatewayError> {
         .transpose()
 }
 
-/// How to reach Upscope.
+/// How to reach Upscope, and (`timeout_ms`) how long one request's upstream
+/// work may take.
 pub struct UpstreamSettings {
     pub base: Url,
     pub api_key: String,
@@ -101,17 +137,29 @@ pub struct UpstreamSettings {
 impl UpstreamSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
         let base =
-            web_url(src, "UPSCOPE_API_BASE")?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
+            web_url(src, UPSCOPE_API_BASE)?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
         if base.scheme() != "https" && !is_loopback(&base) {
             return Err(misconfigured(
                 "UPSCOPE_API_BASE must start with https:// (over http:// the API key would travel in clear text); \
 only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work",
             ));
         }
-        let api_key = secret(src, "UPSCOPE_API_KEY").ok_or_else(|| {
+        let api_key = secret(src, UPSCOPE_API_KEY).ok_or_else(|| {
             misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
         })?;
         Ok(Self { base, api_key })
+    }
+
+    /// `UPSTREAM_TIMEOUT_MS` alone, for the request's deadline, which starts
+    /// before the rest of the settings are needed.
+    pub fn timeout_ms(src: &impl Source) -> Result<u64, GatewayError> {
+        whole_number(
+            src,
+            UPSTREAM_TIMEOUT_MS,
+            DEFAULT_UPSTREAM_TIMEOUT_MS,
+            UPSTREAM_TIMEOUT_RANGE_MS,
+            "a whole number of milliseconds, 100 to 60000",
+        )
     }
 }
 
@@ -145,40 +193,36 @@ fn whole_number(
     }
 }
 
-/// `UPSTREAM_TIMEOUT_MS`: all upstream work of one request must end within it.
-pub fn upstream_timeout_ms(src: &impl Source) -> Result<u64, GatewayError> {
-    whole_number(
-        src,
-        "UPSTREAM_TIMEOUT_MS",
-        DEFAULT_UPSTREAM_TIMEOUT_MS,
-        UPSTREAM_TIMEOUT_RANGE_MS,
-        "a whole number of milliseconds, 100 to 60000",
-    )
-}
-
-/// What `/visitor` may open.
-#[derive(Debug)]
-pub struct ProxySettings {
+/// What `/visitor` may open, and the key its links are signed with, if any.
+pub struct VisitorSettings {
     pub initial_url: Url,
     pub allowed_urls: Vec<UrlPrefix>,
     pub allowed_domains: Vec<String>,
+    /// `VISITOR_LINK_SECRET`: when set, `/visitor?uniqueid=` links must be signed.
+    pub link_key: Option<LinkKey>,
 }
 
-impl ProxySettings {
+impl VisitorSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let initial_url = web_url(src, "PROXY_INITIAL_URL")?
+        let initial_url = web_url(src, PROXY_INITIAL_URL)?
             .ok_or_else(|| misconfigured("PROXY_INITIAL_URL is not set (the page /visitor opens)"))?;
-        let allowed_urls = list(src, "PROXY_ALLOWED_URLS")
+        let allowed_urls = list(src, PROXY_ALLOWED_URLS)
             .iter()
             .map(|entry| UrlPrefix::parse(entry).map_err(|why| misconfigured(format!("PROXY_ALLOWED_URLS: {why}"))))
             .collect::<Result<_, _>>()?;
-        let allowed_domains = list(src, "PROXY_ALLOWED_DOMAINS");
+        let allowed_domains = list(src, PROXY_ALLOWED_DOMAINS);
         if let Some(bad) = allowed_domains.iter().find(|d| d.contains('/')) {
             return Err(misconfigured(format!(
                 "PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: '{bad}'"
             )));
         }
-        Ok(Self { initial_url, allowed_urls, allowed_domains })
+        Ok(Self { initial_url, allowed_urls, allowed_domains, link_key: Self::link_key(src)? })
+    }
+
+    /// `VISITOR_LINK_SECRET` alone (and its partners), for checks that report
+    /// it apart from the pages.
+    pub fn link_key(src: &impl Source) -> Result<Option<LinkKey>, GatewayError> {
+        visitor_link_key(src)
     }
 }
 
@@ -193,12 +237,12 @@ pub struct WatchSettings {
 
 impl WatchSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let visitor_id_kind = match src.get("VISITOR_ID_KIND").as_deref().map(str::trim) {
+        let visitor_id_kind = match src.get(VISITOR_ID_KIND).as_deref().map(str::trim) {
             None | Some("short") => VisitorIdKind::Short,
             Some("unique") => VisitorIdKind::Unique,
             Some(_) => return Err(misconfigured("VISITOR_ID_KIND must be 'short' or 'unique'")),
         };
-        let naked = match src.get("WATCH_BRANDING_NAKED").as_deref().map(str::trim) {
+        let naked = match src.get(WATCH_BRANDING_NAKED).as_deref().map(str::trim) {
             None => None,
             Some("true") => Some(Value::Bool(true)),
             Some("false") => Some(Value::Bool(false)),
@@ -207,12 +251,12 @@ impl WatchSettings {
         };
         let branding = Branding {
             naked,
-            retry_url: web_url(src, "WATCH_RETRY_URL")?.map(String::from),
-            on_end_url: web_url(src, "WATCH_ON_END_URL")?.map(String::from),
+            retry_url: web_url(src, WATCH_RETRY_URL)?.map(String::from),
+            on_end_url: web_url(src, WATCH_ON_END_URL)?.map(String::from),
         };
         let cache_ttl_seconds = whole_number(
             src,
-            "SHORT_ID_CACHE_TTL",
+            SHORT_ID_CACHE_TTL,
             DEFAULT_CACHE_TTL_SECONDS,
             MIN_CACHE_TTL_SECONDS..=MAX_CACHE_TTL_SECONDS,
             "a whole number of seconds, 60 to 86400",
@@ -239,7 +283,7 @@ impl AgentSettings {
 /// granted and every other one is denied ("none" denies all); unset leaves
 /// Upscope's defaults.
 fn permissions(src: &impl Source) -> Result<Grant, GatewayError> {
-    permission_setting(src, "WATCH_PERMISSIONS")
+    permission_setting(src, WATCH_PERMISSIONS)
         .map(|granted| granted.map(|g| permissions::exactly(&g)).unwrap_or_default())
 }
 
@@ -260,8 +304,8 @@ pub struct ViewerSettings {
 
 impl ViewerSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let granted = permission_setting(src, "VIEWER_PERMISSIONS")?.unwrap_or_default();
-        let link_key = link_key(src, "VIEWER_LINK_SECRET", "VIEWER_LINK_MAX_TTL")?.ok_or_else(|| {
+        let granted = permission_setting(src, VIEWER_PERMISSIONS)?.unwrap_or_default();
+        let link_key = link_key(src, VIEWER_LINK_SECRET, VIEWER_LINK_MAX_TTL)?.ok_or_else(|| {
             misconfigured("/view needs the secret VIEWER_LINK_SECRET (openssl rand -base64 32; wrangler secret put VIEWER_LINK_SECRET)")
         })?;
         // Viewers are sent to watch a person named by their own ID: unsigned
@@ -293,6 +337,21 @@ pub struct AccessSettings {
     pub audience: String,
 }
 
+impl AccessSettings {
+    pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
+        let team_domain = src.get(ACCESS_TEAM_DOMAIN).ok_or_else(|| {
+            misconfigured("AGENT_AUTH=access needs ACCESS_TEAM_DOMAIN (your-team.cloudflareaccess.com)")
+        })?;
+        let team_domain = team_domain_host(&team_domain).ok_or_else(|| {
+            misconfigured("ACCESS_TEAM_DOMAIN must be a host name like your-team.cloudflareaccess.com")
+        })?;
+        let audience = src.get(ACCESS_AUD).ok_or_else(|| {
+            misconfigured("AGENT_AUTH=access needs ACCESS_AUD (the Access application's audience tag)")
+        })?;
+        Ok(Self { team_domain, audience: audience.trim().to_owned() })
+    }
+}
+
 /// A secret that signs links, the one it replaces (still accepted during a
 /// rotation), and how far ahead a link's `exp` may lie.
 /// Deliberately not `Debug`: it holds the secrets.
@@ -304,25 +363,14 @@ pub struct LinkKey {
 
 impl AgentAuth {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        match src.get("AGENT_AUTH").as_deref().map(str::trim) {
+        match src.get(AGENT_AUTH).as_deref().map(str::trim) {
             None => Err(misconfigured("AGENT_AUTH is not set (access, signed-link, or none for local testing)")),
-            Some("access") => {
-                let team_domain = src.get("ACCESS_TEAM_DOMAIN").ok_or_else(|| {
-                    misconfigured("AGENT_AUTH=access needs ACCESS_TEAM_DOMAIN (your-team.cloudflareaccess.com)")
-                })?;
-                let team_domain = team_domain_host(&team_domain).ok_or_else(|| {
-                    misconfigured("ACCESS_TEAM_DOMAIN must be a host name like your-team.cloudflareaccess.com")
-                })?;
-                let audience = src.get("ACCESS_AUD").ok_or_else(|| {
-                    misconfigured("AGENT_AUTH=access needs ACCESS_AUD (the Access application's audience tag)")
-                })?;
-                Ok(Self::Access(AccessSettings { team_domain, audience: audience.trim().to_owned() }))
-            }
+            Some("access") => Ok(Self::Access(AccessSettings::load(src)?)),
             Some("signed-link") => Ok(Self::SignedLink(
-                link_key(src, "AGENT_LINK_SECRET", "AGENT_LINK_MAX_TTL")?
+                link_key(src, AGENT_LINK_SECRET, AGENT_LINK_MAX_TTL)?
                     .ok_or_else(|| misconfigured("AGENT_AUTH=signed-link needs the secret AGENT_LINK_SECRET"))?,
             )),
-            Some("none") => match src.get("ALLOW_UNAUTHENTICATED_AGENTS").as_deref().map(str::trim) {
+            Some("none") => match src.get(ALLOW_UNAUTHENTICATED_AGENTS).as_deref().map(str::trim) {
                 Some("true") => Ok(Self::Unauthenticated),
                 _ => Err(misconfigured(
                     "AGENT_AUTH=none lets anyone watch any visitor; it also needs ALLOW_UNAUTHENTICATED_AGENTS=true \
@@ -335,8 +383,8 @@ impl AgentAuth {
 }
 
 /// `VISITOR_LINK_SECRET`: when set, `/visitor?uniqueid=` links must be signed.
-pub fn visitor_link_key(src: &impl Source) -> Result<Option<LinkKey>, GatewayError> {
-    link_key(src, "VISITOR_LINK_SECRET", "VISITOR_LINK_MAX_TTL")
+fn visitor_link_key(src: &impl Source) -> Result<Option<LinkKey>, GatewayError> {
+    link_key(src, VISITOR_LINK_SECRET, VISITOR_LINK_MAX_TTL)
 }
 
 /// The secret `secret_name` and its `_PREVIOUS` partner, checked: long
@@ -399,8 +447,28 @@ fn team_domain_host(value: &str) -> Option<String> {
 
 /// Who may frame the gateway's own pages for a route: `EMBED_ORIGINS` for
 /// `/visitor`, `AGENT_EMBED_ORIGINS` for `/agent`; unset means nobody.
-pub fn frame_ancestors(src: &impl Source, name: &str) -> Result<FrameAncestors, GatewayError> {
+pub fn frame_ancestors(src: &impl Source, pages: FramedPages) -> Result<FrameAncestors, GatewayError> {
+    let name = pages.setting();
     FrameAncestors::parse(&list(src, name)).map_err(|why| misconfigured(format!("{name}: {why}")))
+}
+
+/// Whose pages a framing rule is for: each route that renders pages has its
+/// own setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramedPages {
+    Visitor,
+    Agent,
+    View,
+}
+
+impl FramedPages {
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::Visitor => EMBED_ORIGINS,
+            Self::Agent => AGENT_EMBED_ORIGINS,
+            Self::View => VIEWER_EMBED_ORIGINS,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -533,7 +601,7 @@ pub(crate) mod tests {
 
     #[test]
     fn proxy_settings_parse_lists() {
-        let s = ProxySettings::load(&src(&[
+        let s = VisitorSettings::load(&src(&[
             ("PROXY_INITIAL_URL", "https://shop.example.com/account"),
             (
                 "PROXY_ALLOWED_URLS",
@@ -556,7 +624,7 @@ pub(crate) mod tests {
         ];
         let names = ["PROXY_INITIAL_URL", "PROXY_INITIAL_URL", "PROXY_ALLOWED_URLS", "PROXY_ALLOWED_DOMAINS"];
         for (pairs, name) in cases.into_iter().zip(names) {
-            let err = ProxySettings::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).unwrap_err();
+            let err = VisitorSettings::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).err().unwrap();
             assert!(err.message().contains(name), "{err:?}");
         }
     }
@@ -678,24 +746,24 @@ pub(crate) mod tests {
     fn frame_ancestors_name_the_setting() {
         let f = frame_ancestors(
             &src(&[("EMBED_ORIGINS", "https://shop.example.com, https://www.example.com")]),
-            "EMBED_ORIGINS",
+            FramedPages::Visitor,
         )
         .unwrap();
         assert!(f
             .content_security_policy()
             .ends_with("frame-ancestors https://shop.example.com https://www.example.com"));
-        assert_eq!(frame_ancestors(&src(&[]), "AGENT_EMBED_ORIGINS").unwrap(), FrameAncestors::NONE);
+        assert_eq!(frame_ancestors(&src(&[]), FramedPages::Agent).unwrap(), FrameAncestors::NONE);
         let err =
-            frame_ancestors(&src(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), "AGENT_EMBED_ORIGINS").unwrap_err();
+            frame_ancestors(&src(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), FramedPages::Agent).unwrap_err();
         assert!(err.message().contains("AGENT_EMBED_ORIGINS"));
     }
 
     #[test]
     fn upstream_timeout() {
-        assert_eq!(upstream_timeout_ms(&src(&[])).unwrap(), 5000);
-        assert_eq!(upstream_timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", " 250 ")])).unwrap(), 250);
+        assert_eq!(UpstreamSettings::timeout_ms(&src(&[])).unwrap(), 5000);
+        assert_eq!(UpstreamSettings::timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", " 250 ")])).unwrap(), 250);
         for bad in ["99", "60001", "5s", "-1"] {
-            let err = upstream_timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", bad)])).unwrap_err();
+            let err = UpstreamSettings::timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", bad)])).unwrap_err();
             assert!(err.message().contains("UPSTREAM_TIMEOUT_MS"), "{bad}");
         }
     }

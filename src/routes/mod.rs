@@ -20,7 +20,7 @@ use crate::error::GatewayError;
 use crate::http;
 use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary};
 use crate::outbound::fetch::FetchTransport;
-use crate::settings::{frame_ancestors, upstream_timeout_ms, UpstreamSettings};
+use crate::settings::{frame_ancestors, FramedPages, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
 use crate::upscope::Client;
 
@@ -85,7 +85,7 @@ impl<'a> Ctx<'a> {
         params: Params,
         log: &'a RequestLog,
     ) -> std::result::Result<Self, GatewayError> {
-        let transport = FetchTransport::new(upstream_timeout_ms(env)?, log);
+        let transport = FetchTransport::new(UpstreamSettings::timeout_ms(env)?, log);
         Ok(Self { req, env, params, transport, log })
     }
 
@@ -180,9 +180,9 @@ fn retry_href(url: &url::Url) -> String {
 
 fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestors, GatewayError> {
     match route {
-        Some(Route::Visitor) => frame_ancestors(env, "EMBED_ORIGINS"),
-        Some(Route::Agent) => frame_ancestors(env, "AGENT_EMBED_ORIGINS"),
-        Some(Route::View) => frame_ancestors(env, "VIEWER_EMBED_ORIGINS"),
+        Some(Route::Visitor) => frame_ancestors(env, FramedPages::Visitor),
+        Some(Route::Agent) => frame_ancestors(env, FramedPages::Agent),
+        Some(Route::View) => frame_ancestors(env, FramedPages::View),
         Some(Route::Health | Route::Ready) | None => Ok(FrameAncestors::NONE),
     }
 }

@@ -6,13 +6,12 @@ use super::{Ctx, Outcome};
 use crate::core::client_ip::rate_limit_key;
 use crate::error::GatewayError;
 use crate::services::visitor::plan_proxy_session;
-use crate::settings::{visitor_link_key, ProxySettings, VISITOR_RATE_LIMITER_BINDING};
+use crate::settings::{VisitorSettings, VISITOR_RATE_LIMITER_BINDING};
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
-    let settings = ProxySettings::load(ctx.env)?;
-    let link_key = visitor_link_key(ctx.env)?;
+    let settings = VisitorSettings::load(ctx.env)?;
     let client = ctx.upscope()?;
-    ctx.verifier().check_visitor_link(link_key.as_ref(), &ctx.params).await?;
+    ctx.verifier().check_visitor_link(settings.link_key.as_ref(), &ctx.params).await?;
     let plan = plan_proxy_session(&settings, &ctx.params)?;
     let client_ip = ctx.req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
     ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{}", rate_limit_key(&client_ip))).await?;

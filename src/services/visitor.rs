@@ -5,12 +5,12 @@ use crate::core::ids::UniqueId;
 use crate::core::page_url::{choose_page, with_unique_id};
 use crate::core::query::Params;
 use crate::error::GatewayError;
-use crate::settings::ProxySettings;
+use crate::settings::VisitorSettings;
 use crate::upscope::models::ProxySessionRequest;
 
 /// The proxy session to ask for, from the visitor's link; pure, so every
 /// refusal happens before any upstream call.
-pub fn plan_proxy_session(settings: &ProxySettings, params: &Params) -> Result<ProxySessionRequest, GatewayError> {
+pub fn plan_proxy_session(settings: &VisitorSettings, params: &Params) -> Result<ProxySessionRequest, GatewayError> {
     let unique_id = params
         .get("uniqueid")
         .map(|v| {
@@ -30,11 +30,12 @@ mod tests {
     use crate::core::page_url::UrlPrefix;
     use crate::upscope::client::testing::{block_on, client, FakeTransport};
 
-    fn settings() -> ProxySettings {
-        ProxySettings {
+    fn settings() -> VisitorSettings {
+        VisitorSettings {
             initial_url: url::Url::parse("https://shop.example.com/account?tab=1#top").unwrap(),
             allowed_urls: vec![UrlPrefix::parse("https://shop.example.com/help").unwrap()],
             allowed_domains: vec!["shop.example.com".into()],
+            link_key: None,
         }
     }
 
