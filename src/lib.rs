@@ -7,6 +7,8 @@
 //! `core` is pure logic; `auth` decides who the agent is; `upscope` speaks the REST API over a `Transport`;
 //! `services` are the two flows; `routes` and `http` are the thin shell.
 
+#[cfg(test)]
+mod architecture;
 mod auth;
 mod cache;
 mod core;
