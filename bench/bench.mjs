@@ -14,6 +14,7 @@
 //   node bench/bench.mjs --quick         # 1 round of 1 s: proves it works
 //   node bench/bench.mjs --rounds 9 --seconds 4 --connections 16 --json out.json
 //   node bench/bench.mjs --build /tmp/other-build   # another build of the gateway
+//   node bench/bench.mjs --flows "404,Short ID" --startup-runs 0
 import { Miniflare } from "miniflare";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, cp } from "node:fs/promises";
@@ -201,7 +202,7 @@ function activeMs(profile) {
   return us / 1000;
 }
 
-export async function runBench({ build = path.join(root, "build"), rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, log = console.log } = {}) {
+export async function runBench({ build = path.join(root, "build"), only = null, rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, log = console.log } = {}) {
   rounds = Math.min(Math.max(1, Math.floor(rounds)), MAX_ROUNDS);
   seconds = Math.min(Math.max(1, Math.floor(seconds)), MAX_SECONDS);
   connections = Math.min(Math.max(1, Math.floor(connections)), MAX_CONNECTIONS);
@@ -214,7 +215,8 @@ export async function runBench({ build = path.join(root, "build"), rounds = 5, s
       stderr.resume();
     },
   });
-  const results = Object.fromEntries(FLOWS.map((f) => [f.name, { gateway: [], reference: [] }]));
+  const flows = only ? FLOWS.filter((f) => only.includes(f.name)) : FLOWS;
+  const results = Object.fromEntries(flows.map((f) => [f.name, { gateway: [], reference: [] }]));
   try {
     await mf.ready;
     const origins = {};
@@ -224,12 +226,12 @@ export async function runBench({ build = path.join(root, "build"), rounds = 5, s
     }
     await checkFlows(origins);
     if (warmupSeconds > 0) {
-      for (const flow of FLOWS) {
+      for (const flow of flows) {
         for (const side of SIDES) await wrk(origins[side], flow, { seconds: warmupSeconds, connections, tag: `w${side[0]}`, scratch });
       }
     }
     for (let round = 0; round < rounds; round++) {
-      for (const flow of FLOWS) {
+      for (const flow of flows) {
         for (const side of round % 2 ? [...SIDES].reverse() : SIDES) {
           const r = await wrk(origins[side], flow, { seconds, connections, tag: `r${round}${side[0]}`, scratch });
           results[flow.name][side].push(r);
@@ -240,7 +242,7 @@ export async function runBench({ build = path.join(root, "build"), rounds = 5, s
   } finally {
     await mf.dispose();
   }
-  const flows = FLOWS.map((flow) => {
+  const table = flows.map((flow) => {
     const byRound = results[flow.name];
     const side = (s) => ({
       rps: median(byRound[s].map((r) => r.rps)),
@@ -255,7 +257,7 @@ export async function runBench({ build = path.join(root, "build"), rounds = 5, s
   const size = await bundleSizes(build);
   const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build }) : null;
   await rm(scratch, { recursive: true, force: true });
-  return { rounds, seconds, connections, flows, size, startup };
+  return { rounds, seconds, connections, flows: table, size, startup };
 }
 
 export function formatReport(report) {
@@ -292,11 +294,13 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       "startup-runs": { type: "string" },
       json: { type: "string" },
       build: { type: "string" },
+      flows: { type: "string" },
     },
   });
   const quick = values.quick;
   const report = await runBench({
     build: path.resolve(values.build ?? path.join(root, "build")),
+    only: values.flows ? values.flows.split(",") : null,
     rounds: Number(values.rounds ?? (quick ? 1 : 5)),
     seconds: Number(values.seconds ?? (quick ? 1 : 3)),
     connections: Number(values.connections),
