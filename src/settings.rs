@@ -60,10 +60,18 @@ impl Source for worker::Env {
         if let Some(value) = remembered {
             return value;
         }
-        let text = match self.var(name) {
-            Ok(value) => Some(value.to_string()),
-            // wrangler.toml may give a list as a TOML array.
-            Err(_) => self.object_var::<Vec<String>>(name).ok().map(|list| list.join(",")),
+        // Read directly (one Reflect.get) rather than through var() and
+        // object_var(): those cost several crossings, format an error for
+        // every unset name, and pull serde_wasm_bindgen into the bundle.
+        let value = worker::js_sys::Reflect::get(env, &name.into()).unwrap_or_default();
+        let text = match value.as_string() {
+            Some(text) => Some(text),
+            // wrangler.toml may give a list as a TOML array (of strings only).
+            None if worker::js_sys::Array::is_array(&value) => {
+                let list = worker::js_sys::Array::from(&value);
+                list.iter().all(|item| item.is_string()).then(|| list.join(",").into())
+            }
+            None => None,
         };
         let value = text.filter(|t| !t.trim().is_empty());
         READ.with_borrow_mut(|(_, values)| values.push((name.to_owned(), value.clone())));
