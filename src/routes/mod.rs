@@ -6,7 +6,8 @@ mod health;
 mod visitor;
 
 use worker::js_sys::{Date, Math};
-use worker::{Env, Method, Request, Response, Result};
+use worker::wasm_bindgen::JsValue;
+use worker::{web_sys, Env, Method, Request};
 
 use crate::auth::access::KeyCache;
 use crate::auth::webcrypto::WebCrypto;
@@ -112,12 +113,16 @@ impl<'a> Ctx<'a> {
 /// Where Access signing keys stay between requests in this isolate.
 static ACCESS_KEYS: KeyCache = KeyCache::new(None);
 
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+/// Answers one request. `Err` only when the runtime refuses to build the
+/// response itself; every failure of the gateway's own is an answer.
+pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Response, JsValue> {
     let started = Date::now();
     let log = RequestLog::default();
-    let request_id = request_id_from_ray(req.headers().get("cf-ray")?.as_deref())
+    let headers = req.headers();
+    let request_id = request_id_from_ray(headers.get("cf-ray").ok().flatten().as_deref())
         .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
-    let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
+    let wants_json = prefers_json(headers.get("Accept").ok().flatten().as_deref());
+    let method = req.method();
     let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."));
     let route = url.as_ref().ok().and_then(|url| route(url.path()));
     // Who may frame this route's pages is settled first, so even an error
@@ -125,9 +130,9 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let (framing, result) = match (&url, framing(route, &env)) {
         (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
         (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
-        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &env, route, url, &log).await),
+        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &method, &env, route, url, &log).await),
     };
-    let (outcome, response) = match result {
+    let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
@@ -140,14 +145,13 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             (err.code(), http::error(&err, wants_json, retry.as_deref()))
         }
     };
-    let mut response = http::with_frame_ancestors(response?, &framing)?;
-    response.headers_mut().set("X-Request-Id", &request_id)?;
-    let method = req.method().to_string();
+    let status = answer.status;
+    let response = answer.into_response(&framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
-        method: &method,
+        method: method.as_ref(),
         route: route_name(route),
-        status: response.status_code(),
+        status,
         outcome,
         total_ms: (Date::now() - started).max(0.0) as u64,
     };
@@ -173,13 +177,14 @@ fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestor
 
 async fn dispatch(
     req: &Request,
+    method: &Method,
     env: &Env,
     route: Option<Route>,
     url: &url::Url,
     log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
     let route = route.ok_or(GatewayError::RouteNotFound)?;
-    if req.method() != Method::Get {
+    if *method != Method::Get {
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
     let params = Params::parse(url.query())?;
