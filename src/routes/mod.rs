@@ -96,7 +96,10 @@ impl<'a> Ctx<'a> {
     /// Applies the optional rate-limiting binding `binding` to `key`. No
     /// binding, no limit; a limiter that fails lets the request through.
     async fn within_rate_limit(&self, binding: &str, key: String) -> std::result::Result<(), GatewayError> {
-        let Ok(limiter) = self.env.rate_limiter(binding) else {
+        // Most deployments bind no limiter: a plain look-up settles that
+        // without the formatted "undefined binding" error rate_limiter() builds.
+        let bound = worker::js_sys::Reflect::get(self.env, &binding.into()).is_ok_and(|value| !value.is_undefined());
+        let Some(limiter) = bound.then(|| self.env.rate_limiter(binding).ok()).flatten() else {
             return Ok(());
         };
         match limiter.limit(key).await {
