@@ -9,6 +9,7 @@
 //! timer closure of our own. Here the body arrives as one string from
 //! `Response.text()`, and the runtime keeps the deadline's timer.
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use worker::js_sys::futures::JsFuture;
@@ -25,13 +26,16 @@ const MIN_RETRY_WINDOW_MS: f64 = 250.0;
 pub struct FetchTransport<'a> {
     /// `Date.now()` past which no upstream work may continue.
     deadline_ms: f64,
+    /// The deadline as a signal, made by the first call and shared by the
+    /// rest: one runtime timer per request, however many calls it makes.
+    signal: OnceCell<web_sys::AbortSignal>,
     log: &'a RequestLog,
 }
 
 impl<'a> FetchTransport<'a> {
     /// Upstream work for this request must end within `budget_ms` from now.
     pub fn new(budget_ms: u64, log: &'a RequestLog) -> Self {
-        Self { deadline_ms: Date::now() + budget_ms as f64, log }
+        Self { deadline_ms: Date::now() + budget_ms as f64, signal: OnceCell::new(), log }
     }
 
     fn remaining_ms(&self) -> f64 {
@@ -70,8 +74,8 @@ impl Transport for FetchTransport<'_> {
             Err(TransportError::TimedOut)
         } else {
             // Whole milliseconds, rounded up: a deadline is never cut short.
-            let signal = web_sys::AbortSignal::timeout_with_u32(remaining.ceil() as u32);
-            exchange(request, &signal).await.map_err(|_| {
+            let signal = self.signal.get_or_init(|| web_sys::AbortSignal::timeout_with_u32(remaining.ceil() as u32));
+            exchange(request, signal).await.map_err(|_| {
                 if signal.aborted() {
                     TransportError::TimedOut
                 } else {
