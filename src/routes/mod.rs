@@ -5,6 +5,8 @@ mod agent;
 mod health;
 mod visitor;
 
+use std::cell::RefCell;
+
 use worker::js_sys::{Date, Math};
 use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Method, Request};
@@ -84,8 +86,26 @@ impl<'a> Ctx<'a> {
 
     /// The Upscope client; fails with a clear 500 when the key is missing.
     fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
-        let settings = UpstreamSettings::load(self.env)?;
-        Ok(Client::new(&self.transport, settings.base, settings.api_key))
+        // Parsed once per env object (vars cannot change under it); a
+        // misconfiguration is not remembered, so it is reported every time.
+        thread_local! {
+            static LOADED: RefCell<Option<(JsValue, UpstreamSettings)>> = const { RefCell::new(None) };
+        }
+        let env: &JsValue = self.env.as_ref();
+        let cached = LOADED.with_borrow(|loaded| match loaded {
+            Some((seen, settings)) if seen == env => Some((settings.base.clone(), settings.api_key.clone())),
+            _ => None,
+        });
+        let (base, api_key) = match cached {
+            Some(pair) => pair,
+            None => {
+                let settings = UpstreamSettings::load(self.env)?;
+                let pair = (settings.base.clone(), settings.api_key.clone());
+                LOADED.set(Some((env.clone(), settings)));
+                pair
+            }
+        };
+        Ok(Client::new(&self.transport, base, api_key))
     }
 
     /// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
