@@ -192,6 +192,23 @@ export async function startupCpu({ runs = 5, scratch, build = path.join(root, "b
   return Object.fromEntries(SIDES.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
 }
 
+/**
+ * Startup CPU at a finer grain than the profiler's samples: bench/startup.mjs
+ * compiles and evaluates each side's module in a fresh Node (V8) process and
+ * reports the CPU it took; `runs` per side, alternating, median in ms.
+ */
+export async function startupV8({ runs = 10, build = path.join(root, "build") }) {
+  const targets = { gateway: build, reference: path.join(here, "reference.mjs") };
+  const samples = { gateway: [], reference: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const side of i % 2 ? [...SIDES].reverse() : SIDES) {
+      const { stdout } = await run(process.execPath, ["--experimental-vm-modules", "--no-warnings", path.join(here, "startup.mjs"), side, targets[side]], { timeout: 60_000 });
+      samples[side].push(Number(stdout.trim()) / 1000);
+    }
+  }
+  return Object.fromEntries(SIDES.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
+}
+
 /** Non-idle sampled time of a V8 CPU profile, in ms. */
 function activeMs(profile) {
   const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
@@ -256,8 +273,9 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
   });
   const size = await bundleSizes(build);
   const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build }) : null;
+  const startupCompile = startupRuns > 0 ? await startupV8({ runs: startupRuns * 2, build }) : null;
   await rm(scratch, { recursive: true, force: true });
-  return { rounds, seconds, connections, flows: table, size, startup };
+  return { rounds, seconds, connections, flows: table, size, startup, startupCompile };
 }
 
 export function formatReport(report) {
@@ -280,6 +298,10 @@ export function formatReport(report) {
   if (report.startup) {
     const { gateway: g, reference: r } = report.startup;
     lines.push(`startup CPU (wrangler check startup, median sampled active ms): gateway ${g.ms.toFixed(1)} ms [${g.samples.map((x) => x.toFixed(1)).join(" ")}]; reference ${r.ms.toFixed(1)} ms [${r.samples.map((x) => x.toFixed(1)).join(" ")}]`);
+  }
+  if (report.startupCompile) {
+    const { gateway: g, reference: r } = report.startupCompile;
+    lines.push(`startup CPU (fresh V8: compile + evaluate the module, median of ${g.samples.length}): gateway ${g.ms.toFixed(2)} ms; reference ${r.ms.toFixed(2)} ms; ratio ${(g.ms / r.ms).toFixed(1)}x`);
   }
   return lines.join("\n");
 }

@@ -18,4 +18,5 @@ test("make bench, quick: a row for every flow, requests on both sides, ratios co
   }
   assert.ok(report.size.gateway.wasm > 0 && report.size.gateway.js > 0 && report.size.reference.total > 0);
   assert.ok(report.startup.gateway.samples.length === 1 && report.startup.reference.samples.length === 1);
+  for (const side of ["gateway", "reference"]) assert.ok(report.startupCompile[side].ms > 0, `${side}: startup CPU measured`);
 });
