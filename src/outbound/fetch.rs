@@ -59,7 +59,9 @@ async fn exchange(request: HttpRequest, signal: &web_sys::AbortSignal) -> Result
     let response: web_sys::Response =
         JsFuture::from(global.fetch_with_str_and_init(&request.url, &init)).await?.dyn_into()?;
     let status = response.status();
-    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    // Only a refusal can carry a Retry-After worth reading (a crossing saved per success).
+    let retry_after =
+        if (200..300).contains(&status) { None } else { response.headers().get("Retry-After").ok().flatten() };
     // A body cut off midway (or by the deadline) is no answer at all.
     let body = JsFuture::from(response.text()?).await?.as_string().ok_or(JsValue::NULL)?;
     Ok(HttpResponse { status, body, retry_after })
