@@ -24,13 +24,16 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser build dev test test-unit test-integration check deploy smoke
+.PHONY: setup setup-browser setup-bench build dev test test-unit test-integration check deploy smoke bench
 
 setup:
 	@scripts/setup.sh
 
 setup-browser:
 	@scripts/setup-browser.sh
+
+setup-bench:
+	@scripts/setup-bench.sh
 
 # Rebuilt only when an input changed: wrangler runs `make build` before every
 # deploy, dry run and dev session.
@@ -46,14 +49,14 @@ dev: setup
 	node scripts/dev.mjs
 
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
-test: build setup-browser
+test: build setup-browser setup-bench
 	cargo test --quiet
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
 test-unit:
 	cargo test
 
-test-integration: build setup-browser
+test-integration: build setup-browser setup-bench
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
 ## Checks ENV's settings with the Worker's own settings code; one line per problem.
@@ -68,3 +71,7 @@ deploy: check build
 ## The smoke check alone: GET /healthz and /readyz on ENV's custom domain (or SMOKE_URL).
 smoke: setup
 	@node scripts/deploy.mjs --env "$(ENV)" --smoke-only
+
+## A/B benchmark of the built gateway against bench/reference.mjs (see README.md); BENCH_ARGS=--quick for one short round.
+bench: build setup-bench
+	node bench/bench.mjs $(BENCH_ARGS)

@@ -6,8 +6,6 @@
 
 use std::cell::RefCell;
 
-use serde_json::{json, Value};
-
 use crate::outbound::Endpoint;
 
 /// How one outbound call ended.
@@ -136,16 +134,37 @@ pub struct Summary<'a> {
 }
 
 pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
-    let upstream: Vec<Value> = log
-        .calls
-        .borrow()
-        .iter()
-        .map(|call| match call.result {
-            CallResult::Status(status) => json!({ "endpoint": call.endpoint, "status": status, "ms": call.ms }),
-            CallResult::Unreachable => json!({ "endpoint": call.endpoint, "error": "unreachable", "ms": call.ms }),
-            CallResult::TimedOut => json!({ "endpoint": call.endpoint, "error": "timeout", "ms": call.ms }),
-        })
-        .collect();
+    // Written by hand rather than through a `serde_json::Value` tree: every
+    // piece is a number, a fixed name or a checked id, and this runs on
+    // every request.
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(256);
+    line.push_str("{\"level\":");
+    push_json_str(&mut line, Level::of(summary.status).as_str());
+    line.push_str(",\"request_id\":");
+    push_json_str(&mut line, summary.request_id);
+    line.push_str(",\"method\":");
+    push_json_str(&mut line, printable_method(summary.method));
+    line.push_str(",\"route\":");
+    push_json_str(&mut line, summary.route);
+    let _ = write!(line, ",\"status\":{},\"outcome\":", summary.status);
+    push_json_str(&mut line, summary.outcome);
+    line.push_str(",\"upstream\":[");
+    for (i, call) in log.calls.borrow().iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str("{\"endpoint\":");
+        push_json_str(&mut line, call.endpoint);
+        match call.result {
+            CallResult::Status(status) => {
+                let _ = write!(line, ",\"status\":{status}");
+            }
+            CallResult::Unreachable => line.push_str(",\"error\":\"unreachable\""),
+            CallResult::TimedOut => line.push_str(",\"error\":\"timeout\""),
+        }
+        let _ = write!(line, ",\"ms\":{}}}", call.ms);
+    }
     let events = log.cache.borrow();
     let cache = match events.first() {
         None => "none",
@@ -155,18 +174,11 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         Some(CacheEvent::Late) => "late",
         Some(CacheEvent::Failed(_)) => "error",
     };
-    let mut line = json!({
-        "level": Level::of(summary.status).as_str(),
-        "request_id": summary.request_id,
-        "method": printable_method(summary.method),
-        "route": summary.route,
-        "status": summary.status,
-        "outcome": summary.outcome,
-        "upstream": upstream,
-        "cache": cache,
-        "total_ms": summary.total_ms,
-    });
-    let mut warnings: Vec<&str> = events
+    line.push_str("],\"cache\":");
+    push_json_str(&mut line, cache);
+    let _ = write!(line, ",\"total_ms\":{}", summary.total_ms);
+    let other_warnings = log.warnings.borrow();
+    let warnings = events
         .iter()
         .filter_map(|e| match e {
             CacheEvent::Failed(what) => Some(*what),
@@ -174,20 +186,51 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
             CacheEvent::Late => Some("kv_get_late"),
             _ => None,
         })
-        .collect();
-    warnings.extend(log.warnings.borrow().iter());
-    if !warnings.is_empty() {
-        line["warnings"] = json!(warnings);
+        .chain(other_warnings.iter().copied());
+    let mut any = false;
+    for warning in warnings {
+        line.push_str(if any { "," } else { ",\"warnings\":[" });
+        push_json_str(&mut line, warning);
+        any = true;
     }
+    line.push_str(if any { "]" } else { "" });
     if let Some(audit) = log.audit.borrow().as_ref() {
-        line["audit"] = match &audit.watcher {
-            Watcher::Agent(id) => json!({ "role": "agent", "agent_id": id }),
-            Watcher::Viewer { pseudonym } => json!({ "role": "viewer", "viewer": pseudonym }),
-        };
-        line["audit"]["short_id"] = json!(audit.short_id);
-        line["audit"]["named_by"] = json!(audit.named_by);
+        match &audit.watcher {
+            Watcher::Agent(id) => {
+                line.push_str(",\"audit\":{\"role\":\"agent\",\"agent_id\":");
+                push_json_str(&mut line, id);
+            }
+            Watcher::Viewer { pseudonym } => {
+                line.push_str(",\"audit\":{\"role\":\"viewer\",\"viewer\":");
+                push_json_str(&mut line, pseudonym);
+            }
+        }
+        line.push_str(",\"short_id\":");
+        push_json_str(&mut line, &audit.short_id);
+        line.push_str(",\"named_by\":");
+        push_json_str(&mut line, audit.named_by);
+        line.push('}');
     }
-    line.to_string()
+    line.push('}');
+    line
+}
+
+/// `text` as a JSON string literal (quotes, backslashes and control
+/// characters escaped), appended to `out`.
+fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Methods are echoed only when they are one of the usual tokens.
@@ -215,6 +258,8 @@ pub fn generated_request_id(high: f64, low: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{json, Value};
+
     use super::*;
 
     fn summary() -> Summary<'static> {
@@ -312,6 +357,21 @@ mod tests {
         log.cache(CacheEvent::Failed("kv_put_timeout"));
         let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
         assert_eq!((v["cache"].clone(), v["warnings"].clone()), (json!("hit"), json!(["kv_put_timeout"])));
+    }
+
+    #[test]
+    fn the_line_is_exact_json_in_a_fixed_order() {
+        let log = RequestLog::default();
+        log.call(CallRecord { endpoint: "watch_url", result: CallResult::Status(200), ms: 3 });
+        log.call(CallRecord { endpoint: "search", result: CallResult::Unreachable, ms: 1 });
+        assert_eq!(
+            log_line(&summary(), &log),
+            r#"{"level":"info","request_id":"8a1b2c3d4e5f6a7b-LHR","method":"GET","route":"/agent","status":302,"outcome":"redirect","upstream":[{"endpoint":"watch_url","status":200,"ms":3},{"endpoint":"search","error":"unreachable","ms":1}],"cache":"none","total_ms":41}"#
+        );
+        let mut odd = String::new();
+        push_json_str(&mut odd, "a\"b\\c\nd\u{1}é");
+        assert_eq!(odd, r#""a\"b\\c\nd\u0001é""#.replace("\\n", "\\u000a"));
+        assert_eq!(serde_json::from_str::<String>(&odd).unwrap(), "a\"b\\c\nd\u{1}é");
     }
 
     #[test]

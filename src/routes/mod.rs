@@ -7,8 +7,11 @@ mod ready;
 mod view;
 mod visitor;
 
+use std::cell::RefCell;
+
 use worker::js_sys::{Date, Math};
-use worker::{Env, Method, Request, Response, Result};
+use worker::wasm_bindgen::JsValue;
+use worker::{web_sys, Env, Method, Request};
 
 use crate::auth::access::{KeyCache, KeyState};
 use crate::auth::webcrypto::WebCrypto;
@@ -91,8 +94,26 @@ impl<'a> Ctx<'a> {
 
     /// The Upscope client; fails with a clear 500 when the key is missing.
     fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
-        let settings = UpstreamSettings::load(self.env)?;
-        Ok(Client::new(&self.transport, settings.base, settings.api_key))
+        // Parsed once per env object (vars cannot change under it); a
+        // misconfiguration is not remembered, so it is reported every time.
+        thread_local! {
+            static LOADED: RefCell<Option<(JsValue, UpstreamSettings)>> = const { RefCell::new(None) };
+        }
+        let env: &JsValue = self.env.as_ref();
+        let cached = LOADED.with_borrow(|loaded| match loaded {
+            Some((seen, settings)) if seen == env => Some((settings.base.clone(), settings.api_key.clone())),
+            _ => None,
+        });
+        let (base, api_key) = match cached {
+            Some(pair) => pair,
+            None => {
+                let settings = UpstreamSettings::load(self.env)?;
+                let pair = (settings.base.clone(), settings.api_key.clone());
+                LOADED.set(Some((env.clone(), settings)));
+                pair
+            }
+        };
+        Ok(Client::new(&self.transport, base, api_key))
     }
 
     /// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
@@ -103,7 +124,10 @@ impl<'a> Ctx<'a> {
     /// Applies the optional rate-limiting binding `binding` to `key`. No
     /// binding, no limit; a limiter that fails lets the request through.
     async fn within_rate_limit(&self, binding: &str, key: String) -> std::result::Result<(), GatewayError> {
-        let Ok(limiter) = self.env.rate_limiter(binding) else {
+        // Most deployments bind no limiter: a plain look-up settles that
+        // without the formatted "undefined binding" error rate_limiter() builds.
+        let bound = worker::js_sys::Reflect::get(self.env, &binding.into()).is_ok_and(|value| !value.is_undefined());
+        let Some(limiter) = bound.then(|| self.env.rate_limiter(binding).ok()).flatten() else {
             return Ok(());
         };
         match limiter.limit(key).await {
@@ -120,12 +144,16 @@ impl<'a> Ctx<'a> {
 /// Where Access signing keys stay between requests in this isolate.
 static ACCESS_KEYS: KeyCache = KeyCache::new(KeyState::EMPTY);
 
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+/// Answers one request. `Err` only when the runtime refuses to build the
+/// response itself; every failure of the gateway's own is an answer.
+pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Response, JsValue> {
     let started = Date::now();
     let log = RequestLog::default();
-    let request_id = request_id_from_ray(req.headers().get("cf-ray")?.as_deref())
+    let headers = req.headers();
+    let request_id = request_id_from_ray(headers.get("cf-ray").ok().flatten().as_deref())
         .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
-    let wants_json = prefers_json(req.headers().get("Accept")?.as_deref());
+    let wants_json = prefers_json(headers.get("Accept").ok().flatten().as_deref());
+    let method = req.method();
     let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."));
     let route = url.as_ref().ok().and_then(|url| route(url.path()));
     // Who may frame this route's pages is settled first, so even an error
@@ -133,9 +161,9 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let (framing, result) = match (&url, framing(route, &env)) {
         (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
         (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
-        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &env, route, url, &log).await),
+        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &method, &env, route, url, &log).await),
     };
-    let (outcome, response) = match result {
+    let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
         Ok(Outcome::NotReady(body)) => ("not_ready", http::json(503, &body)),
@@ -149,23 +177,23 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             (err.code(), http::error(&err, wants_json, retry.as_deref()))
         }
     };
-    let mut response = http::with_frame_ancestors(response?, &framing)?;
-    response.headers_mut().set("X-Request-Id", &request_id)?;
-    let method = req.method().to_string();
+    let status = answer.status;
+    let response = answer.into_response(&framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
-        method: &method,
+        method: method.as_ref(),
         route: route_name(route),
-        status: response.status_code(),
+        status,
         outcome,
         total_ms: (Date::now() - started).max(0.0) as u64,
     };
     // The console method sets the level Workers Logs files the line under.
     let line = log_line(&summary, &log);
+    let line = JsValue::from_str(&line);
     match Level::of(summary.status) {
-        Level::Error => worker::console_error!("{line}"),
-        Level::Warn => worker::console_warn!("{line}"),
-        Level::Info => worker::console_log!("{line}"),
+        Level::Error => web_sys::console::error_1(&line),
+        Level::Warn => web_sys::console::warn_1(&line),
+        Level::Info => web_sys::console::log_1(&line),
     }
     Ok(response)
 }
@@ -189,13 +217,14 @@ fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestor
 
 async fn dispatch(
     req: &Request,
+    method: &Method,
     env: &Env,
     route: Option<Route>,
     url: &url::Url,
     log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
     let route = route.ok_or(GatewayError::RouteNotFound)?;
-    if req.method() != Method::Get {
+    if *method != Method::Get {
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
     let params = Params::parse(url.query())?;

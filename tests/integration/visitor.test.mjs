@@ -118,3 +118,11 @@ test("a proxy answer without a usable URL is a 502, not a redirect", async () =>
   const message = await expectRefused("/visitor", 502, "upstream_bad_response");
   assert.match(message, /without a session URL/);
 });
+
+test("a list setting given as a TOML array of strings reads like the spaced text form", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { PROXY_ALLOWED_DOMAINS: ["shop.example.com", "cdn.example.com"] }) }, async (gw) => {
+    assert.equal((await gw.fetch("/visitor")).status, 302);
+    const [request] = await suite.up.requests();
+    assert.deepEqual(request.body.allowed_domains, ["shop.example.com", "cdn.example.com"]);
+  });
+});

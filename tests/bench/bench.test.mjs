@@ -1,0 +1,22 @@
+// The benchmark in quick mode (1 round, 1 s per flow and side): proves that
+// `make bench` works and that every flow is served by both sides. Speed is
+// never asserted here; the full run (`make bench`) is where it is measured.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runBench, formatReport, FLOWS } from "../../bench/bench.mjs";
+
+test("make bench, quick: a row for every flow, requests on both sides, ratios computed", async () => {
+  const report = await runBench({ rounds: 1, seconds: 1, connections: 4, warmupSeconds: 0, startupRuns: 1, log: () => {} });
+  console.log(formatReport(report));
+  assert.deepEqual(report.flows.map((f) => f.name), FLOWS.map((f) => f.name));
+  for (const flow of report.flows) {
+    for (const side of ["gateway", "reference"]) {
+      assert.ok(flow[side].rps > 0, `${flow.name}: ${side} served requests`);
+      assert.equal(flow[side].errors, 0, `${flow.name}: ${side} had no failed requests`);
+    }
+    assert.ok(Number.isFinite(flow.ratio) && flow.ratio > 0, `${flow.name}: ratio ${flow.ratio}`);
+  }
+  assert.ok(report.size.gateway.wasm > 0 && report.size.gateway.js > 0 && report.size.reference.total > 0);
+  assert.ok(report.startup.gateway.samples.length === 1 && report.startup.reference.samples.length === 1);
+  for (const side of ["gateway", "reference"]) assert.ok(report.startupCompile[side].ms > 0, `${side}: startup CPU measured`);
+});
