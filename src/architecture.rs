@@ -1,5 +1,7 @@
-//! The shape of the tree, checked (test builds only): `core` imports nothing
-//! from the rest of the gateway, and no two files import each other, however
+//! The shape of the tree, checked (test builds only): the platform (the
+//! `worker` crate) is named only behind its one door, `edge/`, and where
+//! routes and the entry point wire it up; `core` imports nothing from the
+//! rest of the gateway; and no two files import each other, however
 //! indirectly. Read from the sources as text, so a new import that breaks the
 //! shape fails `cargo test` at once.
 
@@ -33,7 +35,15 @@ fn text(file: &str) -> String {
 /// The code of a file without its test modules and comments: what the
 /// gateway itself is built from.
 fn shipped_code(source: &str) -> String {
-    let cut = source.find("#[cfg(test)]").unwrap_or(source.len());
+    // Test modules are inline blocks at the end of a file: cut at the first
+    // `#[cfg(test)]` that opens one (not at a `#[cfg(test)] mod x;` line).
+    let cut = source
+        .match_indices("#[cfg(test)]")
+        .map(|(at, _)| at)
+        .find(|&at| {
+            source[at..].lines().nth(1).is_some_and(|next| next.contains("mod ") && next.trim_end().ends_with('{'))
+        })
+        .unwrap_or(source.len());
     source[..cut].lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
 }
 
@@ -105,6 +115,21 @@ fn imports(file: &str, files: &BTreeSet<String>) -> BTreeSet<String> {
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let files: BTreeSet<String> = sources().into_iter().collect();
     files.iter().map(|f| (f.clone(), imports(f, &files))).collect()
+}
+
+#[test]
+fn only_edge_routes_and_the_entry_point_name_the_platform() {
+    // This checker names what it looks for; it is compiled into tests only.
+    let allowed = |file: &str| {
+        file.starts_with("edge/") || file.starts_with("routes/") || file == "lib.rs" || file == "architecture.rs"
+    };
+    for file in sources().iter().filter(|f| !allowed(f)) {
+        let code = shipped_code(&text(file));
+        let names_worker = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|word| word == "worker");
+        assert!(!names_worker, "{file} names the worker crate: platform code belongs in src/edge/");
+    }
+    // The check sees what it looks for.
+    assert!(shipped_code(&text("edge/fetch.rs")).contains("use worker::"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The one error type of the gateway, and the one place it becomes a status,
 //! a code and a message (and JSON); `pages::error_page` renders it as HTML.
-//! Pure, so every mapping is unit-tested; `http.rs` only wraps the result in
-//! a `worker::Response`.
+//! Pure, so every mapping is unit-tested; `http.rs` makes it an answer and
+//! `edge::response` hands that to the runtime.
 
 use crate::core::InvalidInput;
 use crate::upscope::UpstreamError;

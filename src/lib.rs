@@ -12,6 +12,7 @@ mod architecture;
 mod auth;
 mod cache;
 mod core;
+mod edge;
 mod error;
 mod http;
 mod observe;

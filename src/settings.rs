@@ -82,51 +82,11 @@ const LINK_SECRETS: [(&str, &str); 6] = [
 /// The partner of a link secret that still verifies during a rotation.
 const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
 
-/// Where settings come from: Worker vars and secrets in production, a map in tests.
+/// Where settings come from: Worker vars and secrets in production
+/// (`edge::env`), a map in tests, a JSON object in the pre-deploy check.
 pub trait Source {
     /// The value, or `None` when unset or blank.
     fn get(&self, name: &str) -> Option<String>;
-}
-
-/// Vars and secrets cannot change under a running isolate's `env`, so each
-/// name is read from it once (a JS↔wasm crossing or two, and for an unset
-/// name a failing look-up) and remembered for as long as the same `env`
-/// object comes back; another `env` object starts afresh.
-impl Source for worker::Env {
-    fn get(&self, name: &str) -> Option<String> {
-        thread_local! {
-            static READ: std::cell::RefCell<(Option<worker::wasm_bindgen::JsValue>, Vec<(String, Option<String>)>)> =
-                const { std::cell::RefCell::new((None, Vec::new())) };
-        }
-        let env: &worker::wasm_bindgen::JsValue = self.as_ref();
-        let remembered = READ.with_borrow_mut(|(seen, values)| {
-            if seen.as_ref() != Some(env) {
-                *seen = Some(env.clone());
-                values.clear();
-                return None;
-            }
-            values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-        });
-        if let Some(value) = remembered {
-            return value;
-        }
-        // Read directly (one Reflect.get) rather than through var() and
-        // object_var(): those cost several crossings, format an error for
-        // every unset name, and pull serde_wasm_bindgen into the bundle.
-        let value = worker::js_sys::Reflect::get(env, &name.into()).unwrap_or_default();
-        let text = match value.as_string() {
-            Some(text) => Some(text),
-            // wrangler.toml may give a list as a TOML array (of strings only).
-            None if worker::js_sys::Array::is_array(&value) => {
-                let list = worker::js_sys::Array::from(&value);
-                list.iter().all(|item| item.is_string()).then(|| list.join(",").into())
-            }
-            None => None,
-        };
-        let value = text.filter(|t| !t.trim().is_empty());
-        READ.with_borrow_mut(|(_, values)| values.push((name.to_owned(), value.clone())));
-        value
-    }
 }
 
 /// A secret as stored, without the whitespace around it: `echo … | wrangler

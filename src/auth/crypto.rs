@@ -1,6 +1,6 @@
 //! The two cryptographic operations agent and visitor verification need,
 //! behind a trait: the Workers shell answers them with the runtime's
-//! WebCrypto (`webcrypto.rs`), so no HMAC or RSA code is compiled into the
+//! WebCrypto (`edge/webcrypto.rs`), so no HMAC or RSA code is compiled into the
 //! wasm, and native tests use a transparent fake.
 
 /// An RSA public key as a JWKS publishes it: base64url modulus and exponent.

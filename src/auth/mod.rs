@@ -2,14 +2,13 @@
 //! the check on signed `/visitor` links. The mode comes from `AGENT_AUTH`
 //! (see `settings`); there is no mode that trusts a stranger by default.
 //!
-//! `crypto` abstracts WebCrypto (`webcrypto` is the Workers shell);
+//! `crypto` abstracts WebCrypto (`edge::webcrypto` is the Workers shell);
 //! `signed_link`, `jwt` and `access` are tested natively with fakes.
 
 pub mod access;
 pub mod crypto;
 pub mod jwt;
 pub mod signed_link;
-pub mod webcrypto;
 
 use access::{AccessVerifier, KeyCache};
 use crypto::Crypto;

@@ -5,12 +5,12 @@
 use super::{Ctx, Outcome};
 use crate::auth::access::TOKEN_HEADER;
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
-use crate::cache::KvShortIdCache;
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
+use crate::edge::fetch::FetchTransport;
+use crate::edge::kv::KvShortIdCache;
 use crate::error::GatewayError;
 use crate::observe::{Audit, Watcher};
-use crate::outbound::fetch::FetchTransport;
 use crate::pages;
 use crate::services::agent::{start_watching, Watch};
 use crate::settings::{AgentAuth, AgentSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING};
@@ -62,11 +62,9 @@ pub(super) async fn watch_or_choose(
     route: &str,
     link_to: impl AsyncFn(&str) -> Result<Vec<(String, String)>, GatewayError>,
 ) -> Result<Outcome, GatewayError> {
-    let cache = ctx.env.kv(SHORT_ID_CACHE_BINDING).ok().map(|store| KvShortIdCache {
-        store,
-        ttl_seconds: cache_ttl_seconds,
-        log: ctx.log,
-    });
+    // Only own IDs are cached: other requests never touch the binding.
+    let store = matches!(visitor, VisitorRef::Unique(_)).then(|| ctx.env.kv(SHORT_ID_CACHE_BINDING).ok()).flatten();
+    let cache = store.map(|store| KvShortIdCache { store, ttl_seconds: cache_ttl_seconds, log: ctx.log });
     match start_watching(client, &cache, visitor, &request).await? {
         Watch::Session(short_id, url) => {
             ctx.log.audit(Audit {

@@ -7,22 +7,23 @@ mod ready;
 mod view;
 mod visitor;
 
-use std::cell::RefCell;
-
 use worker::js_sys::{Date, Math};
 use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Method, Request};
 
 use crate::auth::access::{KeyCache, KeyState};
-use crate::auth::webcrypto::WebCrypto;
 use crate::auth::Verifier;
 use crate::core::framing::FrameAncestors;
 use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
+use crate::edge::env::upstream_settings;
+use crate::edge::fetch::FetchTransport;
+use crate::edge::rate_limit::within_rate_limit;
+use crate::edge::response::into_response;
+use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
 use crate::http;
 use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary};
-use crate::outbound::fetch::FetchTransport;
 use crate::settings::{frame_ancestors, FramedPages, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
 use crate::upscope::Client;
@@ -94,25 +95,7 @@ impl<'a> Ctx<'a> {
 
     /// The Upscope client; fails with a clear 500 when the key is missing.
     fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
-        // Parsed once per env object (vars cannot change under it); a
-        // misconfiguration is not remembered, so it is reported every time.
-        thread_local! {
-            static LOADED: RefCell<Option<(JsValue, UpstreamSettings)>> = const { RefCell::new(None) };
-        }
-        let env: &JsValue = self.env.as_ref();
-        let cached = LOADED.with_borrow(|loaded| match loaded {
-            Some((seen, settings)) if seen == env => Some((settings.base.clone(), settings.api_key.clone())),
-            _ => None,
-        });
-        let (base, api_key) = match cached {
-            Some(pair) => pair,
-            None => {
-                let settings = UpstreamSettings::load(self.env)?;
-                let pair = (settings.base.clone(), settings.api_key.clone());
-                LOADED.set(Some((env.clone(), settings)));
-                pair
-            }
-        };
+        let (base, api_key) = upstream_settings(self.env)?;
         Ok(Client::new(&self.transport, base, api_key))
     }
 
@@ -121,23 +104,9 @@ impl<'a> Ctx<'a> {
         Verifier { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
     }
 
-    /// Applies the optional rate-limiting binding `binding` to `key`. No
-    /// binding, no limit; a limiter that fails lets the request through.
+    /// Applies the optional rate-limiting binding `binding` to `key`.
     async fn within_rate_limit(&self, binding: &str, key: String) -> std::result::Result<(), GatewayError> {
-        // Most deployments bind no limiter: a plain look-up settles that
-        // without the formatted "undefined binding" error rate_limiter() builds.
-        let bound = worker::js_sys::Reflect::get(self.env, &binding.into()).is_ok_and(|value| !value.is_undefined());
-        let Some(limiter) = bound.then(|| self.env.rate_limiter(binding).ok()).flatten() else {
-            return Ok(());
-        };
-        match limiter.limit(key).await {
-            Ok(outcome) if outcome.success => Ok(()),
-            Ok(_) => Err(GatewayError::TooManyRequests),
-            Err(_) => {
-                self.log.warn("rate_limiter_failed");
-                Ok(())
-            }
-        }
+        within_rate_limit(self.env, binding, key, self.log).await
     }
 }
 
@@ -178,7 +147,7 @@ pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Resp
         }
     };
     let status = answer.status;
-    let response = answer.into_response(&framing, &request_id)?;
+    let response = into_response(answer, &framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
         method: method.as_ref(),

@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 use worker::js_sys::{ArrayBuffer, Promise, Uint8Array, JSON};
 use worker::wasm_bindgen_futures::JsFuture;
 
-use super::crypto::{Crypto, CryptoError, RsaPublicKey};
+use crate::auth::crypto::{Crypto, CryptoError, RsaPublicKey};
 
 #[wasm_bindgen]
 extern "C" {

@@ -17,8 +17,8 @@ use worker::js_sys::{self, Date, Math};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{web_sys, Delay};
 
-use super::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::observe::{CallRecord, CallResult, RequestLog};
+use crate::outbound::{HttpRequest, HttpResponse, Transport, TransportError};
 
 /// A retry is only worth starting with at least this much time left after its pause.
 const MIN_RETRY_WINDOW_MS: f64 = 250.0;
