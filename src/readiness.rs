@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::sort::stable_sort_by;
 use crate::error::GatewayError;
 use crate::settings::names::{
     VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
@@ -86,7 +87,7 @@ pub fn readiness(src: &impl Source) -> Readiness {
             report.features.push("viewer_links");
         }
     }
-    report.features.sort_unstable();
+    stable_sort_by(&mut report.features, |a, b| a.cmp(b));
     report
 }
 

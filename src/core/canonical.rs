@@ -1,8 +1,10 @@
 //! The canonical string a signed link's `sig` covers, and the constant-time
 //! comparison used to check it. The scheme is documented in README.md
-//! ("Minting signed links") with a test vector that the suite checks.
+//! ("Signed links") with a test vector that the suite checks.
 
 use std::fmt::Write;
+
+use super::sort::stable_sort_by;
 
 /// The parameter that carries the signature and is left out of the canonical string.
 pub const SIGNATURE_PARAM: &str = "sig";
@@ -31,7 +33,7 @@ pub fn canonical_string<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>
         .filter(|(name, _)| *name != SIGNATURE_PARAM)
         .map(|(name, value)| (percent_encode(name), percent_encode(value)))
         .collect();
-    pairs.sort();
+    stable_sort_by(&mut pairs, |a, b| a.cmp(b));
     pairs.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&")
 }
 

@@ -3,6 +3,7 @@
 //! among several, online beats offline, then the most recently seen wins.
 
 use super::ids::{LookupCode, ShortId, UniqueId};
+use super::sort::stable_sort_by;
 use super::visitor::Visitor;
 
 /// What the agent asked for, to compare search results against.
@@ -78,7 +79,7 @@ pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choi
         }
         if online.len() >= 2 {
             // Stable: equal times keep Upscope's order.
-            online.sort_by_key(|c| std::cmp::Reverse(c.last_seen_ms));
+            stable_sort_by(&mut online, |a, b| b.last_seen_ms.cmp(&a.last_seen_ms));
             return Some(Choice::Several(online));
         }
     }

@@ -13,6 +13,7 @@ pub mod negotiate;
 pub mod page_url;
 pub mod permissions;
 pub mod query;
+pub mod sort;
 pub mod time;
 pub mod visitor;
 

@@ -2,6 +2,7 @@ use serde_json::{json, Value};
 use worker::Env;
 
 use super::Outcome;
+use crate::core::sort::stable_sort_by;
 use crate::readiness::readiness;
 use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 
@@ -32,7 +33,7 @@ pub fn handle(env: &Env) -> Outcome {
     if env.rate_limiter(AGENT_RATE_LIMITER_BINDING).is_ok() {
         features.push("agent_rate_limit");
     }
-    features.sort_unstable();
+    stable_sort_by(&mut features, |a, b| a.cmp(b));
     body["status"] = Value::from("ready");
     body["features"] = Value::from(features);
     Outcome::Json(body)
