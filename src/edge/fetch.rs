@@ -10,13 +10,13 @@
 //! `Response.text()`, and the runtime keeps the deadline's timer.
 
 use std::cell::OnceCell;
-use std::time::Duration;
 
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{self, Date, Math};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::{web_sys, Delay};
+use worker::web_sys;
 
+use super::timer::sleep;
 use crate::observe::{CallRecord, CallResult, RequestLog};
 use crate::outbound::{HttpRequest, HttpResponse, Transport, TransportError};
 
@@ -98,7 +98,7 @@ impl Transport for FetchTransport<'_> {
         if self.remaining_ms() < ms as f64 + MIN_RETRY_WINDOW_MS {
             return false;
         }
-        Delay::from(Duration::from_millis(ms)).await;
+        sleep(ms).await;
         true
     }
 

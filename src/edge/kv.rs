@@ -5,23 +5,22 @@
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
-use std::time::Duration;
 
 use worker::kv::KvStore;
-use worker::Delay;
 
+use super::timer::sleep;
 use crate::cache::{cache_key, ShortIdCache};
 use crate::core::ids::{ShortId, UniqueId};
 use crate::observe::{CacheEvent, RequestLog};
 
-/// How long a KV write may take before the request stops waiting for it.
-/// Writes overlap the session call, so this only bounds the rare slow write;
-/// reads need no bound, since they race the search and are dropped when it ends.
-pub const KV_WRITE_TIMEOUT_MS: u64 = 500;
+/// How long a KV operation may take before the request stops waiting for
+/// it. Reads race the search and writes overlap the session call, so this
+/// only bounds the rare slow namespace.
+pub const KV_TIMEOUT_MS: u64 = 500;
 
 /// `future`'s output, or `None` once `ms` have passed.
 async fn within<F: Future>(ms: u64, future: F) -> Option<F::Output> {
-    let (mut future, mut timer) = (pin!(future), pin!(Delay::from(Duration::from_millis(ms))));
+    let (mut future, mut timer) = (pin!(future), pin!(sleep(ms)));
     poll_fn(|cx| match future.as_mut().poll(cx) {
         Poll::Ready(out) => Poll::Ready(Some(out)),
         Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
@@ -38,17 +37,21 @@ pub struct KvShortIdCache<'a> {
 
 impl ShortIdCache for KvShortIdCache<'_> {
     async fn get(&self, id: &UniqueId) -> Option<ShortId> {
-        // Stays "late" if the search ends first and the read is dropped.
+        // Stays "late" while the search has ended and the read has not.
         self.log.cache(CacheEvent::Late);
-        match self.store.get(&cache_key(id)).text().await {
-            Ok(value) => {
+        match within(KV_TIMEOUT_MS, self.store.get(&cache_key(id)).text()).await {
+            Some(Ok(value)) => {
                 // A value that is not a valid Short ID is treated as a miss.
                 let hit = value.and_then(|v| ShortId::parse(&v).ok());
                 self.log.settle_cache(if hit.is_some() { CacheEvent::Hit } else { CacheEvent::Miss });
                 hit
             }
-            Err(_) => {
+            Some(Err(_)) => {
                 self.log.settle_cache(CacheEvent::Failed("kv_get_failed"));
+                None
+            }
+            None => {
+                self.log.settle_cache(CacheEvent::Failed("kv_get_timeout"));
                 None
             }
         }
@@ -61,7 +64,7 @@ impl ShortIdCache for KvShortIdCache<'_> {
                 Err(e) => Err(e),
             }
         };
-        match within(KV_WRITE_TIMEOUT_MS, write).await {
+        match within(KV_TIMEOUT_MS, write).await {
             Some(Ok(())) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_put_failed")),
             None => self.log.cache(CacheEvent::Failed("kv_put_timeout")),
@@ -70,7 +73,7 @@ impl ShortIdCache for KvShortIdCache<'_> {
 
     async fn forget(&self, id: &UniqueId) {
         self.log.cache(CacheEvent::Stale);
-        match within(KV_WRITE_TIMEOUT_MS, self.store.delete(&cache_key(id))).await {
+        match within(KV_TIMEOUT_MS, self.store.delete(&cache_key(id))).await {
             Some(Ok(())) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_delete_failed")),
             None => self.log.cache(CacheEvent::Failed("kv_delete_timeout")),

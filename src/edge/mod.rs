@@ -9,4 +9,5 @@ pub mod fetch;
 pub mod kv;
 pub mod rate_limit;
 pub mod response;
+pub mod timer;
 pub mod webcrypto;

@@ -61,20 +61,27 @@ async fn watch_own_id<T: Transport, C: ShortIdCache>(
         |found, cached| matches!(found, Ok(Choice::One(short_id)) if short_id == cached),
     )
     .await;
-    let Raced { found, looked_up, hit, head_start } = raced;
+    let Raced { found, hit, late_lookup, head_start } = raced;
     let picked = match &found {
         Ok(Choice::One(short_id)) => Some(short_id.clone()),
         _ => None,
     };
-    // A read that came too late leaves the entry unknown: treat it as present.
-    let entry = if looked_up { Entry::Known(hit.as_ref()) } else { Entry::Unknown };
-    let update = remember(cache, id, entry, &found);
+    // A read that lost the race to the search finishes alongside what
+    // follows (the cache bounds it), so the entry is written only when it
+    // differs from what the search found.
+    let update = async {
+        let cached = match late_lookup {
+            Some(read) => read.await,
+            None => hit,
+        };
+        remember(cache, id, cached.as_ref(), &found).await;
+    };
     match (picked, head_start) {
         (Some(short_id), Some(head_start)) => {
             update.await;
             head_start.map(|url| Watch::Session(short_id, url)).map_err(|e| not_found_as(e, visitor))
         }
-        // The cache write overlaps the session call instead of delaying it.
+        // The cache work overlaps the session call instead of delaying it.
         (Some(short_id), None) => both(update, watch(client, &short_id, visitor, request)).await.1,
         (None, _) => {
             update.await;
@@ -86,24 +93,19 @@ async fn watch_own_id<T: Transport, C: ShortIdCache>(
     }
 }
 
-/// What the cache held for an own ID, as far as this request knows.
-#[derive(Clone, Copy)]
-enum Entry<'a> {
-    Known(Option<&'a ShortId>),
-    /// The read had not answered when the search ended.
-    Unknown,
-}
-
 /// Keeps the cache in line with what the search found: the one Short ID it
 /// picked, or no entry when it found nobody or several devices. A failed
 /// search says nothing about the entry.
-async fn remember<C: ShortIdCache>(cache: &C, id: &UniqueId, entry: Entry<'_>, found: &Result<Choice, GatewayError>) {
-    match (found, entry) {
-        (Ok(Choice::One(short_id)), Entry::Known(Some(cached))) if cached == short_id => {}
-        (Ok(Choice::One(short_id)), _) => cache.put(id, short_id).await,
-        (Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)), Entry::Known(None)) => {}
-        (Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)), _) => cache.forget(id).await,
-        (Err(_), _) => {}
+async fn remember<C: ShortIdCache>(
+    cache: &C,
+    id: &UniqueId,
+    cached: Option<&ShortId>,
+    found: &Result<Choice, GatewayError>,
+) {
+    match found {
+        Ok(Choice::One(short_id)) if cached != Some(short_id) => cache.put(id, short_id).await,
+        Ok(Choice::Several(_)) | Err(GatewayError::VisitorNotFound(_)) if cached.is_some() => cache.forget(id).await,
+        _ => {}
     }
 }
 

@@ -35,27 +35,29 @@ pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     (out_a.expect("ready"), out_b.expect("ready"))
 }
 
-/// What `search_with_head_start` came back with: the search's result,
-/// whether the look-up answered before the search ended and its hit if so,
-/// and the head start's result if it was wanted.
-pub struct Raced<S, K, H> {
+/// What `search_with_head_start` came back with: the search's result, the
+/// cache hit if the look-up answered before the search ended (else the
+/// look-up itself, still under way, for the caller to finish or drop), and
+/// the head start's result if it was wanted.
+pub struct Raced<S, K, H, L> {
     pub found: S,
-    pub looked_up: bool,
     pub hit: Option<K>,
+    pub late_lookup: Option<Pin<Box<L>>>,
     pub head_start: Option<H>,
 }
 
 /// Runs `search` and a cache `lookup` at once. A hit that comes back while
 /// the search still runs starts `start(hit)` alongside it. Once the search
-/// ends, the look-up is no longer waited for, and the head start only when
-/// `keep(&found, &hit)`; otherwise it is dropped unfinished. So neither a
-/// slow cache nor a stale entry ever holds the answer up.
+/// ends, the look-up is no longer waited for (it is handed back, unfinished),
+/// and the head start only when `keep(&found, &hit)`; otherwise it is
+/// dropped unfinished. So neither a slow cache nor a stale entry ever holds
+/// the search's answer up.
 pub async fn search_with_head_start<S, L, K, F, H>(
     search: S,
     lookup: L,
     start: F,
     keep: impl Fn(&S::Output, &K) -> bool,
-) -> Raced<S::Output, K, H::Output>
+) -> Raced<S::Output, K, H::Output, L>
 where
     S: Future,
     L: Future<Output = Option<K>>,
@@ -63,7 +65,7 @@ where
     F: FnOnce(K) -> H,
     H: Future,
 {
-    let (mut search, mut lookup) = (pin!(search), pin!(lookup));
+    let (mut search, mut lookup) = (pin!(search), Box::pin(lookup));
     let mut start = Some(start);
     let (mut found, mut hit, mut looked_up) = (None, None, false);
     let (mut head, mut head_out): (Option<Pin<Box<H>>>, Option<H::Output>) = (None, None);
@@ -97,7 +99,7 @@ where
     .await;
     let found = found.expect("ready only once the search has ended");
     let wanted = hit.as_ref().is_some_and(|key| keep(&found, key));
-    Raced { head_start: head_out.filter(|_| wanted), hit, looked_up, found }
+    Raced { head_start: head_out.filter(|_| wanted), hit, late_lookup: (!looked_up).then_some(lookup), found }
 }
 
 #[cfg(test)]
@@ -124,8 +126,11 @@ mod tests {
     fn a_cache_that_has_not_answered_when_the_search_ends_is_not_waited_for() {
         let raced =
             block_on(search_with_head_start(ready("found"), pending::<Option<&str>>(), |_| ready(7), |_, _| true));
-        assert_eq!((raced.found, raced.looked_up, raced.hit, raced.head_start), ("found", false, None, None));
+        assert_eq!(
+            (raced.found, raced.late_lookup.is_some(), raced.hit, raced.head_start),
+            ("found", true, None, None)
+        );
         let miss = block_on(search_with_head_start(ready("found"), ready(None::<&str>), |_| ready(7), |_, _| true));
-        assert_eq!((miss.looked_up, miss.hit, miss.head_start), (true, None, None));
+        assert_eq!((miss.late_lookup.is_some(), miss.hit, miss.head_start), (false, None, None));
     }
 }

@@ -228,7 +228,7 @@ test("a stale entry whose session call is slow does not hold the answer up: the 
   });
 });
 
-test("a slow KV namespace never holds the answer up: the read is dropped when the search ends, the write is bounded", async () => {
+test("a slow KV namespace never holds the answer up for long: reads and writes are bounded", async () => {
   await withGateway({ vars: baseVars(suite.up.apiBase, { UPSTREAM_TIMEOUT_MS: "1500" }), kv: "slow" }, async (slow) => {
     const started = Date.now();
     const res = await slow.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
@@ -237,7 +237,7 @@ test("a slow KV namespace never holds the answer up: the read is dropped when th
     assert.deepEqual(await summary(), [SEARCH_ALICE, "POST /v1.3/visitors/sAlice01/watch_url"]);
     await new Promise((r) => setTimeout(r, 100));
     const [line] = slow.logLines();
-    assert.equal(line.cache, "late");
-    assert.deepEqual(line.warnings, ["kv_get_late", "kv_put_timeout"]);
+    assert.equal(line.cache, "error");
+    assert.deepEqual(line.warnings, ["kv_get_timeout", "kv_put_timeout"]);
   });
 });
