@@ -30,8 +30,6 @@ pub enum CacheEvent {
     Miss,
     /// An entry that no longer matched what the search found; replaced or deleted.
     Stale,
-    /// The read had not answered when the search ended; the request went on without it.
-    Late,
     /// KV failed; the request went on uncached.
     Failed(&'static str),
 }
@@ -102,15 +100,6 @@ impl RequestLog {
         self.cache.borrow_mut().push(event);
     }
 
-    /// The read that was `Late` answered after all: it takes that event's place.
-    pub fn settle_cache(&self, event: CacheEvent) {
-        let mut events = self.cache.borrow_mut();
-        match events.iter_mut().find(|e| **e == CacheEvent::Late) {
-            Some(late) => *late = event,
-            None => events.push(event),
-        }
-    }
-
     /// Something went wrong that did not fail the request (a fixed label).
     pub fn warn(&self, label: &'static str) {
         self.warnings.borrow_mut().push(label);
@@ -171,7 +160,6 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         Some(CacheEvent::Hit) => "hit",
         Some(CacheEvent::Miss) => "miss",
         Some(CacheEvent::Stale) => "stale",
-        Some(CacheEvent::Late) => "late",
         Some(CacheEvent::Failed(_)) => "error",
     };
     line.push_str("],\"cache\":");
@@ -183,7 +171,6 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         .filter_map(|e| match e {
             CacheEvent::Failed(what) => Some(*what),
             CacheEvent::Stale => Some("cache_entry_stale"),
-            CacheEvent::Late => Some("kv_get_late"),
             _ => None,
         })
         .chain(other_warnings.iter().copied());
@@ -345,18 +332,6 @@ mod tests {
         let none: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
         assert_eq!(none["cache"], "none");
         assert_eq!(none["upstream"], json!([]));
-    }
-
-    #[test]
-    fn a_cache_read_that_answers_late_settles_in_place() {
-        let log = RequestLog::default();
-        log.cache(CacheEvent::Late);
-        let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
-        assert_eq!((v["cache"].clone(), v["warnings"].clone()), (json!("late"), json!(["kv_get_late"])));
-        log.settle_cache(CacheEvent::Hit);
-        log.cache(CacheEvent::Failed("kv_put_timeout"));
-        let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
-        assert_eq!((v["cache"].clone(), v["warnings"].clone()), (json!("hit"), json!(["kv_put_timeout"])));
     }
 
     #[test]

@@ -37,21 +37,19 @@ pub struct KvShortIdCache<'a> {
 
 impl ShortIdCache for KvShortIdCache<'_> {
     async fn get(&self, id: &UniqueId) -> Option<ShortId> {
-        // Stays "late" while the search has ended and the read has not.
-        self.log.cache(CacheEvent::Late);
         match within(KV_TIMEOUT_MS, self.store.get(&cache_key(id)).text()).await {
             Some(Ok(value)) => {
                 // A value that is not a valid Short ID is treated as a miss.
                 let hit = value.and_then(|v| ShortId::parse(&v).ok());
-                self.log.settle_cache(if hit.is_some() { CacheEvent::Hit } else { CacheEvent::Miss });
+                self.log.cache(if hit.is_some() { CacheEvent::Hit } else { CacheEvent::Miss });
                 hit
             }
             Some(Err(_)) => {
-                self.log.settle_cache(CacheEvent::Failed("kv_get_failed"));
+                self.log.cache(CacheEvent::Failed("kv_get_failed"));
                 None
             }
             None => {
-                self.log.settle_cache(CacheEvent::Failed("kv_get_timeout"));
+                self.log.cache(CacheEvent::Failed("kv_get_timeout"));
                 None
             }
         }
