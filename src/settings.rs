@@ -12,6 +12,7 @@ use crate::core::framing::FrameAncestors;
 use crate::core::page_url::{parse_web_url, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
+use crate::core::text::list_items;
 use crate::error::GatewayError;
 use crate::upscope::models::Branding;
 
@@ -102,11 +103,7 @@ fn misconfigured(message: impl Into<String>) -> GatewayError {
 
 /// A list setting: entries separated by commas and/or whitespace.
 fn list(src: &impl Source, name: &str) -> Vec<String> {
-    src.get(name)
-        .map(|v| {
-            v.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        })
-        .unwrap_or_default()
+    src.get(name).map(|v| list_items(&v).map(str::to_owned).collect()).unwrap_or_default()
 }
 
 fn web_url(src: &impl Source, name: &str) -> Result<Option<Url>, GatewayError> {

@@ -14,6 +14,7 @@ pub mod page_url;
 pub mod permissions;
 pub mod query;
 pub mod sort;
+pub mod text;
 pub mod time;
 pub mod visitor;
 

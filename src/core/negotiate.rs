@@ -1,5 +1,7 @@
 //! Content negotiation for error bodies: JSON only when the client prefers it.
 
+use super::text::thousandths;
+
 /// Quality the `Accept` header gives `media` ("type/subtype"), using the most
 /// specific matching range, as RFC 9110 §12.5.1 says; in thousandths (1000 = q=1).
 fn quality(accept: &str, media: &str) -> u16 {
@@ -33,8 +35,7 @@ fn qvalue(text: &str) -> Option<u16> {
     if !matches!(whole, "0" | "1") || fraction.len() > 3 || !digits(fraction) {
         return None;
     }
-    let thousandths =
-        fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    let thousandths = thousandths(fraction);
     let q = if whole == "1" { 1000 + thousandths } else { thousandths };
     (q <= 1000).then_some(q)
 }

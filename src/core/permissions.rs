@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::query::echoable_name;
+use super::text::list_items;
 
 /// Upscope's permission names, without their `allow_` prefix.
 pub const NAMES: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
@@ -17,11 +18,7 @@ pub type Grant = BTreeMap<String, bool>;
 /// (`allow_` prefixes optional), or `none`. The error says what is wrong in
 /// words a person can act on, naming the vocabulary.
 pub fn parse_list(text: &str) -> Result<Vec<&'static str>, String> {
-    let names: Vec<&str> = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|p| p.strip_prefix("allow_").unwrap_or(p))
-        .collect();
+    let names: Vec<&str> = list_items(text).map(|p| p.strip_prefix("allow_").unwrap_or(p)).collect();
     let vocabulary = || format!("use {}, or none", NAMES.join(", "));
     match names.as_slice() {
         [] => Err(format!("list the permissions to keep ({})", vocabulary())),

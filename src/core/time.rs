@@ -1,6 +1,8 @@
 //! Just enough RFC 3339 / ISO 8601 to order visitors by `last_seen_at`.
 //! Comparing the strings would misorder mixed offsets or fractions.
 
+use super::text::thousandths;
+
 /// Milliseconds since the Unix epoch, or `None` when the text is not a
 /// full date-time (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or space).
 pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
@@ -30,9 +32,7 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
         if digits == 0 {
             return None;
         }
-        for (k, d) in b[i + 1..i + 1 + digits.min(3)].iter().enumerate() {
-            millis += i64::from(d - b'0') * 10i64.pow(2 - k as u32);
-        }
+        millis = i64::from(thousandths(&text[i + 1..i + 1 + digits]));
         i += 1 + digits;
     }
     let offset_minutes = match b.get(i) {
@@ -78,12 +78,10 @@ pub fn parse_last_seen_millis(text: &str) -> Option<i64> {
     }
     // Whole seconds plus up to three digits of fraction, without a float parser.
     let whole: u64 = whole.parse().ok()?;
-    let thousandths =
-        fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, d| n * 10 + u64::from(d - b'0'));
-    match unix_millis(whole as f64)? {
-        seconds_as_ms if (whole as f64) < MILLIS_FROM => Some(seconds_as_ms + thousandths as i64),
-        millis => Some(millis),
-    }
+    let thousandths = thousandths(fraction);
+    let millis = unix_millis(whole as f64)?;
+    // Milliseconds keep no fraction; seconds keep three digits of it.
+    Some(if (whole as f64) < MILLIS_FROM { millis + i64::from(thousandths) } else { millis })
 }
 
 /// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).
