@@ -119,6 +119,43 @@ export async function wrk(origin, flow, { seconds, connections, tag, scratch }) 
   return { rps: r.requests / (r.duration_us / 1e6), p50: r.p50_us / 1000, p99: r.p99_us / 1000, requests: r.requests, errors: failed };
 }
 
+/**
+ * CPU seconds used so far by the workerd processes this Node process
+ * started (Linux /proc; USER_HZ is 100), or null where that cannot be read.
+ * Per-request CPU is steadier than req/s on a shared machine: another
+ * process's load slows both, but does not add to workerd's own CPU time.
+ */
+async function workerdCpuSeconds() {
+  if (process.platform !== "linux") return null;
+  let ticks = 0;
+  let found = false;
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(")");
+    const command = stat.slice(stat.indexOf("(") + 1, close);
+    // After the command: state, ppid, ... utime and stime are fields 14 and 15.
+    const fields = stat.slice(close + 2).split(" ");
+    if (!command.includes("workerd") || Number(fields[1]) !== process.pid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+    found = true;
+  }
+  return found ? ticks / 100 : null;
+}
+
+/** wrk against one side, with workerd's CPU per request over the run (µs, or null). */
+async function measure(origin, flow, options) {
+  const before = await workerdCpuSeconds();
+  const r = await wrk(origin, flow, options);
+  const after = await workerdCpuSeconds();
+  return { ...r, cpuUs: before === null || after === null || !r.requests ? null : ((after - before) * 1e6) / r.requests };
+}
+
 /** One request per flow and side before measuring: the right status and Location, or the bench stops. */
 async function checkFlows(origins) {
   for (const flow of FLOWS) {
@@ -250,7 +287,7 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
     for (let round = 0; round < rounds; round++) {
       for (const flow of flows) {
         for (const side of round % 2 ? [...SIDES].reverse() : SIDES) {
-          const r = await wrk(origins[side], flow, { seconds, connections, tag: `r${round}${side[0]}`, scratch });
+          const r = await measure(origins[side], flow, { seconds, connections, tag: `r${round}${side[0]}`, scratch });
           results[flow.name][side].push(r);
         }
       }
@@ -266,10 +303,15 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
       p50: median(byRound[s].map((r) => r.p50)),
       p99: median(byRound[s].map((r) => r.p99)),
       errors: byRound[s].reduce((n, r) => n + r.errors, 0),
+      cpuUs: byRound[s].some((r) => r.cpuUs === null) ? null : median(byRound[s].map((r) => r.cpuUs)),
     });
     // The ratio of each round's pair (measured back to back), then the median.
     const ratios = byRound.gateway.map((g, i) => g.rps / byRound.reference[i].rps);
-    return { name: flow.name, gateway: side("gateway"), reference: side("reference"), ratio: median(ratios), ratios };
+    // CPU the other way up (reference ÷ gateway), so that above 1 is better here too.
+    const cpuRatios = byRound.gateway.every((g, i) => g.cpuUs && byRound.reference[i].cpuUs)
+      ? byRound.gateway.map((g, i) => byRound.reference[i].cpuUs / g.cpuUs)
+      : null;
+    return { name: flow.name, gateway: side("gateway"), reference: side("reference"), ratio: median(ratios), ratios, cpuRatio: cpuRatios && median(cpuRatios) };
   });
   const size = await bundleSizes(build);
   const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build }) : null;
@@ -282,15 +324,17 @@ export function formatReport(report) {
   const pad = (s, n) => String(s).padStart(n);
   const lines = [
     `${report.rounds} round(s) x ${report.seconds} s per flow and side, wrk -t1 -c${report.connections}; medians; ratio = gateway req/s / reference req/s (median of per-round ratios)`,
+    "cpu µs = workerd CPU per request (both workers' and the in-workerd upstream's); cpu ratio = reference cpu µs / gateway cpu µs (above 1: the gateway is cheaper)",
     "",
-    `${"flow".padEnd(16)} | ${pad("gateway req/s", 13)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} | ${pad("reference req/s", 15)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} | ${pad("ratio", 6)} | errors`,
-    `${"-".repeat(16)}-+-${"-".repeat(29)}-+-${"-".repeat(31)}-+-${"-".repeat(6)}-+-------`,
+    `${"flow".padEnd(16)} | ${pad("gateway req/s", 13)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("cpu µs", 7)} | ${pad("reference req/s", 15)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("cpu µs", 7)} | ${pad("ratio", 6)} | ${pad("cpu ratio", 9)} | errors`,
+    `${"-".repeat(16)}-+-${"-".repeat(37)}-+-${"-".repeat(39)}-+-${"-".repeat(6)}-+-${"-".repeat(9)}-+-------`,
   ];
+  const cpu = (us) => pad(us === null ? "n/a" : us.toFixed(0), 7);
   for (const f of report.flows) {
     const g = f.gateway;
     const r = f.reference;
     lines.push(
-      `${f.name.padEnd(16)} | ${pad(g.rps.toFixed(0), 13)} ${pad(g.p50.toFixed(2), 7)} ${pad(g.p99.toFixed(2), 7)} | ${pad(r.rps.toFixed(0), 15)} ${pad(r.p50.toFixed(2), 7)} ${pad(r.p99.toFixed(2), 7)} | ${pad(f.ratio.toFixed(2) + "x", 6)} | ${g.errors}/${r.errors}`,
+      `${f.name.padEnd(16)} | ${pad(g.rps.toFixed(0), 13)} ${pad(g.p50.toFixed(2), 7)} ${pad(g.p99.toFixed(2), 7)} ${cpu(g.cpuUs)} | ${pad(r.rps.toFixed(0), 15)} ${pad(r.p50.toFixed(2), 7)} ${pad(r.p99.toFixed(2), 7)} ${cpu(r.cpuUs)} | ${pad(f.ratio.toFixed(2) + "x", 6)} | ${pad(f.cpuRatio === null ? "n/a" : f.cpuRatio.toFixed(2) + "x", 9)} | ${g.errors}/${r.errors}`,
     );
   }
   const s = report.size;
