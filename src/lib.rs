@@ -34,30 +34,41 @@ mod upscope;
 ///   `worker::Response` and formats `worker::Error` with `Display`, which links
 ///   every variant's formatting (matchit, std::io, serde errors and more) into
 ///   the bundle for a path that does not otherwise need it;
-/// - the handler is polled once at once: an answer that needs no upstream
-///   call (an unknown path, a refused link) is returned as it is, without a
-///   Promise, closures and a microtask hop; otherwise the started future is
-///   handed to the executor as a Promise, as before.
+/// - the request runs on `edge::executor`: polled at once, so an answer that
+///   needs no upstream call (an unknown path, a refused link) is returned as
+///   it is, without a Promise; otherwise it continues inside the reactions of
+///   its own promises, without a microtask hop per wake.
 mod entry {
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    use worker::js_sys::futures::future_to_promise;
-    use worker::js_sys::Promise;
+    use worker::js_sys::{Function, Promise};
     use worker::wasm_bindgen::prelude::wasm_bindgen;
     use worker::wasm_bindgen::JsValue;
     use worker::{web_sys, Env, Request};
 
+    use crate::edge::executor::{run, Deliver, Run};
+
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
     pub fn fetch(req: web_sys::Request, env: Env, _ctx: worker::worker_sys::Context) -> JsValue {
-        let mut answer = Box::pin(respond(req, env));
-        // Every future polled here takes the waker of its latest poll, so a
-        // first poll with a no-op waker is followed by the executor's own.
-        match answer.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(Ok(response)) => response,
-            Poll::Ready(Err(err)) => Promise::reject(&err).into(),
-            Poll::Pending => future_to_promise(answer).into(),
+        match run(respond(req, env), settled_later) {
+            Run::Done(Ok(response)) => response,
+            Run::Done(Err(err)) => Promise::reject(&err).into(),
+            Run::Pending(promise) => promise.into(),
         }
+    }
+
+    /// The Promise the runtime waits on, and what settles it.
+    fn settled_later() -> (Promise, Deliver<Result<JsValue, JsValue>>) {
+        let mut settle = None;
+        let promise = Promise::new(&mut |resolve: Function, reject: Function| settle = Some((resolve, reject)));
+        let deliver = move |answer: Result<JsValue, JsValue>| {
+            // The executor of `new Promise` runs synchronously: both are set.
+            if let Some((resolve, reject)) = settle {
+                let _ = match answer {
+                    Ok(response) => resolve.call1(&JsValue::UNDEFINED, &response),
+                    Err(err) => reject.call1(&JsValue::UNDEFINED, &err),
+                };
+            }
+        };
+        (promise, Box::new(deliver))
     }
 
     async fn respond(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {

@@ -5,6 +5,7 @@
 //! `architecture.rs` checks that no other module names `worker`.
 
 pub mod env;
+pub mod executor;
 pub mod fetch;
 pub mod kv;
 pub mod rate_limit;

@@ -1,10 +1,10 @@
-//! A timer that wakes whichever task polled it last.
+//! A timer as a promise: `setTimeout` settles it and the request awaits it
+//! as a `JsFuture`, the one way the gateway waits on the runtime.
 //!
-//! `worker::Delay` keeps the waker of its first poll only. The fetch export
-//! polls each request once with a no-op waker before handing it to the
-//! executor (`lib.rs`), so a `Delay` first polled then would never wake the
-//! request. A promise settled by `setTimeout` and awaited as a `JsFuture`
-//! takes the latest waker on every poll.
+//! `worker::Delay` keeps the waker of its first poll only; that once left a
+//! request waiting forever when its first poll had a no-op waker. Every poll
+//! of a task on `edge::executor` carries the same waker, but a `JsFuture`
+//! does not depend on that.
 
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{Function, Promise, Reflect};
