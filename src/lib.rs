@@ -42,7 +42,7 @@ mod entry {
     use worker::js_sys::{Function, Promise};
     use worker::wasm_bindgen::prelude::wasm_bindgen;
     use worker::wasm_bindgen::JsValue;
-    use worker::{web_sys, Env, Request};
+    use worker::{web_sys, Env};
 
     use crate::edge::executor::{run, Deliver, Run};
 
@@ -72,7 +72,7 @@ mod entry {
     }
 
     async fn respond(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
-        match crate::routes::handle(Request::from(req), env).await {
+        match crate::routes::handle(req, env).await {
             Ok(response) => Ok(JsValue::from(response)),
             Err(err) => {
                 web_sys::console::error_2(&"gateway: could not build the response:".into(), &err);

@@ -15,8 +15,6 @@ use crate::outbound::{HttpRequest, Method, Transport};
 use crate::settings::AccessSettings;
 use crate::upscope::models::Agent;
 
-/// The request header Cloudflare Access adds in front of the gateway.
-pub const TOKEN_HEADER: &str = "Cf-Access-Jwt-Assertion";
 /// How long fetched keys are trusted without asking again.
 pub const KEYS_MAX_AGE_MS: f64 = 3_600_000.0;
 /// Keys are fetched at most this often, so neither random key ids nor a

@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod choose;
 pub mod client_ip;
 pub mod framing;
+pub mod href;
 pub mod ids;
 pub mod negotiate;
 pub mod page_url;

@@ -9,6 +9,7 @@ pub mod executor;
 pub mod fetch;
 pub mod kv;
 pub mod rate_limit;
+pub mod request;
 pub mod response;
 pub mod timer;
 pub mod webcrypto;

@@ -3,12 +3,12 @@
 //! (`watch_or_choose`) also serves `/view`.
 
 use super::{Ctx, Outcome};
-use crate::auth::access::TOKEN_HEADER;
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
 use crate::edge::kv::KvShortIdCache;
+use crate::edge::request::Header;
 use crate::error::GatewayError;
 use crate::observe::{Audit, Watcher};
 use crate::pages;
@@ -22,8 +22,8 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let settings = AgentSettings::load(ctx.env)?;
     let client = ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
-    let access_token = ctx.req.headers().get(TOKEN_HEADER).ok().flatten();
-    let credentials = Credentials { params: &ctx.params, access_token: access_token.as_deref() };
+    let access_token = ctx.req.header(Header::AccessJwt);
+    let credentials = Credentials { params: &ctx.params, access_token };
     let verifier = ctx.verifier();
     let agent = verifier.identify_agent(&auth, &credentials).await?;
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;

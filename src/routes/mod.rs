@@ -9,16 +9,18 @@ mod visitor;
 
 use worker::js_sys::{Date, Math};
 use worker::wasm_bindgen::JsValue;
-use worker::{web_sys, Env, Method, Request};
+use worker::{web_sys, Env};
 
 use crate::auth::access::{KeyCache, KeyState};
 use crate::auth::Verifier;
 use crate::core::framing::FrameAncestors;
+use crate::core::href::path_and_query;
 use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
 use crate::edge::env::upstream_settings;
 use crate::edge::fetch::FetchTransport;
 use crate::edge::rate_limit::within_rate_limit;
+use crate::edge::request::{Header, RequestHead};
 use crate::edge::response::into_response;
 use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
@@ -72,7 +74,7 @@ pub enum Outcome {
 
 /// What every handler works with for one request.
 pub struct Ctx<'a> {
-    pub req: &'a Request,
+    pub req: &'a RequestHead,
     pub env: &'a Env,
     pub params: Params,
     /// Outbound HTTP, bounded by this request's upstream deadline.
@@ -84,7 +86,7 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The context for one request; its upstream deadline starts now.
     fn new(
-        req: &'a Request,
+        req: &'a RequestHead,
         env: &'a Env,
         params: Params,
         log: &'a RequestLog,
@@ -115,22 +117,22 @@ static ACCESS_KEYS: KeyCache = KeyCache::new(KeyState::EMPTY);
 
 /// Answers one request. `Err` only when the runtime refuses to build the
 /// response itself; every failure of the gateway's own is an answer.
-pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Response, JsValue> {
+pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_sys::Response, JsValue> {
     let started = Date::now();
     let log = RequestLog::default();
-    let headers = req.headers();
-    let request_id = request_id_from_ray(headers.get("cf-ray").ok().flatten().as_deref())
+    let req = RequestHead::read(&req);
+    let request_id = request_id_from_ray(req.header(Header::CfRay))
         .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
-    let wants_json = prefers_json(headers.get("Accept").ok().flatten().as_deref());
-    let method = req.method();
-    let url = req.url().map_err(|_| GatewayError::bad_request("bad_url", "The request URL could not be read."));
-    let route = url.as_ref().ok().and_then(|url| route(url.path()));
+    let wants_json = prefers_json(req.header(Header::Accept));
+    let url = path_and_query(&req.url)
+        .ok_or_else(|| GatewayError::bad_request("bad_url", "The request URL could not be read."));
+    let route = url.as_ref().ok().and_then(|(path, _)| route(path));
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
     let (framing, result) = match (&url, framing(route, &env)) {
         (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
         (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
-        (Ok(url), Ok(framing)) => (framing, dispatch(&req, &method, &env, route, url, &log).await),
+        (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &env, route, *query, &log).await),
     };
     let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
@@ -139,8 +141,10 @@ pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Resp
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
         Err(err) => {
             // A visitor in an iframe gets a way to try again when the trouble may pass.
-            let retry = match &url {
-                Ok(url) if route == Some(Route::Visitor) && err.is_transient() => Some(retry_href(url)),
+            let retry = match url {
+                Ok((path, query)) if route == Some(Route::Visitor) && err.is_transient() => {
+                    Some(retry_href(path, query))
+                }
                 _ => None,
             };
             (err.code(), http::error(&err, wants_json, retry.as_deref()))
@@ -150,7 +154,7 @@ pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Resp
     let response = into_response(answer, &framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
-        method: method.as_ref(),
+        method: &req.method,
         route: route_name(route),
         status,
         outcome,
@@ -168,10 +172,10 @@ pub async fn handle(req: Request, env: Env) -> std::result::Result<web_sys::Resp
 }
 
 /// The request's own path and query, for a "Try again" link.
-fn retry_href(url: &url::Url) -> String {
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
+fn retry_href(path: &str, query: Option<&str>) -> String {
+    match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
     }
 }
 
@@ -185,18 +189,17 @@ fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestor
 }
 
 async fn dispatch(
-    req: &Request,
-    method: &Method,
+    req: &RequestHead,
     env: &Env,
     route: Option<Route>,
-    url: &url::Url,
+    query: Option<&str>,
     log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
     let route = route.ok_or(GatewayError::RouteNotFound)?;
-    if *method != Method::Get {
+    if req.method != "GET" {
         return Err(GatewayError::MethodNotAllowed { allow: "GET" });
     }
-    let params = Params::parse(url.query())?;
+    let params = Params::parse(query)?;
     match route {
         // Liveness needs no settings and no upstream.
         Route::Health => Ok(health::handle()),

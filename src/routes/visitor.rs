@@ -4,6 +4,7 @@
 
 use super::{Ctx, Outcome};
 use crate::core::client_ip::rate_limit_key;
+use crate::edge::request::Header;
 use crate::error::GatewayError;
 use crate::services::visitor::plan_proxy_session;
 use crate::settings::{VisitorSettings, VISITOR_RATE_LIMITER_BINDING};
@@ -13,7 +14,7 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let client = ctx.upscope()?;
     ctx.verifier().check_visitor_link(settings.link_key.as_ref(), &ctx.params).await?;
     let plan = plan_proxy_session(&settings, &ctx.params)?;
-    let client_ip = ctx.req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
-    ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{}", rate_limit_key(&client_ip))).await?;
+    let client_ip = ctx.req.header(Header::ConnectingIp).unwrap_or_default();
+    ctx.within_rate_limit(VISITOR_RATE_LIMITER_BINDING, format!("visitor:{}", rate_limit_key(client_ip))).await?;
     Ok(Outcome::Redirect(client.create_proxy_session(&plan).await?))
 }
