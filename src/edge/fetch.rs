@@ -3,19 +3,21 @@
 //! cancels a call, and the reading of its body, once it outlives it),
 //! recording each call in the request's log.
 //!
-//! It speaks to `fetch` through `web_sys` directly rather than through
-//! `worker::Fetch`: that one turns every answer's body into a stream read
-//! chunk by chunk across the JS↔wasm boundary, and the deadline would need a
-//! timer closure of our own. Here the body arrives as one string from
-//! `Response.text()`, and the runtime keeps the deadline's timer.
+//! One exchange is one call into JS and one promise back: the headers go
+//! over as one string, and the status, `Retry-After` and the whole body come
+//! back as one. Through `worker::Fetch` every body is a stream read chunk by
+//! chunk across the JS↔wasm boundary, and through `web_sys` each header,
+//! init field and await is a crossing (and a wake) of its own.
 
 use std::cell::OnceCell;
 
 use worker::js_sys::futures::JsFuture;
-use worker::js_sys::{self, Date, Math};
-use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::js_sys::{Date, Math, Promise};
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::JsValue;
 use worker::web_sys;
 
+use super::response::header_lines;
 use super::timer::sleep;
 use crate::observe::{CallRecord, CallResult, RequestLog};
 use crate::outbound::{HttpRequest, HttpResponse, Transport, TransportError};
@@ -43,28 +45,59 @@ impl<'a> FetchTransport<'a> {
     }
 }
 
+#[wasm_bindgen(
+    wasm_bindgen = ::worker::wasm_bindgen,
+    inline_js = r#"
+// `head` is "Name:value" lines; resolves to the status, then "+value" or "-"
+// for Retry-After, then the body, a line each (`read_answer` splits them).
+export async function exchange(url, method, head, body, signal) {
+  const headers = new Headers();
+  for (const line of head.split("\n")) {
+    const colon = line.indexOf(":");
+    headers.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  const response = await fetch(url, { method, headers, body, signal });
+  const status = response.status;
+  // Only a refusal can carry a Retry-After worth reading.
+  const retryAfter = status >= 200 && status < 300 ? null : response.headers.get("Retry-After");
+  const text = await response.text();
+  return status + (retryAfter === null ? "\n-\n" : "\n+" + retryAfter + "\n") + text;
+}
+"#
+)]
+extern "C" {
+    #[wasm_bindgen(js_name = exchange)]
+    fn exchange_in_js(
+        url: &str,
+        method: &str,
+        head: &str,
+        body: Option<String>,
+        signal: &web_sys::AbortSignal,
+    ) -> Promise;
+}
+
 /// One exchange: the status, `Retry-After`, and the whole body as text. Any
-/// failure is `Err`; the caller tells a timeout from the signal.
+/// failure is `Err` (a body cut off midway, or by the deadline, is no answer
+/// at all); the caller tells a timeout from the signal.
 async fn exchange(request: HttpRequest, signal: &web_sys::AbortSignal) -> Result<HttpResponse, JsValue> {
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in &request.headers {
-        headers.set(name, value)?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method(request.method.as_str());
-    init.set_headers(&headers);
-    init.set_body_opt_str(request.body.as_deref());
-    init.set_signal(Some(signal));
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response: web_sys::Response =
-        JsFuture::from(global.fetch_with_str_and_init(&request.url, &init)).await?.dyn_into()?;
-    let status = response.status();
-    // Only a refusal can carry a Retry-After worth reading (a crossing saved per success).
-    let retry_after =
-        if (200..300).contains(&status) { None } else { response.headers().get("Retry-After").ok().flatten() };
-    // A body cut off midway (or by the deadline) is no answer at all.
-    let body = JsFuture::from(response.text()?).await?.as_string().ok_or(JsValue::NULL)?;
-    Ok(HttpResponse { status, body, retry_after })
+    let head = header_lines(request.headers.iter().map(|(name, value)| (*name, value.as_str())))
+        .ok_or_else(|| JsValue::from_str("a header value holds a line break"))?;
+    let promise = exchange_in_js(&request.url, request.method.as_str(), &head, request.body, signal);
+    let answer = JsFuture::from(promise).await?.as_string().ok_or(JsValue::NULL)?;
+    read_answer(answer).ok_or(JsValue::NULL)
+}
+
+/// The answer `exchange` in JS resolves to, read back.
+fn read_answer(mut answer: String) -> Option<HttpResponse> {
+    let first = answer.find('\n')?;
+    let second = first + 1 + answer[first + 1..].find('\n')?;
+    let status = answer[..first].parse().ok()?;
+    let retry_after = match &answer[first + 1..second] {
+        "-" => None,
+        line => Some(line.strip_prefix('+')?.to_owned()),
+    };
+    let body = answer.split_off(second + 1);
+    Some(HttpResponse { status, body, retry_after })
 }
 
 impl Transport for FetchTransport<'_> {
@@ -104,5 +137,25 @@ impl Transport for FetchTransport<'_> {
 
     fn random_fraction(&self) -> f64 {
         Math::random()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_answer;
+    use crate::outbound::HttpResponse;
+
+    #[test]
+    fn reads_status_retry_after_and_a_body_with_line_breaks_of_its_own() {
+        let ok = read_answer("200\n-\n{\"a\":\n1}\n".to_owned()).unwrap();
+        assert_eq!(ok, HttpResponse { status: 200, body: "{\"a\":\n1}\n".to_owned(), retry_after: None });
+        let refused = read_answer("429\n+30\n".to_owned()).unwrap();
+        assert_eq!(refused, HttpResponse { status: 429, body: String::new(), retry_after: Some("30".to_owned()) });
+        let empty_header = read_answer("503\n+\nx".to_owned()).unwrap();
+        assert_eq!(empty_header.retry_after.as_deref(), Some(""));
+        assert_eq!(empty_header.body, "x");
+        for garbled in ["", "200", "200\n-", "x\n-\n", "200\n30\n"] {
+            assert_eq!(read_answer(garbled.to_owned()), None, "{garbled:?}");
+        }
     }
 }

@@ -52,7 +52,7 @@ pub fn into_response(answer: Answer, framing: &FrameAncestors, request_id: &str)
 
 /// "Name:value" lines; `None` if a value holds a line break, which would
 /// otherwise start a header of its own (the runtime refuses such values too).
-fn header_lines<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+pub fn header_lines<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
     let mut head = String::with_capacity(512);
     for (name, value) in headers {
         if value.contains(['\n', '\r']) {
