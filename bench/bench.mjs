@@ -15,6 +15,7 @@
 //   node bench/bench.mjs --rounds 9 --seconds 4 --connections 16 --json out.json
 //   node bench/bench.mjs --build /tmp/other-build   # another build of the gateway
 //   node bench/bench.mjs --flows "404,Short ID" --startup-runs 0
+//   node bench/bench.mjs --reference-logs   # the reference logs a line a request too
 import { Miniflare } from "miniflare";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, cp } from "node:fs/promises";
@@ -49,7 +50,7 @@ export const FLOWS = [
 
 const SIDES = ["gateway", "reference"];
 
-export function workers(build = path.join(root, "build")) {
+export function workers(build = path.join(root, "build"), { referenceLogs = false } = {}) {
   const upstreamRouted = { outboundService: "upstream", unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
   return [
     {
@@ -76,7 +77,7 @@ export function workers(build = path.join(root, "build")) {
       modules: true,
       scriptPath: path.join(here, "reference.mjs"),
       compatibilityDate: COMPATIBILITY_DATE,
-      bindings: { UPSCOPE_API_BASE: API_BASE, UPSCOPE_API_KEY: API_KEY, PROXY_INITIAL_URL: INITIAL_URL },
+      bindings: { UPSCOPE_API_BASE: API_BASE, UPSCOPE_API_KEY: API_KEY, PROXY_INITIAL_URL: INITIAL_URL, ...(referenceLogs ? { LOG_LINES: "1" } : {}) },
       kvNamespaces: { SHORT_ID_CACHE: "bench-reference-kv" },
       ...upstreamRouted,
     },
@@ -256,13 +257,13 @@ function activeMs(profile) {
   return us / 1000;
 }
 
-export async function runBench({ build = path.join(root, "build"), only = null, rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, log = console.log } = {}) {
+export async function runBench({ build = path.join(root, "build"), only = null, rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, referenceLogs = false, log = console.log } = {}) {
   rounds = Math.min(Math.max(1, Math.floor(rounds)), MAX_ROUNDS);
   seconds = Math.min(Math.max(1, Math.floor(seconds)), MAX_SECONDS);
   connections = Math.min(Math.max(1, Math.floor(connections)), MAX_CONNECTIONS);
   const scratch = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
   const mf = new Miniflare({
-    workers: workers(build),
+    workers: workers(build, { referenceLogs }),
     // The gateway's log lines are part of its cost; they are read and dropped.
     handleRuntimeStdio(stdout, stderr) {
       stdout.resume();
@@ -317,13 +318,14 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
   const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build }) : null;
   const startupCompile = startupRuns > 0 ? await startupV8({ runs: startupRuns * 2, build }) : null;
   await rm(scratch, { recursive: true, force: true });
-  return { rounds, seconds, connections, flows: table, size, startup, startupCompile };
+  return { rounds, seconds, connections, referenceLogs, flows: table, size, startup, startupCompile };
 }
 
 export function formatReport(report) {
   const pad = (s, n) => String(s).padStart(n);
   const lines = [
     `${report.rounds} round(s) x ${report.seconds} s per flow and side, wrk -t1 -c${report.connections}; medians; ratio = gateway req/s / reference req/s (median of per-round ratios)`,
+    ...(report.referenceLogs ? ["the reference writes one log line a request, as the gateway does (--reference-logs)"] : []),
     "cpu µs = workerd CPU per request (both workers' and the in-workerd upstream's); cpu ratio = reference cpu µs / gateway cpu µs (above 1: the gateway is cheaper)",
     "",
     `${"flow".padEnd(16)} | ${pad("gateway req/s", 13)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("cpu µs", 7)} | ${pad("reference req/s", 15)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("cpu µs", 7)} | ${pad("ratio", 6)} | ${pad("cpu ratio", 9)} | errors`,
@@ -361,6 +363,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       json: { type: "string" },
       build: { type: "string" },
       flows: { type: "string" },
+      "reference-logs": { type: "boolean", default: false },
     },
   });
   const quick = values.quick;
@@ -372,6 +375,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     connections: Number(values.connections),
     warmupSeconds: quick ? 0 : 1,
     startupRuns: Number(values["startup-runs"] ?? (quick ? 1 : 5)),
+    referenceLogs: values["reference-logs"],
   });
   console.log(formatReport(report));
   if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2));

@@ -1,7 +1,16 @@
 // The Worker a user would write by hand from Upscope's docs: the naive seed
 // flow, with no auth, no validation and no log line. The bench's baseline.
+// With LOG_LINES set (bench --reference-logs) it also writes one log line a
+// request, as the gateway does: what the log line alone costs, measured.
 export default {
   async fetch(request, env) {
+    if (!env.LOG_LINES) return this.flow(request, env);
+    const started = Date.now();
+    const response = await this.flow(request, env);
+    console.log(JSON.stringify({ method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started }));
+    return response;
+  },
+  async flow(request, env) {
     const url = new URL(request.url);
     const q = url.searchParams;
     const api = (path, init = {}) =>
