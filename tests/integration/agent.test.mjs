@@ -198,3 +198,30 @@ test("IDs that could widen a search or add a path segment are 400 with no upstre
   }
   assert.deepEqual(await suite.up.requests(), []);
 });
+
+test("concurrent requests whose answers arrive in reverse order each reach their own visitor, as their own agent", async () => {
+  // Each request is a task on the gateway's executor, continued when its own
+  // upstream answer settles: slower answers for the earlier requests make
+  // the tasks finish in the reverse of the order they started.
+  const visitors = ["sAlice01", "sAlice02", "sBob0002", "sCarolDesk", "sDan0004"];
+  await suite.up.fault(visitors.map((shortId, i) => ({
+    method: "POST", path: `/visitors/${shortId}/watch_url`, delay_ms: (visitors.length - i) * 120, times: 2,
+  })));
+  const asked = visitors.flatMap((shortId, i) => [0, 1].map((n) => ({ shortId, agentId: `agent-${i}-${n}` })));
+  const done = [];
+  const answers = await Promise.all(asked.map(async ({ shortId, agentId }) => {
+    const res = await suite.gw.fetch(`/agent?visitorid=${shortId}&agent_id=${agentId}&agent_name=Agent%20${agentId}`);
+    done.push(shortId);
+    return { shortId, agentId, status: res.status, location: res.headers.get("location") };
+  }));
+  assert.notDeepEqual(done, asked.map((a) => a.shortId), "the answers did not simply come back in order");
+  assert.equal(new Set(answers.map((a) => a.location)).size, asked.length, "every request got a session of its own");
+  for (const { shortId, agentId, status, location } of answers) {
+    assert.equal(status, 302, `${agentId} → ${shortId}`);
+    const page = await (await fetch(location)).text();
+    assert.match(page, new RegExp(`id="watch-short-id">${shortId}<`), `${agentId} was sent to ${shortId}`);
+    assert.match(page, new RegExp(`id="watch-agent-id">${agentId}<`), `${shortId}'s session is ${agentId}'s`);
+  }
+  const calls = await suite.up.calls();
+  assert.equal(calls.length, asked.length, "one upstream call per request");
+});
