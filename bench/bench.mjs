@@ -158,8 +158,8 @@ async function measure(origin, flow, options) {
 }
 
 /** One request per flow and side before measuring: the right status and Location, or the bench stops. */
-async function checkFlows(origins) {
-  for (const flow of FLOWS) {
+async function checkFlows(origins, flows) {
+  for (const flow of flows) {
     for (const side of SIDES) {
       const p = flow.path ?? `${flow.unique}check-${side}${flow.suffix}`;
       const res = await fetch(origins[side] + p, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
@@ -279,7 +279,7 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
     for (const [side, key] of [["gateway", "short-id:v1:cached-1"], ["reference", "cached-1"]]) {
       await (await mf.getKVNamespace("SHORT_ID_CACHE", side)).put(key, "scached1");
     }
-    await checkFlows(origins);
+    await checkFlows(origins, flows);
     if (warmupSeconds > 0) {
       for (const flow of flows) {
         for (const side of SIDES) await wrk(origins[side], flow, { seconds: warmupSeconds, connections, tag: `w${side[0]}`, scratch });
