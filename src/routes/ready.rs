@@ -3,6 +3,8 @@ use worker::Env;
 
 use super::Outcome;
 use crate::core::sort::stable_sort_by;
+use crate::edge::kv::kv_namespace;
+use crate::edge::rate_limit::rate_limiter;
 use crate::readiness::readiness;
 use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 
@@ -24,13 +26,13 @@ pub fn handle(env: &Env) -> Outcome {
     }
     let mut features = report.features;
     features.extend(["visitor", "agent"]);
-    if env.kv(SHORT_ID_CACHE_BINDING).is_ok() {
+    if kv_namespace(env, SHORT_ID_CACHE_BINDING).is_some() {
         features.push("short_id_cache");
     }
-    if env.rate_limiter(VISITOR_RATE_LIMITER_BINDING).is_ok() {
+    if rate_limiter(env, VISITOR_RATE_LIMITER_BINDING).is_some() {
         features.push("visitor_rate_limit");
     }
-    if env.rate_limiter(AGENT_RATE_LIMITER_BINDING).is_ok() {
+    if rate_limiter(env, AGENT_RATE_LIMITER_BINDING).is_some() {
         features.push("agent_rate_limit");
     }
     stable_sort_by(&mut features, |a, b| a.cmp(b));
