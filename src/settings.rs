@@ -639,11 +639,12 @@ pub(crate) mod tests {
         assert_eq!(s.watch.branding.naked, Some(Value::from("page_only")));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
-        assert!(s.permissions["allow_click"] && s.permissions["allow_scroll"] && s.permissions["allow_draw"]);
-        assert!(!s.permissions["allow_console"] && !s.permissions["allow_type"]);
+        let flag = |name: &str| s.permissions.get(name).unwrap();
+        assert!(flag("allow_click") && flag("allow_scroll") && flag("allow_draw"));
+        assert!(!flag("allow_console") && !flag("allow_type"));
         assert_eq!(s.watch.cache_ttl_seconds, 60);
         let none = AgentSettings::load(&src(&[("WATCH_PERMISSIONS", "none")])).unwrap();
-        assert!(none.permissions.values().all(|granted| !granted));
+        assert!(none.permissions.iter().all(|(_, granted)| !granted));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Serde types for the documented parts of Upscope's REST API. Unknown
 //! fields are ignored and every field may be null or missing.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +8,7 @@ use serde_json::Value;
 
 use super::UpstreamError;
 use crate::core::page_url::parse_web_url;
+use crate::core::permissions::Grant;
 /// The search hit the core reasons about lives in `core`, with its tolerant reading.
 pub use crate::core::visitor::Visitor;
 
@@ -42,8 +42,8 @@ pub struct WatchUrlRequest {
     #[serde(skip_serializing_if = "Branding::is_empty")]
     pub branding: Branding,
     /// `allow_*` flags; empty means Upscope's defaults.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub permissions: BTreeMap<String, bool>,
+    #[serde(skip_serializing_if = "Grant::is_empty")]
+    pub permissions: Grant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -233,14 +233,17 @@ mod tests {
         let mut req = WatchUrlRequest {
             agent: Agent { id: "a1".into(), name: "Ann".into() },
             branding: Branding::default(),
-            permissions: BTreeMap::new(),
+            permissions: Grant::new(),
         };
         assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
         req.branding.naked = Some(json!("page_only"));
-        req.permissions.insert("allow_click".into(), true);
+        req.permissions = crate::core::permissions::exactly(&["click"]);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
-            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {"allow_click": true}})
+            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {
+                "allow_agent_redirect": false, "allow_audio": false, "allow_click": true, "allow_console": false,
+                "allow_draw": false, "allow_scroll": false, "allow_type": false
+            }})
         );
     }
 }
