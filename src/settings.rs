@@ -5,7 +5,6 @@
 
 use std::ops::RangeInclusive;
 
-use serde_json::Value;
 use url::Url;
 
 use crate::core::framing::FrameAncestors;
@@ -14,7 +13,7 @@ use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
-use crate::upscope::models::Branding;
+use crate::upscope::models::{Branding, Naked};
 
 /// The name of every variable and secret the gateway reads, written once.
 pub mod names {
@@ -231,9 +230,9 @@ impl WatchSettings {
         };
         let naked = match src.get(WATCH_BRANDING_NAKED).as_deref().map(str::trim) {
             None => None,
-            Some("true") => Some(Value::Bool(true)),
-            Some("false") => Some(Value::Bool(false)),
-            Some("page_only") => Some(Value::from("page_only")),
+            Some("true") => Some(Naked::Yes),
+            Some("false") => Some(Naked::No),
+            Some("page_only") => Some(Naked::PageOnly),
             Some(_) => return Err(misconfigured("WATCH_BRANDING_NAKED must be 'true', 'false' or 'page_only'")),
         };
         let branding = Branding {
@@ -636,7 +635,7 @@ pub(crate) mod tests {
         ]))
         .unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.watch.branding.naked, Some(Value::from("page_only")));
+        assert_eq!(s.watch.branding.naked, Some(Naked::PageOnly));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
         let flag = |name: &str| s.permissions.get(name).unwrap();

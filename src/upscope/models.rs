@@ -18,12 +18,30 @@ pub struct Agent {
     pub name: String,
 }
 
+/// `branding.naked` of a watch_url request: sent as `true`, `false` or
+/// `"page_only"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naked {
+    Yes,
+    No,
+    PageOnly,
+}
+
+impl Serialize for Naked {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Naked::Yes => serializer.serialize_bool(true),
+            Naked::No => serializer.serialize_bool(false),
+            Naked::PageOnly => serializer.serialize_str("page_only"),
+        }
+    }
+}
+
 /// `branding` of a watch_url request; only what is set is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Branding {
-    /// `true`, `false` or `"page_only"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub naked: Option<Value>,
+    pub naked: Option<Naked>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,6 +247,12 @@ mod tests {
     }
 
     #[test]
+    fn naked_is_sent_as_a_bool_or_page_only() {
+        let json = |naked| serde_json::to_string(&naked).unwrap();
+        assert_eq!([json(Naked::Yes), json(Naked::No), json(Naked::PageOnly)], ["true", "false", r#""page_only""#]);
+    }
+
+    #[test]
     fn watch_request_sends_only_what_is_set() {
         let mut req = WatchUrlRequest {
             agent: Agent { id: "a1".into(), name: "Ann".into() },
@@ -236,7 +260,7 @@ mod tests {
             permissions: Grant::new(),
         };
         assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
-        req.branding.naked = Some(json!("page_only"));
+        req.branding.naked = Some(Naked::PageOnly);
         req.permissions = crate::core::permissions::exactly(&["click"]);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
