@@ -122,8 +122,12 @@ pub struct UpstreamSettings {
 
 impl UpstreamSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let base =
-            web_url(src, UPSCOPE_API_BASE)?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
+        // Not `expect`: that would link ParseError's Debug for a constant that parses.
+        let default = || match Url::parse(DEFAULT_API_BASE) {
+            Ok(url) => url,
+            Err(_) => unreachable!("the default API base is a valid URL"),
+        };
+        let base = web_url(src, UPSCOPE_API_BASE)?.unwrap_or_else(default);
         if base.scheme() != "https" && !is_loopback(&base) {
             return Err(misconfigured(
                 "UPSCOPE_API_BASE must start with https:// (over http:// the API key would travel in clear text); \
