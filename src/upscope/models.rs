@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::UpstreamError;
@@ -103,7 +103,7 @@ fn parse_json(body: &str) -> Result<Value, UpstreamError> {
 pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
     let json = parse_json(body)?;
     match json.get("visitors") {
-        Some(Value::Array(items)) => Ok(items.iter().filter_map(|item| Visitor::deserialize(item).ok()).collect()),
+        Some(Value::Array(items)) => Ok(items.iter().filter_map(Visitor::from_json).collect()),
         Some(Value::Null) => Ok(Vec::new()),
         _ => Err(UpstreamError::BadResponse("a search answer without a visitors list")),
     }
