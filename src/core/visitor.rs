@@ -34,21 +34,20 @@ impl Visitor {
     /// through a derived `Deserialize` over `&Value`: the same rules in far
     /// less wasm.
     pub fn from_json(item: &Value) -> Option<Visitor> {
-        let mut visitor = Visitor::default();
-        for (name, value) in item.as_object()? {
-            match name.as_str() {
-                "short_id" => visitor.short_id = text_or_number(value, Field::Id)?,
-                "unique_id" => visitor.unique_id = text_or_number(value, Field::Id)?,
-                "lookup_code" => visitor.lookup_code = text_or_number(value, Field::LookupCode)?,
-                "is_online" => visitor.is_online = nullable(value, Value::as_bool)?,
-                "last_seen_at" => visitor.last_seen_ms = last_seen(value)?,
-                "browser_name" => visitor.browser_name = nullable(value, |v| v.as_str().map(str::to_owned))?,
-                "device_name" => visitor.device_name = nullable(value, |v| v.as_str().map(str::to_owned))?,
-                "device_type" => visitor.device_type = nullable(value, |v| v.as_str().map(str::to_owned))?,
-                _ => {}
-            }
-        }
-        Some(visitor)
+        let item = item.as_object()?;
+        // A missing member reads as null.
+        let member = |name: &str| item.get(name).unwrap_or(&Value::Null);
+        let text = |name: &str| nullable(member(name), |v| v.as_str().map(str::to_owned));
+        Some(Visitor {
+            short_id: text_or_number(member("short_id"), Field::Id)?,
+            unique_id: text_or_number(member("unique_id"), Field::Id)?,
+            lookup_code: text_or_number(member("lookup_code"), Field::LookupCode)?,
+            is_online: nullable(member("is_online"), Value::as_bool)?,
+            last_seen_ms: last_seen(member("last_seen_at"))?,
+            browser_name: text("browser_name")?,
+            device_name: text("device_name")?,
+            device_type: text("device_type")?,
+        })
     }
 }
 
