@@ -132,7 +132,8 @@ impl GatewayError {
         error.insert("message".into(), Value::from(self.message()));
         let mut body = Map::new();
         body.insert("error".into(), Value::Object(error));
-        Value::Object(body).to_string()
+        // As http::json writes JSON (see there); a Value always serialises.
+        serde_json::to_string(&Value::Object(body)).unwrap_or_default()
     }
 
     /// Trouble that may pass by itself, so trying again can help.
