@@ -37,7 +37,7 @@ setup-bench:
 
 # Rebuilt only when an input changed: wrangler runs `make build` before every
 # deploy, dry run and dev session.
-BUILD_INPUTS := $(shell find src -type f) Cargo.toml Cargo.lock scripts/build.sh
+BUILD_INPUTS := $(shell find src -type f) Cargo.toml Cargo.lock scripts/build.sh scripts/lib/strip-wasm-names.mjs
 
 build: setup build/index.js
 

@@ -5,6 +5,7 @@
 
 use crate::core::InvalidInput;
 use crate::upscope::UpstreamError;
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayError {
@@ -122,8 +123,17 @@ impl GatewayError {
         }
     }
 
+    /// `{"error":{"code":…,"message":…}}`. Built from `Value`s directly:
+    /// `json!` converts each interpolated value with `to_value(..).unwrap()`,
+    /// which links serde_json's error Debug and messages into the wasm.
     pub fn to_json(&self) -> String {
-        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } }).to_string()
+        let mut error = Map::new();
+        error.insert("code".into(), Value::from(self.code()));
+        error.insert("message".into(), Value::from(self.message()));
+        let mut body = Map::new();
+        body.insert("error".into(), Value::Object(error));
+        // As http::json writes JSON (see there); a Value always serialises.
+        serde_json::to_string(&Value::Object(body)).unwrap_or_default()
     }
 
     /// Trouble that may pass by itself, so trying again can help.

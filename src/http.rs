@@ -29,7 +29,11 @@ pub fn html(body: String) -> Answer {
 }
 
 pub fn json(status: u16, body: &serde_json::Value) -> Answer {
-    Answer { status, body: Some(body.to_string()), headers: vec![("Content-Type", JSON.to_owned())] }
+    // to_string, not Value's Display: the same serializer (into a Vec<u8>)
+    // as every other JSON the gateway writes, rather than a second one
+    // behind a fmt::Write adapter. A Value always serialises.
+    let body = serde_json::to_string(body).unwrap_or_default();
+    Answer { status, body: Some(body), headers: vec![("Content-Type", JSON.to_owned())] }
 }
 
 /// The single place an error becomes a response: HTML for browsers, JSON

@@ -9,6 +9,7 @@ use crate::auth::jwt;
 use crate::core::base64url;
 use crate::core::canonical::{canonical_string, percent_encode};
 use crate::core::choose::{choose_visitor, Wanted};
+use crate::core::client_ip::rate_limit_key;
 use crate::core::framing::FrameAncestors;
 use crate::core::ids::{LookupCode, ShortId, UniqueId};
 use crate::core::page_url::{with_unique_id, UNIQUE_ID_PARAM};
@@ -47,8 +48,38 @@ fn query_strings() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
 }
 
+/// The rate-limit key as std's address parser would give it.
+fn std_rate_limit_key(client_ip: &str) -> String {
+    use std::net::IpAddr;
+    match client_ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => client_ip.to_owned(),
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn rate_limit_keys_read_addresses_as_std_does(
+        text in prop_oneof![
+            "[0-9a-fA-F:.]{0,45}",
+            "[0-9.]{0,16}",
+            any::<std::net::Ipv4Addr>().prop_map(|a| a.to_string()),
+            any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
+            any::<[u16; 8]>().prop_map(|s| s.iter().map(|p| format!("{p:x}")).collect::<Vec<_>>().join(":")),
+            any::<std::net::Ipv4Addr>().prop_map(|a| format!("::ffff:{a}")),
+        ]
+    ) {
+        prop_assert_eq!(rate_limit_key(&text), std_rate_limit_key(&text));
+    }
 
     #[test]
     fn base64url_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..200)) {

@@ -5,7 +5,6 @@
 
 use std::ops::RangeInclusive;
 
-use serde_json::Value;
 use url::Url;
 
 use crate::core::framing::FrameAncestors;
@@ -14,7 +13,7 @@ use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
-use crate::upscope::models::Branding;
+use crate::upscope::models::{Branding, Naked};
 
 /// The name of every variable and secret the gateway reads, written once.
 pub mod names {
@@ -123,8 +122,12 @@ pub struct UpstreamSettings {
 
 impl UpstreamSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let base =
-            web_url(src, UPSCOPE_API_BASE)?.unwrap_or_else(|| Url::parse(DEFAULT_API_BASE).expect("valid default"));
+        // Not `expect`: that would link ParseError's Debug for a constant that parses.
+        let default = || match Url::parse(DEFAULT_API_BASE) {
+            Ok(url) => url,
+            Err(_) => unreachable!("the default API base is a valid URL"),
+        };
+        let base = web_url(src, UPSCOPE_API_BASE)?.unwrap_or_else(default);
         if base.scheme() != "https" && !is_loopback(&base) {
             return Err(misconfigured(
                 "UPSCOPE_API_BASE must start with https:// (over http:// the API key would travel in clear text); \
@@ -231,9 +234,9 @@ impl WatchSettings {
         };
         let naked = match src.get(WATCH_BRANDING_NAKED).as_deref().map(str::trim) {
             None => None,
-            Some("true") => Some(Value::Bool(true)),
-            Some("false") => Some(Value::Bool(false)),
-            Some("page_only") => Some(Value::from("page_only")),
+            Some("true") => Some(Naked::Yes),
+            Some("false") => Some(Naked::No),
+            Some("page_only") => Some(Naked::PageOnly),
             Some(_) => return Err(misconfigured("WATCH_BRANDING_NAKED must be 'true', 'false' or 'page_only'")),
         };
         let branding = Branding {
@@ -636,14 +639,15 @@ pub(crate) mod tests {
         ]))
         .unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.watch.branding.naked, Some(Value::from("page_only")));
+        assert_eq!(s.watch.branding.naked, Some(Naked::PageOnly));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
-        assert!(s.permissions["allow_click"] && s.permissions["allow_scroll"] && s.permissions["allow_draw"]);
-        assert!(!s.permissions["allow_console"] && !s.permissions["allow_type"]);
+        let flag = |name: &str| s.permissions.get(name).unwrap();
+        assert!(flag("allow_click") && flag("allow_scroll") && flag("allow_draw"));
+        assert!(!flag("allow_console") && !flag("allow_type"));
         assert_eq!(s.watch.cache_ttl_seconds, 60);
         let none = AgentSettings::load(&src(&[("WATCH_PERMISSIONS", "none")])).unwrap();
-        assert!(none.permissions.values().all(|granted| !granted));
+        assert!(none.permissions.iter().all(|(_, granted)| !granted));
     }
 
     #[test]

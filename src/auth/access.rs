@@ -6,7 +6,7 @@
 
 use std::sync::Mutex;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::crypto::{Crypto, RsaPublicKey};
 use super::jwt::{self, Expected, TokenProblem};
@@ -54,13 +54,7 @@ impl KeyState {
 /// Where the keys live between requests: a static in the Worker, a local in tests.
 pub type KeyCache = Mutex<KeyState>;
 
-#[derive(Deserialize)]
-struct Jwks {
-    #[serde(default)]
-    keys: Vec<Jwk>,
-}
-
-#[derive(Deserialize)]
+/// One key of a JWKS: its string members (each may be null or missing).
 struct Jwk {
     kty: Option<String>,
     kid: Option<String>,
@@ -69,11 +63,31 @@ struct Jwk {
     e: Option<String>,
 }
 
-/// RSA signing keys with an id; anything else in the set is skipped.
+impl Jwk {
+    /// `None` when the key is no object or one of its members is neither a
+    /// string nor null: the whole set is then unreadable.
+    fn from_json(key: &Value) -> Option<Jwk> {
+        let key = key.as_object()?;
+        let text = |name: &str| match key.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(_) => None,
+        };
+        Some(Jwk { kty: text("kty")?, kid: text("kid")?, alg: text("alg")?, n: text("n")?, e: text("e")? })
+    }
+}
+
+/// RSA signing keys with an id; anything else in the set is skipped. Read
+/// from the `Value` tree (as Upscope's answers are) rather than through a
+/// derived `Deserialize`, which would compile a reader of its own.
 fn read_jwks(body: &str, fetched_at_ms: f64) -> Option<KeySet> {
-    let jwks: Jwks = serde_json::from_str(body).ok()?;
-    let keys = jwks
-        .keys
+    let jwks: Value = serde_json::from_str(body).ok()?;
+    let listed = match jwks.as_object()?.get("keys") {
+        None => Vec::new(),
+        Some(Value::Array(keys)) => keys.iter().map(Jwk::from_json).collect::<Option<Vec<_>>>()?,
+        Some(_) => return None,
+    };
+    let keys = listed
         .into_iter()
         .filter(|k| k.kty.as_deref() == Some("RSA") && k.alg.as_deref().is_none_or(|alg| alg == "RS256"))
         .filter_map(|k| Some((k.kid?, RsaPublicKey { n: k.n?, e: k.e? })))
@@ -249,6 +263,22 @@ mod tests {
         assert_eq!(set.keys.iter().map(|(kid, _)| kid.as_str()).collect::<Vec<_>>(), ["k1", "k2"]);
         assert_eq!(read_jwks("not json", 5.0), None);
         assert_eq!(read_jwks("{}", 5.0).unwrap().keys, []);
+        let unreadable = [
+            r#"{"keys": null}"#,
+            r#"{"keys": {}}"#,
+            r#"{"keys": [1]}"#,
+            r#"{"keys": [{"kty": "RSA", "kid": 7, "n": "n", "e": "AQAB"}]}"#,
+            r#"[{"keys": []}]"#,
+            r#""keys""#,
+        ];
+        for body in unreadable {
+            assert_eq!(read_jwks(body, 5.0), None, "{body}");
+        }
+        let odd = read_jwks(
+            r#"{"keys": [{"kty": "EC", "kid": "k", "x": 1}, {"kty": "RSA", "kid": "r", "n": "n", "e": "e", "alg": null}]}"#,
+            5.0,
+        );
+        assert_eq!(odd.unwrap().keys, [("r".to_owned(), RsaPublicKey { n: "n".into(), e: "e".into() })]);
     }
 
     #[test]

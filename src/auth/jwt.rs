@@ -2,8 +2,7 @@
 //! claims. Only RS256 is accepted: `alg: none`, HMAC algorithms (the "sign
 //! with the public key" trick) and anything else are refused unread.
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{CLOCK_SKEW_SECONDS, MAX_ID_CHARS, MAX_NAME_CHARS};
 use crate::core::base64url;
@@ -21,15 +20,21 @@ pub enum TokenProblem {
     Expired,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Header {
     alg: String,
     kid: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl Header {
+    /// `alg` must be a string; `kid` a string or null.
+    fn from_json(header: &Map<String, Value>) -> Option<Self> {
+        Some(Header { alg: header.get("alg")?.as_str()?.to_owned(), kid: text(header, "kid")? })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct Claims {
-    #[serde(default)]
     aud: Value,
     iss: Option<String>,
     exp: Option<f64>,
@@ -37,6 +42,38 @@ pub struct Claims {
     sub: Option<String>,
     email: Option<String>,
     name: Option<String>,
+}
+
+impl Claims {
+    /// `aud` may be anything; the times numbers or null, the rest strings or null.
+    fn from_json(claims: &Map<String, Value>) -> Option<Self> {
+        Some(Claims {
+            aud: claims.get("aud").cloned().unwrap_or_default(),
+            iss: text(claims, "iss")?,
+            exp: number(claims, "exp")?,
+            nbf: number(claims, "nbf")?,
+            sub: text(claims, "sub")?,
+            email: text(claims, "email")?,
+            name: text(claims, "name")?,
+        })
+    }
+}
+
+/// Member `name` when it is a string, `Some(None)` when missing or null,
+/// `None` (the part is unreadable) for any other type.
+fn text(object: &Map<String, Value>, name: &str) -> Option<Option<String>> {
+    match object.get(name) {
+        None | Some(Value::Null) => Some(None),
+        Some(value) => value.as_str().map(|text| Some(text.to_owned())),
+    }
+}
+
+/// Member `name` when it is a number, like `text`.
+fn number(object: &Map<String, Value>, name: &str) -> Option<Option<f64>> {
+    match object.get(name) {
+        None | Some(Value::Null) => Some(None),
+        Some(value) => value.as_f64().map(Some),
+    }
 }
 
 /// A token whose header says RS256 with a key id; the signature is not yet checked.
@@ -58,12 +95,12 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, TokenProblem> {
     else {
         return Err(TokenProblem::Invalid);
     };
-    let header: Header = decode_json(header)?;
+    let header = Header::from_json(&decode_json(header)?).ok_or(TokenProblem::Invalid)?;
     let kid = match (header.alg.as_str(), header.kid) {
         ("RS256", Some(kid)) if !kid.is_empty() => kid,
         _ => return Err(TokenProblem::Invalid),
     };
-    let claims: Claims = decode_json(payload)?;
+    let claims = Claims::from_json(&decode_json(payload)?).ok_or(TokenProblem::Invalid)?;
     let signature = base64url::decode(signature).filter(|s| !s.is_empty()).ok_or(TokenProblem::Invalid)?;
     let signing_input = &token[..header_and_payload_len(token)];
     Ok(UnverifiedToken { kid, signing_input, signature, claims })
@@ -73,9 +110,16 @@ fn header_and_payload_len(token: &str) -> usize {
     token.rfind('.').unwrap_or(token.len())
 }
 
-fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenProblem> {
+/// A part of the token as the JSON object it must be. Read into a `Value`
+/// like every other JSON the gateway reads (from text, not bytes): one
+/// serde_json reader in the wasm, and no typed one with its error texts.
+fn decode_json(part: &str) -> Result<Map<String, Value>, TokenProblem> {
     let bytes = base64url::decode(part).ok_or(TokenProblem::Invalid)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenProblem::Invalid)
+    let text = String::from_utf8(bytes).map_err(|_| TokenProblem::Invalid)?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(TokenProblem::Invalid),
+    }
 }
 
 /// What the claims must say for this deployment.
@@ -148,7 +192,7 @@ mod tests {
             "sub": "7335d417-61da-459d-899c-0a01c76a2f94", "email": "ann@example.com"
         });
         base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        serde_json::from_value(base).unwrap()
+        Claims::from_json(base.as_object().unwrap()).unwrap()
     }
 
     #[test]
@@ -172,6 +216,10 @@ mod tests {
             json!({"alg":"RS256"}),
             json!({"alg":"RS256","kid":""}),
             json!({"kid":"k1"}),
+            json!({"alg":"RS256","kid":7}),
+            json!({"alg":null,"kid":"k1"}),
+            json!(["RS256", "k1"]),
+            json!("RS256"),
         ] {
             assert_eq!(
                 parse(&token(header.clone(), claims.clone(), b"s")).unwrap_err(),
@@ -190,6 +238,23 @@ mod tests {
         ] {
             assert_eq!(parse(&bad).unwrap_err(), TokenProblem::Invalid, "{bad:.40}");
         }
+    }
+
+    #[test]
+    fn claims_of_the_wrong_type_make_the_token_invalid() {
+        let header = json!({"alg":"RS256","kid":"k1"});
+        for claims in
+            [json!({"exp":"1800000600"}), json!({"nbf":true}), json!({"sub":1}), json!({"email":["a"]}), json!([])]
+        {
+            assert_eq!(
+                parse(&token(header.clone(), claims.clone(), b"s")).unwrap_err(),
+                TokenProblem::Invalid,
+                "{claims}"
+            );
+        }
+        let fine = token(header, json!({"aud":{"any":"thing"},"exp":1800000600,"name":null}), b"s");
+        let fine = parse(&fine).unwrap();
+        assert_eq!((fine.claims.exp, fine.claims.name), (Some(1_800_000_600.0), None));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! configured (`WATCH_PERMISSIONS`, `VIEWER_PERMISSIONS`) and as a link may
 //! narrow them (`permissions=`). A link can only take powers away.
 
-use std::collections::BTreeMap;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::query::echoable_name;
 use super::text::list_items;
@@ -10,9 +10,59 @@ use super::text::list_items;
 /// Upscope's permission names, without their `allow_` prefix.
 pub const NAMES: [&str; 7] = ["console", "click", "draw", "scroll", "audio", "type", "agent_redirect"];
 
+/// The `allow_*` flags, in the order they are sent (by name).
+const FLAGS: [&str; 7] =
+    ["allow_agent_redirect", "allow_audio", "allow_click", "allow_console", "allow_draw", "allow_scroll", "allow_type"];
+
 /// The `allow_*` flags sent to Upscope. Empty means Upscope's own defaults;
-/// otherwise exactly these flags are sent.
-pub type Grant = BTreeMap<String, bool>;
+/// otherwise exactly these flags are sent, as a JSON object ordered by name.
+/// A fixed slot per permission rather than a map: the names are known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant([Option<bool>; 7]);
+
+impl Grant {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether no flag is set (Upscope's defaults).
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// How many flags are set.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+
+    /// The flag `allow_<name>`, when set.
+    #[cfg(test)]
+    pub fn get(&self, flag: &str) -> Option<bool> {
+        FLAGS.iter().position(|f| *f == flag).and_then(|at| self.0[at])
+    }
+
+    /// Sets the flag for permission `name` (one of `NAMES`).
+    fn set(&mut self, name: &str, granted: bool) {
+        if let Some(at) = FLAGS.iter().position(|flag| flag.strip_prefix("allow_") == Some(name)) {
+            self.0[at] = Some(granted);
+        }
+    }
+
+    /// The set flags and their values, ordered by flag name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> + '_ {
+        FLAGS.iter().zip(self.0).filter_map(|(flag, on)| Some((*flag, on?)))
+    }
+}
+
+impl Serialize for Grant {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (flag, on) in self.iter() {
+            map.serialize_entry(flag, &on)?;
+        }
+        map.end()
+    }
+}
 
 /// Reads a list of permission names separated by commas and/or spaces
 /// (`allow_` prefixes optional), or `none`. The error says what is wrong in
@@ -41,7 +91,11 @@ pub fn parse_list(text: &str) -> Result<Vec<&'static str>, String> {
 
 /// Exactly `granted`, every other permission denied.
 pub fn exactly(granted: &[&str]) -> Grant {
-    NAMES.iter().map(|p| (format!("allow_{p}"), granted.contains(p))).collect()
+    let mut grant = Grant::new();
+    for name in NAMES {
+        grant.set(name, granted.contains(&name));
+    }
+    grant
 }
 
 /// `configured` narrowed to `requested`: a permission stays granted only if
@@ -49,18 +103,16 @@ pub fn exactly(granted: &[&str]) -> Grant {
 /// not requested are denied and the requested ones are left to Upscope, so
 /// a link can never turn on what the defaults leave off.
 pub fn narrow(configured: &Grant, requested: &[&str]) -> Grant {
-    NAMES
-        .iter()
-        .filter_map(|p| {
-            let flag = format!("allow_{p}");
-            let keep = requested.contains(p);
-            match configured.get(&flag) {
-                Some(&granted) => Some((flag, granted && keep)),
-                None if configured.is_empty() && !keep => Some((flag, false)),
-                None => None,
-            }
-        })
-        .collect()
+    let mut narrowed = Grant::new();
+    for (at, flag) in FLAGS.iter().enumerate() {
+        let keep = requested.iter().any(|name| flag.strip_prefix("allow_") == Some(name));
+        narrowed.0[at] = match configured.0[at] {
+            Some(granted) => Some(granted && keep),
+            None if configured.is_empty() && !keep => Some(false),
+            None => None,
+        };
+    }
+    narrowed
 }
 
 #[cfg(test)]
@@ -68,7 +120,7 @@ mod tests {
     use super::*;
 
     fn granted(grant: &Grant) -> Vec<&str> {
-        grant.iter().filter(|(_, &on)| on).map(|(name, _)| name.as_str()).collect()
+        grant.iter().filter(|&(_, on)| on).map(|(name, _)| name).collect()
     }
 
     #[test]
@@ -91,15 +143,30 @@ mod tests {
         let narrowed = narrow(&configured, &["scroll", "console", "type"]);
         assert_eq!(granted(&narrowed), ["allow_scroll"], "console and type were never granted: no widening");
         assert_eq!(narrowed.len(), 7, "every flag is still sent");
-        assert!(narrow(&configured, &[]).values().all(|on| !on), "none takes everything away");
+        assert!(narrow(&configured, &[]).iter().all(|(_, on)| !on), "none takes everything away");
         assert_eq!(narrow(&configured, &NAMES), configured, "asking for everything changes nothing");
     }
 
     #[test]
     fn narrowing_upscope_defaults_only_denies() {
         let narrowed = narrow(&Grant::new(), &["click", "console"]);
-        assert!(narrowed.values().all(|on| !on), "nothing is switched on over the defaults");
-        assert!(!narrowed.contains_key("allow_click") && !narrowed.contains_key("allow_console"));
+        assert!(narrowed.iter().all(|(_, on)| !on), "nothing is switched on over the defaults");
+        assert!(narrowed.get("allow_click").is_none() && narrowed.get("allow_console").is_none());
         assert_eq!(narrowed.len(), 5);
+    }
+
+    #[test]
+    fn sent_as_an_object_ordered_by_flag_name() {
+        let json = |grant: &Grant| serde_json::to_string(grant).unwrap();
+        assert_eq!(json(&Grant::new()), "{}");
+        assert_eq!(
+            json(&exactly(&["type", "click"])),
+            r#"{"allow_agent_redirect":false,"allow_audio":false,"allow_click":true,"allow_console":false,"allow_draw":false,"allow_scroll":false,"allow_type":true}"#
+        );
+        assert_eq!(json(&narrow(&Grant::new(), &NAMES[1..])), r#"{"allow_console":false}"#);
+        let mut sorted = FLAGS;
+        sorted.sort();
+        assert_eq!(sorted, FLAGS, "flags are listed in the order a map would sort them");
+        assert!(NAMES.iter().all(|name| FLAGS.contains(&format!("allow_{name}").as_str())));
     }
 }

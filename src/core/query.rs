@@ -1,17 +1,17 @@
 //! Query-string parsing that refuses ambiguity: a repeated parameter is an
 //! error (never first-wins), and the visitor is named by exactly one parameter.
 
-use std::collections::BTreeMap;
-
 use super::ids::{LookupCode, ShortId, UniqueId};
 use super::InvalidInput;
 
 /// Longest query string the gateway reads; anything longer is refused unread.
 pub const MAX_QUERY_LEN: usize = 4096;
 
-/// Decoded query parameters, each present at most once.
+/// Decoded query parameters, each present at most once, ordered by name
+/// (a sorted list: a query holds a handful, and a `BTreeMap` of its own
+/// would cost the wasm several kilobytes).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Params(BTreeMap<String, String>);
+pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn parse(query: Option<&str>) -> Result<Self, InvalidInput> {
@@ -22,19 +22,22 @@ impl Params {
                 format!("The link's query string is longer than {MAX_QUERY_LEN} characters."),
             ));
         }
-        let mut map = BTreeMap::new();
+        let mut params: Vec<(String, String)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             if name.is_empty() && value.is_empty() {
                 continue;
             }
-            if map.insert(name.to_string(), value.into_owned()).is_some() {
-                return Err(InvalidInput::new(
-                    "repeated_parameter",
-                    format!("The parameter '{}' appears more than once; give it once.", echoable_name(&name)),
-                ));
+            match params.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
+                Ok(_) => {
+                    return Err(InvalidInput::new(
+                        "repeated_parameter",
+                        format!("The parameter '{}' appears more than once; give it once.", echoable_name(&name)),
+                    ))
+                }
+                Err(at) => params.insert(at, (name.into_owned(), value.into_owned())),
             }
         }
-        Ok(Self(map))
+        Ok(Self(params))
     }
 
     /// Every parameter, decoded, ordered by name.
@@ -44,17 +47,14 @@ impl Params {
 
     /// These parameters without the named ones.
     pub fn without(&self, names: &[&str]) -> Self {
-        Self(
-            self.0
-                .iter()
-                .filter(|(name, _)| !names.contains(&name.as_str()))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
-        )
+        let mut kept = self.clone();
+        kept.0.retain(|(name, _)| !names.contains(&name.as_str()));
+        kept
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        let at = self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        Some(self.0[at].1.as_str())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, InvalidInput> {

@@ -9,12 +9,13 @@ use std::cmp::Ordering;
 /// Sorts `items` by `compare`, keeping equal items in their order.
 pub fn stable_sort_by<T>(items: &mut [T], compare: impl Fn(&T, &T) -> Ordering) {
     for i in 1..items.len() {
-        // Where items[i] goes: after every earlier item not greater than it.
+        // items[i] moves down, one swap at a time, past every earlier item
+        // greater than it (swaps, not `rotate_right`: less code in the wasm).
         let mut at = i;
-        while at > 0 && compare(&items[at - 1], &items[i]) == Ordering::Greater {
+        while at > 0 && compare(&items[at - 1], &items[at]) == Ordering::Greater {
+            items.swap(at - 1, at);
             at -= 1;
         }
-        items[at..=i].rotate_right(1);
     }
 }
 

@@ -4,32 +4,51 @@
 //! read as text whether Upscope sends a string or a number (a uniqueId "can
 //! be a string or number"), so no such visitor is dropped.
 
-use std::fmt;
-
-use serde::de;
-use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use super::time::{parse_last_seen_millis, unix_millis};
 
 /// The fields of a visitor the gateway uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Visitor {
-    #[serde(deserialize_with = "text_or_number")]
     pub short_id: Option<String>,
-    #[serde(deserialize_with = "text_or_number")]
     pub unique_id: Option<String>,
-    #[serde(deserialize_with = "lookup_code")]
     pub lookup_code: Option<String>,
     pub is_online: Option<bool>,
     /// `last_seen_at` as Unix milliseconds, read once here from ISO 8601
     /// text or Unix seconds or milliseconds (as a number or its text);
     /// `None` when absent or unreadable.
-    #[serde(rename = "last_seen_at", deserialize_with = "last_seen")]
     pub last_seen_ms: Option<i64>,
     pub browser_name: Option<String>,
     pub device_name: Option<String>,
     pub device_type: Option<String>,
+}
+
+impl Visitor {
+    /// A visitor from one item of a search answer's list: a JSON object
+    /// whose unknown members are ignored and whose known ones may be null or
+    /// missing. `None` (the visitor is unreadable) when the item is no object
+    /// or a known member holds a type it cannot have.
+    ///
+    /// Read by hand from the `Value` the answer was parsed into, rather than
+    /// through a derived `Deserialize` over `&Value`: the same rules in far
+    /// less wasm.
+    pub fn from_json(item: &Value) -> Option<Visitor> {
+        let item = item.as_object()?;
+        // A missing member reads as null.
+        let member = |name: &str| item.get(name).unwrap_or(&Value::Null);
+        let text = |name: &str| nullable(member(name), |v| v.as_str().map(str::to_owned));
+        Some(Visitor {
+            short_id: text_or_number(member("short_id"), Field::Id)?,
+            unique_id: text_or_number(member("unique_id"), Field::Id)?,
+            lookup_code: text_or_number(member("lookup_code"), Field::LookupCode)?,
+            is_online: nullable(member("is_online"), Value::as_bool)?,
+            last_seen_ms: last_seen(member("last_seen_at"))?,
+            browser_name: text("browser_name")?,
+            device_name: text("device_name")?,
+            device_type: text("device_type")?,
+        })
+    }
 }
 
 /// What a field holds, for reading it from a string or a number.
@@ -40,91 +59,93 @@ enum Field {
     LookupCode,
 }
 
-/// A string as it is, an integer as its decimal text, null as `None`; any
-/// other type makes the visitor unreadable. A hand-written visitor, not a
-/// detour through `serde_json::Value`: it costs the wasm less.
-impl<'de> de::Visitor<'de> for Field {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string or a number")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(match self {
-            Field::LookupCode if v <= 9999 => format!("{v:04}"),
-            _ => v.to_string(),
-        }))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        match v {
-            _ if v.fract() == 0.0 && (0.0..1e15).contains(&v) => self.visit_u64(v as u64),
-            _ => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
-        }
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+/// Null as `Some(None)`, a value `read` accepts as `Some(Some(_))`, and
+/// anything else as `None` (unreadable).
+fn nullable<T>(value: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
+    match value {
+        Value::Null => Some(None),
+        _ => read(value).map(Some),
     }
 }
 
-fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_option(Field::Id)
-}
-
-fn lookup_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_option(Field::LookupCode)
+/// A string as it is, a whole number as its decimal text (a fraction-free
+/// float below 10^15 counts as one), null as unknown; any other type makes
+/// the visitor unreadable.
+fn text_or_number(value: &Value, field: Field) -> Option<Option<String>> {
+    let whole = |n: u64| match field {
+        Field::LookupCode if n <= 9999 => format!("{n:04}"),
+        _ => n.to_string(),
+    };
+    nullable(value, |value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(n), _, _) => Some(whole(n)),
+            (None, Some(n), _) => Some(n.to_string()),
+            (None, None, Some(f)) if f.fract() == 0.0 && (0.0..1e15).contains(&f) => Some(whole(f as u64)),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// `last_seen_at` in whatever form it comes; a value that is no time reads
-/// as unknown rather than dropping the visitor.
-struct LastSeen;
-
-impl<'de> de::Visitor<'de> for LastSeen {
-    type Value = Option<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a date-time or a Unix time")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(parse_last_seen_millis(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(unix_millis(v as f64))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(unix_millis(v as f64))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(unix_millis(v))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+/// as unknown rather than dropping the visitor (a list or an object does).
+fn last_seen(value: &Value) -> Option<Option<i64>> {
+    match value {
+        Value::String(text) => Some(parse_last_seen_millis(text)),
+        Value::Number(n) => Some(n.as_f64().and_then(unix_millis)),
+        Value::Null | Value::Bool(_) => Some(None),
+        Value::Array(_) | Value::Object(_) => None,
     }
 }
 
-fn last_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    d.deserialize_option(LastSeen)
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reads_the_known_fields_of_an_object() {
+        let v = Visitor::from_json(&json!({
+            "short_id": "s1", "unique_id": -7, "lookup_code": 42, "is_online": false, "last_seen_at": "2026-11-24T10:00:00Z",
+            "browser_name": "Firefox", "device_name": null, "device_type": "desktop", "extra": [1, {"x": 2}]
+        }))
+        .unwrap();
+        assert_eq!(
+            v,
+            Visitor {
+                short_id: Some("s1".into()),
+                unique_id: Some("-7".into()),
+                lookup_code: Some("0042".into()),
+                is_online: Some(false),
+                last_seen_ms: Some(1_795_514_400_000),
+                browser_name: Some("Firefox".into()),
+                device_name: None,
+                device_type: Some("desktop".into()),
+            }
+        );
+        assert_eq!(Visitor::from_json(&json!({})), Some(Visitor::default()));
+        assert_eq!(Visitor::from_json(&json!({"lookup_code": 12345})).unwrap().lookup_code.as_deref(), Some("12345"));
+        assert_eq!(Visitor::from_json(&json!({"last_seen_at": true})).unwrap().last_seen_ms, None);
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_makes_the_visitor_unreadable() {
+        for item in [
+            json!({"short_id": true}),
+            json!({"unique_id": 1.5}),
+            json!({"unique_id": 1e15}),
+            json!({"lookup_code": {"a": 1}}),
+            json!({"is_online": "yes"}),
+            json!({"last_seen_at": [1]}),
+            json!({"browser_name": 3}),
+            json!({"device_type": false}),
+            json!(["s1"]),
+            json!("s1"),
+            json!(null),
+        ] {
+            assert_eq!(Visitor::from_json(&item), None, "{item}");
+        }
+    }
 }

@@ -1,17 +1,58 @@
 //! Workers KV behind `ShortIdCache`: every operation's outcome goes to the
 //! request's log line, and writes are bounded so a slow namespace never
 //! holds a request up.
+//!
+//! The namespace is bound directly (`get`, `put`, `delete` on the binding
+//! object) rather than through `worker::kv`, whose option builders pull
+//! serde_wasm_bindgen, `serde_json::Value` and float formatting into the
+//! bundle for the three calls made here.
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 
-use worker::kv::KvStore;
+use wasm_bindgen::prelude::*;
+use worker::js_sys::{Object, Promise, Reflect};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::Env;
 
 use super::timer::sleep;
 use crate::cache::{cache_key, ShortIdCache};
 use crate::core::ids::{ShortId, UniqueId};
 use crate::observe::{CacheEvent, RequestLog};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Workers KV namespace binding.
+    pub type KvNamespace;
+
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str, options: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn put(this: &KvNamespace, key: &str, value: &str, options: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+}
+
+/// The KV namespace bound as `binding`, if any.
+pub fn kv_namespace(env: &Env, binding: &str) -> Option<KvNamespace> {
+    let value = Reflect::get(env, &binding.into()).ok()?;
+    (!value.is_undefined()).then(|| value.unchecked_into())
+}
+
+/// `{ name: value }` as a JS object.
+fn options(name: &str, value: JsValue) -> Object {
+    let object = Object::new();
+    let _ = Reflect::set(&object, &name.into(), &value);
+    object
+}
+
+/// The settled value of the promise a KV call returned.
+async fn settle(call: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(call?).await
+}
 
 /// How long a KV operation may take before the request stops waiting for
 /// it. Reads race the search and writes overlap the session call, so this
@@ -30,17 +71,18 @@ async fn within<F: Future>(ms: u64, future: F) -> Option<F::Output> {
 
 /// Workers KV; every operation's outcome goes to the request's log line.
 pub struct KvShortIdCache<'a> {
-    pub store: KvStore,
+    pub store: KvNamespace,
     pub ttl_seconds: u64,
     pub log: &'a RequestLog,
 }
 
 impl ShortIdCache for KvShortIdCache<'_> {
     async fn get(&self, id: &UniqueId) -> Option<ShortId> {
-        match within(KV_TIMEOUT_MS, self.store.get(&cache_key(id)).text()).await {
+        let read = settle(self.store.get(&cache_key(id), &options("type", "text".into())));
+        match within(KV_TIMEOUT_MS, read).await {
             Some(Ok(value)) => {
                 // A value that is not a valid Short ID is treated as a miss.
-                let hit = value.and_then(|v| ShortId::parse(&v).ok());
+                let hit = value.as_string().and_then(|v| ShortId::parse(&v).ok());
                 self.log.cache(if hit.is_some() { CacheEvent::Hit } else { CacheEvent::Miss });
                 hit
             }
@@ -56,14 +98,10 @@ impl ShortIdCache for KvShortIdCache<'_> {
     }
 
     async fn put(&self, id: &UniqueId, short_id: &ShortId) {
-        let write = async {
-            match self.store.put(&cache_key(id), short_id.as_str()) {
-                Ok(put) => put.expiration_ttl(self.ttl_seconds).execute().await,
-                Err(e) => Err(e),
-            }
-        };
+        let ttl = options("expirationTtl", JsValue::from_f64(self.ttl_seconds as f64));
+        let write = settle(self.store.put(&cache_key(id), short_id.as_str(), &ttl));
         match within(KV_TIMEOUT_MS, write).await {
-            Some(Ok(())) => {}
+            Some(Ok(_)) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_put_failed")),
             None => self.log.cache(CacheEvent::Failed("kv_put_timeout")),
         }
@@ -71,8 +109,8 @@ impl ShortIdCache for KvShortIdCache<'_> {
 
     async fn forget(&self, id: &UniqueId) {
         self.log.cache(CacheEvent::Stale);
-        match within(KV_TIMEOUT_MS, self.store.delete(&cache_key(id))).await {
-            Some(Ok(())) => {}
+        match within(KV_TIMEOUT_MS, settle(self.store.delete(&cache_key(id)))).await {
+            Some(Ok(_)) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_delete_failed")),
             None => self.log.cache(CacheEvent::Failed("kv_delete_timeout")),
         }

@@ -2,7 +2,7 @@
 //! (`crypto.subtle`), bound directly, so HMAC and RSA cost the wasm nothing.
 
 use wasm_bindgen::prelude::*;
-use worker::js_sys::{ArrayBuffer, Promise, Uint8Array, JSON};
+use worker::js_sys::{Array, ArrayBuffer, Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
 
 use crate::auth::crypto::{Crypto, CryptoError, RsaPublicKey};
@@ -27,9 +27,19 @@ extern "C" {
 
 pub struct WebCrypto;
 
-/// A JS value from JSON text we built ourselves.
-fn js(json: &serde_json::Value) -> Result<JsValue, CryptoError> {
-    JSON::parse(&json.to_string()).map_err(|_| CryptoError)
+/// A plain JS object of these fields, built directly (no JSON text, no
+/// `serde_json::Value` in the bundle).
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
+}
+
+/// `{ name, hash: "SHA-256" }`: a WebCrypto algorithm.
+fn algorithm(name: &str) -> JsValue {
+    object(&[("name", name.into()), ("hash", "SHA-256".into())])
 }
 
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, CryptoError> {
@@ -38,8 +48,8 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, CryptoErro
 
 impl Crypto for WebCrypto {
     async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let algorithm = js(&serde_json::json!({ "name": "HMAC", "hash": "SHA-256" }))?;
-        let usages = js(&serde_json::json!(["sign"]))?;
+        let algorithm = algorithm("HMAC");
+        let usages = Array::of1(&"sign".into());
         let key = settle(import_key("raw", &Uint8Array::from(key).into(), &algorithm, false, &usages)).await?;
         let mac = settle(sign("HMAC", &key, &Uint8Array::from(message))).await?;
         let mac: ArrayBuffer = mac.dyn_into().map_err(|_| CryptoError)?;
@@ -47,9 +57,15 @@ impl Crypto for WebCrypto {
     }
 
     async fn verify_rs256(&self, key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
-        let jwk = js(&serde_json::json!({ "kty": "RSA", "n": key.n, "e": key.e, "alg": "RS256", "ext": true }))?;
-        let algorithm = js(&serde_json::json!({ "name": "RSASSA-PKCS1-v1_5", "hash": "SHA-256" }))?;
-        let usages = js(&serde_json::json!(["verify"]))?;
+        let jwk = object(&[
+            ("kty", "RSA".into()),
+            ("n", key.n.as_str().into()),
+            ("e", key.e.as_str().into()),
+            ("alg", "RS256".into()),
+            ("ext", JsValue::TRUE),
+        ]);
+        let algorithm = algorithm("RSASSA-PKCS1-v1_5");
+        let usages = Array::of1(&"verify".into());
         let key = settle(import_key("jwk", &jwk, &algorithm, false, &usages)).await?;
         let valid =
             settle(verify("RSASSA-PKCS1-v1_5", &key, &Uint8Array::from(signature), &Uint8Array::from(message))).await?;

@@ -7,7 +7,7 @@ use crate::auth::{Credentials, PERMISSIONS_PARAM};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
-use crate::edge::kv::KvShortIdCache;
+use crate::edge::kv::{kv_namespace, KvShortIdCache};
 use crate::edge::request::Header;
 use crate::error::GatewayError;
 use crate::observe::{Audit, Watcher};
@@ -63,7 +63,8 @@ pub(super) async fn watch_or_choose(
     link_to: impl AsyncFn(&str) -> Result<Vec<(String, String)>, GatewayError>,
 ) -> Result<Outcome, GatewayError> {
     // Only own IDs are cached: other requests never touch the binding.
-    let store = matches!(visitor, VisitorRef::Unique(_)).then(|| ctx.env.kv(SHORT_ID_CACHE_BINDING).ok()).flatten();
+    let store =
+        matches!(visitor, VisitorRef::Unique(_)).then(|| kv_namespace(ctx.env, SHORT_ID_CACHE_BINDING)).flatten();
     let cache = store.map(|store| KvShortIdCache { store, ttl_seconds: cache_ttl_seconds, log: ctx.log });
     match start_watching(client, &cache, visitor, &request).await? {
         Watch::Session(short_id, url) => {

@@ -1,14 +1,14 @@
 //! Serde types for the documented parts of Upscope's REST API. Unknown
 //! fields are ignored and every field may be null or missing.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::UpstreamError;
 use crate::core::page_url::parse_web_url;
+use crate::core::permissions::Grant;
 /// The search hit the core reasons about lives in `core`, with its tolerant reading.
 pub use crate::core::visitor::Visitor;
 
@@ -18,12 +18,30 @@ pub struct Agent {
     pub name: String,
 }
 
+/// `branding.naked` of a watch_url request: sent as `true`, `false` or
+/// `"page_only"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naked {
+    Yes,
+    No,
+    PageOnly,
+}
+
+impl Serialize for Naked {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Naked::Yes => serializer.serialize_bool(true),
+            Naked::No => serializer.serialize_bool(false),
+            Naked::PageOnly => serializer.serialize_str("page_only"),
+        }
+    }
+}
+
 /// `branding` of a watch_url request; only what is set is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Branding {
-    /// `true`, `false` or `"page_only"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub naked: Option<Value>,
+    pub naked: Option<Naked>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,8 +60,8 @@ pub struct WatchUrlRequest {
     #[serde(skip_serializing_if = "Branding::is_empty")]
     pub branding: Branding,
     /// `allow_*` flags; empty means Upscope's defaults.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub permissions: BTreeMap<String, bool>,
+    #[serde(skip_serializing_if = "Grant::is_empty")]
+    pub permissions: Grant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,7 +103,7 @@ fn parse_json(body: &str) -> Result<Value, UpstreamError> {
 pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
     let json = parse_json(body)?;
     match json.get("visitors") {
-        Some(Value::Array(items)) => Ok(items.iter().filter_map(|item| Visitor::deserialize(item).ok()).collect()),
+        Some(Value::Array(items)) => Ok(items.iter().filter_map(Visitor::from_json).collect()),
         Some(Value::Null) => Ok(Vec::new()),
         _ => Err(UpstreamError::BadResponse("a search answer without a visitors list")),
     }
@@ -229,18 +247,27 @@ mod tests {
     }
 
     #[test]
+    fn naked_is_sent_as_a_bool_or_page_only() {
+        let json = |naked| serde_json::to_string(&naked).unwrap();
+        assert_eq!([json(Naked::Yes), json(Naked::No), json(Naked::PageOnly)], ["true", "false", r#""page_only""#]);
+    }
+
+    #[test]
     fn watch_request_sends_only_what_is_set() {
         let mut req = WatchUrlRequest {
             agent: Agent { id: "a1".into(), name: "Ann".into() },
             branding: Branding::default(),
-            permissions: BTreeMap::new(),
+            permissions: Grant::new(),
         };
         assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
-        req.branding.naked = Some(json!("page_only"));
-        req.permissions.insert("allow_click".into(), true);
+        req.branding.naked = Some(Naked::PageOnly);
+        req.permissions = crate::core::permissions::exactly(&["click"]);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
-            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {"allow_click": true}})
+            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {
+                "allow_agent_redirect": false, "allow_audio": false, "allow_click": true, "allow_console": false,
+                "allow_draw": false, "allow_scroll": false, "allow_type": false
+            }})
         );
     }
 }
