@@ -3,7 +3,7 @@
 // workerd's inspector, records the gateway's isolate; prints the functions
 // with the most self time and writes the .cpuprofile (open it in Chrome
 // DevTools). Build with names kept for readable wasm frames:
-//   CARGO_PROFILE_RELEASE_STRIP=false make build
+//   CARGO_PROFILE_RELEASE_STRIP=false KEEP_WASM_NAMES=1 scripts/build.sh
 //   node bench/profile.mjs --flow "Short ID" --seconds 5 [--side reference] [--out x.cpuprofile]
 import { Miniflare } from "miniflare";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

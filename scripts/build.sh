@@ -9,5 +9,9 @@ export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 # esbuild through its own package, which picks this platform's binary.
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 worker-build --release
-node scripts/lib/strip-wasm-names.mjs build/index_bg.wasm
+# KEEP_WASM_NAMES=1 (with CARGO_PROFILE_RELEASE_STRIP=false) keeps the Rust
+# function names, for bench/profile.mjs; a shipped build never has them.
+if [ -z "${KEEP_WASM_NAMES:-}" ]; then
+  node scripts/lib/strip-wasm-names.mjs build/index_bg.wasm
+fi
 echo "build: build/index_bg.wasm is $(wc -c < build/index_bg.wasm) bytes ($(gzip -9c build/index_bg.wasm | wc -c) gzipped)"
