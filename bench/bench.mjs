@@ -16,6 +16,7 @@
 //   node bench/bench.mjs --build /tmp/other-build   # another build of the gateway
 //   node bench/bench.mjs --flows "404,Short ID" --startup-runs 0
 //   node bench/bench.mjs --reference-logs   # the reference logs a line a request too
+//   node bench/bench.mjs --baseline /tmp/old-build   # before and after in one run
 import { Miniflare } from "miniflare";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, cp } from "node:fs/promises";
@@ -49,15 +50,18 @@ export const FLOWS = [
 ];
 
 const SIDES = ["gateway", "reference"];
+/** The sides of a run: with a baseline build, it is measured as a third side. */
+const sidesOf = (baseline) => (baseline ? ["gateway", "baseline", "reference"] : SIDES);
+/** Sides built by worker-build (a directory with index.js and the wasm), as opposed to the reference. */
+const isBuild = (side) => side !== "reference";
 
-export function workers(build = path.join(root, "build"), { referenceLogs = false } = {}) {
+export function workers(build = path.join(root, "build"), { referenceLogs = false, baseline = null } = {}) {
   const upstreamRouted = { outboundService: "upstream", unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
-  return [
-    {
-      name: "gateway",
+  const gatewayAt = (name, dir) => ({
+      name,
       rootPath: root,
-      modulesRoot: build,
-      scriptPath: path.join(build, "index.js"),
+      modulesRoot: dir,
+      scriptPath: path.join(dir, "index.js"),
       modules: true,
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
       compatibilityDate: COMPATIBILITY_DATE,
@@ -69,9 +73,12 @@ export function workers(build = path.join(root, "build"), { referenceLogs = fals
         AGENT_AUTH: "none",
         ALLOW_UNAUTHENTICATED_AGENTS: "true",
       },
-      kvNamespaces: { SHORT_ID_CACHE: "bench-gateway-kv" },
+      kvNamespaces: { SHORT_ID_CACHE: `bench-${name}-kv` },
       ...upstreamRouted,
-    },
+  });
+  return [
+    gatewayAt("gateway", build),
+    ...(baseline ? [gatewayAt("baseline", baseline)] : []),
     {
       name: "reference",
       modules: true,
@@ -160,7 +167,7 @@ async function measure(origin, flow, options) {
 /** One request per flow and side before measuring: the right status and Location, or the bench stops. */
 async function checkFlows(origins, flows) {
   for (const flow of flows) {
-    for (const side of SIDES) {
+    for (const side of Object.keys(origins)) {
       const p = flow.path ?? `${flow.unique}check-${side}${flow.suffix}`;
       const res = await fetch(origins[side] + p, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
@@ -200,21 +207,23 @@ export async function bundleSizes(build = path.join(root, "build")) {
  * 1 ms apart, so each side is profiled `runs` times, alternating, and the
  * median is reported.
  */
-export async function startupCpu({ runs = 5, scratch, build = path.join(root, "build") }) {
+export async function startupCpu({ runs = 5, scratch, build = path.join(root, "build"), baseline = null }) {
   const wrangler = path.join(root, "node_modules/.bin/wrangler");
+  const sides = sidesOf(baseline);
+  const builds = { gateway: build, baseline };
   const dirs = {};
-  for (const side of SIDES) {
+  for (const side of sides) {
     const dir = path.join(scratch, `startup-${side}`);
-    await cp(side === "gateway" ? build : here, dir, { recursive: true });
-    const main = side === "gateway" ? "index.js" : "reference.mjs";
+    await cp(isBuild(side) ? builds[side] : here, dir, { recursive: true });
+    const main = isBuild(side) ? "index.js" : "reference.mjs";
     await writeFile(path.join(dir, "wrangler.toml"),
       `name = "bench-${side}"\nmain = "${main}"\ncompatibility_date = "${COMPATIBILITY_DATE}"\n` +
-      (side === "gateway" ? `[[rules]]\ntype = "CompiledWasm"\nglobs = ["**/*.wasm"]\n` : ""));
+      (isBuild(side) ? `[[rules]]\ntype = "CompiledWasm"\nglobs = ["**/*.wasm"]\n` : ""));
     dirs[side] = dir;
   }
-  const samples = { gateway: [], reference: [] };
+  const samples = Object.fromEntries(sides.map((side) => [side, []]));
   for (let i = 0; i < runs; i++) {
-    for (const side of i % 2 ? [...SIDES].reverse() : SIDES) {
+    for (const side of rotated(sides, i)) {
       const outfile = path.join(dirs[side], "startup.cpuprofile");
       await run(wrangler, ["check", "startup", "--outfile", outfile], {
         cwd: dirs[side], timeout: 120_000, env: {
@@ -227,7 +236,7 @@ export async function startupCpu({ runs = 5, scratch, build = path.join(root, "b
       samples[side].push(activeMs(JSON.parse(await readFile(outfile, "utf8"))));
     }
   }
-  return Object.fromEntries(SIDES.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
+  return Object.fromEntries(sides.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
 }
 
 /**
@@ -235,16 +244,24 @@ export async function startupCpu({ runs = 5, scratch, build = path.join(root, "b
  * compiles and evaluates each side's module in a fresh Node (V8) process and
  * reports the CPU it took; `runs` per side, alternating, median in ms.
  */
-export async function startupV8({ runs = 10, build = path.join(root, "build") }) {
-  const targets = { gateway: build, reference: path.join(here, "reference.mjs") };
-  const samples = { gateway: [], reference: [] };
+export async function startupV8({ runs = 10, build = path.join(root, "build"), baseline = null }) {
+  const sides = sidesOf(baseline);
+  const targets = { gateway: build, baseline, reference: path.join(here, "reference.mjs") };
+  const samples = Object.fromEntries(sides.map((side) => [side, []]));
   for (let i = 0; i < runs; i++) {
-    for (const side of i % 2 ? [...SIDES].reverse() : SIDES) {
-      const { stdout } = await run(process.execPath, ["--experimental-vm-modules", "--no-warnings", path.join(here, "startup.mjs"), side, targets[side]], { timeout: 60_000 });
+    for (const side of rotated(sides, i)) {
+      const kind = isBuild(side) ? "gateway" : "reference";
+      const { stdout } = await run(process.execPath, ["--experimental-vm-modules", "--no-warnings", path.join(here, "startup.mjs"), kind, targets[side]], { timeout: 60_000 });
       samples[side].push(Number(stdout.trim()) / 1000);
     }
   }
-  return Object.fromEntries(SIDES.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
+  return Object.fromEntries(sides.map((s) => [s, { ms: median(samples[s]), samples: samples[s] }]));
+}
+
+/** `sides` starting at a different one each round, so none always goes first. */
+function rotated(sides, round) {
+  const k = round % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
 /** Non-idle sampled time of a V8 CPU profile, in ms. */
@@ -257,13 +274,13 @@ function activeMs(profile) {
   return us / 1000;
 }
 
-export async function runBench({ build = path.join(root, "build"), only = null, rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, referenceLogs = false, log = console.log } = {}) {
+export async function runBench({ build = path.join(root, "build"), baseline = null, only = null, rounds = 5, seconds = 3, connections = 16, warmupSeconds = 1, startupRuns = 5, referenceLogs = false, log = console.log } = {}) {
   rounds = Math.min(Math.max(1, Math.floor(rounds)), MAX_ROUNDS);
   seconds = Math.min(Math.max(1, Math.floor(seconds)), MAX_SECONDS);
   connections = Math.min(Math.max(1, Math.floor(connections)), MAX_CONNECTIONS);
   const scratch = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
   const mf = new Miniflare({
-    workers: workers(build, { referenceLogs }),
+    workers: workers(build, { referenceLogs, baseline }),
     // The gateway's log lines are part of its cost; they are read and dropped.
     handleRuntimeStdio(stdout, stderr) {
       stdout.resume();
@@ -271,23 +288,25 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
     },
   });
   const flows = only ? FLOWS.filter((f) => only.includes(f.name)) : FLOWS;
-  const results = Object.fromEntries(flows.map((f) => [f.name, { gateway: [], reference: [] }]));
+  const sides = sidesOf(baseline);
+  const results = Object.fromEntries(flows.map((f) => [f.name, Object.fromEntries(sides.map((side) => [side, []]))]));
   try {
     await mf.ready;
     const origins = {};
-    for (const side of SIDES) origins[side] = (await mf.unsafeGetDirectURL(side)).origin;
-    for (const [side, key] of [["gateway", "short-id:v1:cached-1"], ["reference", "cached-1"]]) {
+    for (const side of sides) origins[side] = (await mf.unsafeGetDirectURL(side)).origin;
+    for (const side of sides) {
+      const key = isBuild(side) ? "short-id:v1:cached-1" : "cached-1";
       await (await mf.getKVNamespace("SHORT_ID_CACHE", side)).put(key, "scached1");
     }
     await checkFlows(origins, flows);
     if (warmupSeconds > 0) {
       for (const flow of flows) {
-        for (const side of SIDES) await wrk(origins[side], flow, { seconds: warmupSeconds, connections, tag: `w${side[0]}`, scratch });
+        for (const side of sides) await wrk(origins[side], flow, { seconds: warmupSeconds, connections, tag: `w${side[0]}`, scratch });
       }
     }
     for (let round = 0; round < rounds; round++) {
       for (const flow of flows) {
-        for (const side of round % 2 ? [...SIDES].reverse() : SIDES) {
+        for (const side of rotated(sides, round)) {
           const r = await measure(origins[side], flow, { seconds, connections, tag: `r${round}${side[0]}`, scratch });
           results[flow.name][side].push(r);
         }
@@ -312,13 +331,28 @@ export async function runBench({ build = path.join(root, "build"), only = null, 
     const cpuRatios = byRound.gateway.every((g, i) => g.cpuUs && byRound.reference[i].cpuUs)
       ? byRound.gateway.map((g, i) => byRound.reference[i].cpuUs / g.cpuUs)
       : null;
-    return { name: flow.name, gateway: side("gateway"), reference: side("reference"), ratio: median(ratios), ratios, cpuRatio: cpuRatios && median(cpuRatios) };
+    const row = { name: flow.name, gateway: side("gateway"), reference: side("reference"), ratio: median(ratios), ratios, cpuRatio: cpuRatios && median(cpuRatios) };
+    if (baseline) {
+      // The baseline against the reference as above, and the gateway against the baseline.
+      const per = (a, b, f) => median(byRound[a].map((r, i) => f(r, byRound[b][i])));
+      const cpuKnown = byRound.gateway.every((g, i) => g.cpuUs && byRound.baseline[i].cpuUs && byRound.reference[i].cpuUs);
+      row.baseline = {
+        ...side("baseline"),
+        ratio: per("baseline", "reference", (b, r) => b.rps / r.rps),
+        cpuRatio: cpuKnown ? per("baseline", "reference", (b, r) => r.cpuUs / b.cpuUs) : null,
+        // After ÷ before: req/s, and CPU the other way up (above 1: the gateway is faster now).
+        speedup: per("gateway", "baseline", (g, b) => g.rps / b.rps),
+        cpuSpeedup: cpuKnown ? per("gateway", "baseline", (g, b) => b.cpuUs / g.cpuUs) : null,
+      };
+    }
+    return row;
   });
   const size = await bundleSizes(build);
-  const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build }) : null;
-  const startupCompile = startupRuns > 0 ? await startupV8({ runs: startupRuns * 2, build }) : null;
+  if (baseline) size.baseline = (await bundleSizes(baseline)).gateway;
+  const startup = startupRuns > 0 ? await startupCpu({ runs: startupRuns, scratch, build, baseline }) : null;
+  const startupCompile = startupRuns > 0 ? await startupV8({ runs: startupRuns * 2, build, baseline }) : null;
   await rm(scratch, { recursive: true, force: true });
-  return { rounds, seconds, connections, referenceLogs, flows: table, size, startup, startupCompile };
+  return { rounds, seconds, connections, referenceLogs, baseline, flows: table, size, startup, startupCompile };
 }
 
 export function formatReport(report) {
@@ -339,15 +373,36 @@ export function formatReport(report) {
       `${f.name.padEnd(16)} | ${pad(g.rps.toFixed(0), 13)} ${pad(g.p50.toFixed(2), 7)} ${pad(g.p99.toFixed(2), 7)} ${cpu(g.cpuUs)} | ${pad(r.rps.toFixed(0), 15)} ${pad(r.p50.toFixed(2), 7)} ${pad(r.p99.toFixed(2), 7)} ${cpu(r.cpuUs)} | ${pad(f.ratio.toFixed(2) + "x", 6)} | ${pad(f.cpuRatio === null ? "n/a" : f.cpuRatio.toFixed(2) + "x", 9)} | ${g.errors}/${r.errors}`,
     );
   }
+  if (report.baseline) {
+    lines.push(
+      "",
+      `before (baseline: ${report.baseline}) and after (this build), measured in the same rounds; ratio and cpu ratio against the reference as above;`,
+      "after ÷ before = req/s after ÷ req/s before, cpu before ÷ cpu after (above 1: faster now)",
+      "",
+      `${"flow".padEnd(16)} | ${pad("before req/s", 12)} ${pad("cpu µs", 7)} ${pad("ratio", 6)} ${pad("cpu ratio", 9)} | ${pad("after req/s", 11)} ${pad("cpu µs", 7)} ${pad("ratio", 6)} ${pad("cpu ratio", 9)} | ${pad("after ÷ before", 14)} ${pad("cpu", 6)}`,
+      `${"-".repeat(16)}-+-${"-".repeat(38)}-+-${"-".repeat(37)}-+-${"-".repeat(21)}`,
+    );
+    const x = (v) => (v === null ? "n/a" : v.toFixed(2) + "x");
+    for (const f of report.flows) {
+      const b = f.baseline;
+      const g = f.gateway;
+      lines.push(
+        `${f.name.padEnd(16)} | ${pad(b.rps.toFixed(0), 12)} ${cpu(b.cpuUs)} ${pad(x(b.ratio), 6)} ${pad(x(b.cpuRatio), 9)} | ${pad(g.rps.toFixed(0), 11)} ${cpu(g.cpuUs)} ${pad(x(f.ratio), 6)} ${pad(x(f.cpuRatio), 9)} | ${pad(x(b.speedup), 14)} ${pad(x(b.cpuSpeedup), 6)}`,
+      );
+    }
+  }
   const s = report.size;
   lines.push("", `bundle, gzipped: gateway ${s.gateway.total} B (wasm ${s.gateway.wasm} B + JS ${s.gateway.js} B); reference ${s.reference.total} B`);
+  if (s.baseline) lines.push(`bundle, gzipped, before: ${s.baseline.total} B (wasm ${s.baseline.wasm} B + JS ${s.baseline.js} B)`);
   if (report.startup) {
-    const { gateway: g, reference: r } = report.startup;
-    lines.push(`startup CPU (wrangler check startup, median sampled active ms): gateway ${g.ms.toFixed(1)} ms [${g.samples.map((x) => x.toFixed(1)).join(" ")}]; reference ${r.ms.toFixed(1)} ms [${r.samples.map((x) => x.toFixed(1)).join(" ")}]`);
+    const { gateway: g, reference: r, baseline: b } = report.startup;
+    const before = b ? `; before ${b.ms.toFixed(1)} ms [${b.samples.map((x) => x.toFixed(1)).join(" ")}]` : "";
+    lines.push(`startup CPU (wrangler check startup, median sampled active ms): gateway ${g.ms.toFixed(1)} ms [${g.samples.map((x) => x.toFixed(1)).join(" ")}]; reference ${r.ms.toFixed(1)} ms [${r.samples.map((x) => x.toFixed(1)).join(" ")}]${before}`);
   }
   if (report.startupCompile) {
-    const { gateway: g, reference: r } = report.startupCompile;
-    lines.push(`startup CPU (fresh V8: compile + evaluate the module, median of ${g.samples.length}): gateway ${g.ms.toFixed(2)} ms; reference ${r.ms.toFixed(2)} ms; ratio ${(g.ms / r.ms).toFixed(1)}x`);
+    const { gateway: g, reference: r, baseline: b } = report.startupCompile;
+    const before = b ? `; before ${b.ms.toFixed(2)} ms, ratio ${(b.ms / r.ms).toFixed(1)}x` : "";
+    lines.push(`startup CPU (fresh V8: compile + evaluate the module, median of ${g.samples.length}): gateway ${g.ms.toFixed(2)} ms; reference ${r.ms.toFixed(2)} ms; ratio ${(g.ms / r.ms).toFixed(1)}x${before}`);
   }
   return lines.join("\n");
 }
@@ -364,11 +419,13 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       build: { type: "string" },
       flows: { type: "string" },
       "reference-logs": { type: "boolean", default: false },
+      baseline: { type: "string" },
     },
   });
   const quick = values.quick;
   const report = await runBench({
     build: path.resolve(values.build ?? path.join(root, "build")),
+    baseline: values.baseline ? path.resolve(values.baseline) : null,
     only: values.flows ? values.flows.split(",") : null,
     rounds: Number(values.rounds ?? (quick ? 1 : 5)),
     seconds: Number(values.seconds ?? (quick ? 1 : 3)),

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
 import { runBench, formatReport, FLOWS, workers } from "../../bench/bench.mjs";
 
 test("make bench, quick: a row for every flow, requests on both sides, ratios computed", async () => {
@@ -46,4 +47,17 @@ test("--reference-logs: the reference writes one log line a request, and only th
     const lines = output.split("\n").filter((line) => line.includes('"path":"/no-such-page"'));
     assert.equal(lines.length, referenceLogs ? 3 : 0, `referenceLogs ${referenceLogs}: ${output}`);
   }
+});
+
+test("--baseline: a second build measured in the same rounds, with after ÷ before", async () => {
+  // The same build on both sides: the machinery is what is checked, not a speed.
+  const report = await runBench({ baseline: fileURLToPath(new URL("../../build", import.meta.url)), only: ["404"], rounds: 1, seconds: 1, connections: 4, warmupSeconds: 0, startupRuns: 0, log: () => {} });
+  const text = formatReport(report);
+  console.log(text);
+  const [row] = report.flows;
+  assert.ok(row.baseline.rps > 0 && row.baseline.errors === 0, "the baseline served the flow");
+  assert.ok(Number.isFinite(row.baseline.ratio) && Number.isFinite(row.baseline.speedup) && row.baseline.speedup > 0);
+  if (process.platform === "linux") assert.ok(Number.isFinite(row.baseline.cpuSpeedup) && row.baseline.cpuSpeedup > 0);
+  assert.ok(report.size.baseline.total > 0);
+  assert.match(text, /after ÷ before/);
 });
