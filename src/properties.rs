@@ -10,6 +10,7 @@ use crate::core::base64url;
 use crate::core::canonical::{canonical_string, percent_encode};
 use crate::core::choose::{choose_visitor, Wanted};
 use crate::core::client_ip::rate_limit_key;
+use crate::core::client_ip::tests::std_rate_limit_key;
 use crate::core::framing::FrameAncestors;
 use crate::core::ids::{LookupCode, ShortId, UniqueId};
 use crate::core::page_url::{with_unique_id, UNIQUE_ID_PARAM};
@@ -46,22 +47,6 @@ fn query_strings() -> impl Strategy<Value = String> {
         any::<String>(),
     ];
     prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
-}
-
-/// The rate-limit key as std's address parser would give it.
-fn std_rate_limit_key(client_ip: &str) -> String {
-    use std::net::IpAddr;
-    match client_ip.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => v4.to_string(),
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        Err(_) => client_ip.to_owned(),
-    }
 }
 
 proptest! {

@@ -49,7 +49,7 @@ fn is_ipv4(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::rate_limit_key;
 
     #[test]
@@ -72,9 +72,25 @@ mod tests {
         assert_eq!(rate_limit_key(" 203.0.113.7\t"), "203.0.113.7");
     }
 
+    /// The rate-limit key as std's address parser would give it: the oracle
+    /// here and in `properties.rs`.
+    pub(crate) fn std_rate_limit_key(client_ip: &str) -> String {
+        use std::net::IpAddr;
+        match client_ip.trim().parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => v4.to_string(),
+            Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            Err(_) => client_ip.to_owned(),
+        }
+    }
+
     #[test]
     fn reads_addresses_as_std_does() {
-        use std::net::IpAddr;
         let cases = [
             "0.0.0.0",
             "255.255.255.255",
@@ -110,17 +126,7 @@ mod tests {
             "",
         ];
         for case in cases {
-            let want = match case.trim().parse::<IpAddr>() {
-                Ok(IpAddr::V4(v4)) => v4.to_string(),
-                Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-                    Some(v4) => v4.to_string(),
-                    None => {
-                        let s = v6.segments();
-                        format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-                    }
-                },
-                Err(_) => case.to_owned(),
-            };
+            let want = std_rate_limit_key(case);
             assert_eq!(rate_limit_key(case), want, "{case}");
         }
     }
