@@ -10,7 +10,10 @@
 //!
 //! Single-threaded (wasm): a wake that arrives while any task is being
 //! polled (a future waking itself) is queued and run as soon as that poll
-//! returns, so no task is ever polled inside another poll.
+//! returns, so no task is ever polled inside another poll. A future must
+//! not wake itself in a loop to wait for JS ("yield until"): its task is
+//! polled again before JS runs. None of the gateway's futures do; they wait
+//! on promises.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -49,6 +52,8 @@ pub fn run<T: 'static, P>(
             }
         }))),
         queued: Cell::new(false),
+        #[cfg(not(target_arch = "wasm32"))]
+        owner: std::thread::current().id(),
     });
     let outermost = !RUNNING.replace(true);
     task.poll();
@@ -79,6 +84,9 @@ enum Outcome<T> {
 }
 
 struct Task {
+    /// The thread that runs this task (native test builds have several).
+    #[cfg(not(target_arch = "wasm32"))]
+    owner: std::thread::ThreadId,
     /// `None` while being polled, and once done.
     future: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
     /// Already in `READY`: a second wake before its poll adds nothing.
@@ -120,32 +128,54 @@ fn drain() {
     RUNNING.set(false);
 }
 
+// The wasm build has one thread by construction; with wasm threads the
+// `Rc` below would need to become an `Arc` and the queue shared.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+compile_error!("edge::executor assumes single-threaded wasm");
+
 // A `Waker` over `Rc<Task>`: `std::task::Wake` needs `Arc` and `Send`, which
 // a single-threaded wasm task is not. Each waker owns one strong count.
 fn waker(task: Rc<Task>) -> Waker {
     // SAFETY: the data pointer comes from `Rc::into_raw` and every vtable
     // function below treats it as one owned (or, for `wake_by_ref`, borrowed)
-    // strong count of that `Rc`; wakers never leave the one wasm thread.
+    // strong count of that `Rc`, and touches it only on the task's own
+    // thread (`on_owner_thread`).
     unsafe { Waker::from_raw(RawWaker::new(Rc::into_raw(task).cast(), &VTABLE)) }
 }
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
+/// A `Waker` must be `Send`, so safe code can move one to another thread,
+/// where using the `Rc` would race. Wasm has no other thread; a native
+/// (test) build panics there instead, before touching the `Rc` (reading
+/// only the task's immutable `owner`), and the task's count leaks.
+#[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
+unsafe fn on_owner_thread(data: *const ()) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if (*data.cast::<Task>()).owner != std::thread::current().id() {
+        panic!("edge::executor: a waker was used on another thread than its task's");
+    }
+}
+
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
+    on_owner_thread(data);
     Rc::increment_strong_count(data.cast::<Task>());
     RawWaker::new(data, &VTABLE)
 }
 
 unsafe fn wake(data: *const ()) {
+    on_owner_thread(data);
     schedule(Rc::from_raw(data.cast::<Task>()));
 }
 
 unsafe fn wake_by_ref(data: *const ()) {
+    on_owner_thread(data);
     Rc::increment_strong_count(data.cast::<Task>());
     schedule(Rc::from_raw(data.cast::<Task>()));
 }
 
 unsafe fn drop_waker(data: *const ()) {
+    on_owner_thread(data);
     drop(Rc::from_raw(data.cast::<Task>()));
 }
 
@@ -255,6 +285,19 @@ mod tests {
         waker.wake_by_ref();
         waker.wake();
         assert_eq!(slot.polls.get(), 2, "a finished task is not polled again");
+    }
+
+    #[test]
+    fn a_waker_sent_to_another_thread_never_polls_the_task_there() {
+        let slot = Rc::new(Slot::default());
+        let (got, pending) = delivered();
+        run(slot.recv(), pending);
+        let waker = slot.waker.borrow().clone().unwrap();
+        let elsewhere = std::thread::spawn(move || waker.wake()).join();
+        assert!(elsewhere.is_err(), "refused on the other thread");
+        assert_eq!(slot.polls.get(), 1, "not polled by the foreign wake");
+        slot.send(9);
+        assert_eq!(got.get(), Some(9), "its own thread still drives it");
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl<'a> FetchTransport<'a> {
 // for Retry-After, then the body, a line each (`read_answer` splits them).
 export async function exchange(url, method, head, body, signal) {
   const headers = new Headers();
-  for (const line of head.split("\n")) {
+  for (const line of head === "" ? [] : head.split("\n")) {
     const colon = line.indexOf(":");
     headers.set(line.slice(0, colon), line.slice(colon + 1));
   }

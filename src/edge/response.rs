@@ -18,7 +18,7 @@ use crate::http::Answer;
 export function respond(status, body, head) {
   const response = new Response(body, { status });
   const headers = response.headers;
-  for (const line of head.split("\n")) {
+  for (const line of head === "" ? [] : head.split("\n")) {
     const colon = line.indexOf(":");
     headers.set(line.slice(0, colon), line.slice(colon + 1));
   }

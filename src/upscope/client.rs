@@ -82,7 +82,11 @@ impl<T: Transport> Client<T> {
         }
         match answer {
             Ok(response) if (200..300).contains(&response.status) => Ok(response.body),
-            Ok(response) => Err(UpstreamError::from_status(response.status, &response.body, response.retry_after)),
+            Ok(response) => {
+                // Header values may carry whitespace around them (RFC 9110 §5.5).
+                let retry_after = response.retry_after.map(|value| value.trim().to_owned());
+                Err(UpstreamError::from_status(response.status, &response.body, retry_after))
+            }
             Err(TransportError::Unreachable) => Err(UpstreamError::Unreachable),
             Err(TransportError::TimedOut) => Err(UpstreamError::TimedOut),
         }
@@ -219,6 +223,16 @@ mod tests {
         let fake2 = FakeTransport::answering([(502, "")]);
         assert!(block_on(client(&fake2).create_proxy_session(&req)).is_err());
         assert_eq!((fake.requests.borrow().len(), fake2.requests.borrow().len()), (1, 1), "POSTs are never retried");
+    }
+
+    #[test]
+    fn a_retry_after_is_passed_on_without_the_whitespace_around_it() {
+        for (sent, kept) in [("12", "12"), ("12 \t", "12"), (" 30", "30"), ("", "")] {
+            let limited = HttpResponse { status: 429, body: String::new(), retry_after: Some(sent.into()) };
+            let fake = FakeTransport::default().then(Ok(limited));
+            let err = block_on(client(&fake).search("x", 1)).unwrap_err();
+            assert_eq!(err, UpstreamError::RateLimited { retry_after: Some(kept.into()) }, "{sent:?}");
+        }
     }
 
     #[test]
