@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::crypto::{Crypto, RsaPublicKey};
 use super::jwt::{self, Expected, TokenProblem};
+use crate::core::json::text;
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::{HttpRequest, Method, Transport};
 use crate::settings::AccessSettings;
@@ -68,12 +69,13 @@ impl Jwk {
     /// string nor null: the whole set is then unreadable.
     fn from_json(key: &Value) -> Option<Jwk> {
         let key = key.as_object()?;
-        let text = |name: &str| match key.get(name) {
-            None | Some(Value::Null) => Some(None),
-            Some(Value::String(text)) => Some(Some(text.clone())),
-            Some(_) => None,
-        };
-        Some(Jwk { kty: text("kty")?, kid: text("kid")?, alg: text("alg")?, n: text("n")?, e: text("e")? })
+        Some(Jwk {
+            kty: text(key, "kty")?,
+            kid: text(key, "kid")?,
+            alg: text(key, "alg")?,
+            n: text(key, "n")?,
+            e: text(key, "e")?,
+        })
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{CLOCK_SKEW_SECONDS, MAX_ID_CHARS, MAX_NAME_CHARS};
 use crate::core::base64url;
+use crate::core::json::{member, nullable, text};
 use crate::upscope::models::Agent;
 
 /// Tokens longer than this are refused unparsed.
@@ -50,29 +51,12 @@ impl Claims {
         Some(Claims {
             aud: claims.get("aud").cloned().unwrap_or_default(),
             iss: text(claims, "iss")?,
-            exp: number(claims, "exp")?,
-            nbf: number(claims, "nbf")?,
+            exp: nullable(member(claims, "exp"), Value::as_f64)?,
+            nbf: nullable(member(claims, "nbf"), Value::as_f64)?,
             sub: text(claims, "sub")?,
             email: text(claims, "email")?,
             name: text(claims, "name")?,
         })
-    }
-}
-
-/// Member `name` when it is a string, `Some(None)` when missing or null,
-/// `None` (the part is unreadable) for any other type.
-fn text(object: &Map<String, Value>, name: &str) -> Option<Option<String>> {
-    match object.get(name) {
-        None | Some(Value::Null) => Some(None),
-        Some(value) => value.as_str().map(|text| Some(text.to_owned())),
-    }
-}
-
-/// Member `name` when it is a number, like `text`.
-fn number(object: &Map<String, Value>, name: &str) -> Option<Option<f64>> {
-    match object.get(name) {
-        None | Some(Value::Null) => Some(None),
-        Some(value) => value.as_f64().map(Some),
     }
 }
 

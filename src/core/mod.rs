@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod framing;
 pub mod href;
 pub mod ids;
+pub mod json;
 pub mod negotiate;
 pub mod page_url;
 pub mod permissions;

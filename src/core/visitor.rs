@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::json::{member, nullable, text};
 use super::time::{parse_last_seen_millis, unix_millis};
 
 /// The fields of a visitor the gateway uses.
@@ -35,18 +36,15 @@ impl Visitor {
     /// less wasm.
     pub fn from_json(item: &Value) -> Option<Visitor> {
         let item = item.as_object()?;
-        // A missing member reads as null.
-        let member = |name: &str| item.get(name).unwrap_or(&Value::Null);
-        let text = |name: &str| nullable(member(name), |v| v.as_str().map(str::to_owned));
         Some(Visitor {
-            short_id: text_or_number(member("short_id"), Field::Id)?,
-            unique_id: text_or_number(member("unique_id"), Field::Id)?,
-            lookup_code: text_or_number(member("lookup_code"), Field::LookupCode)?,
-            is_online: nullable(member("is_online"), Value::as_bool)?,
-            last_seen_ms: last_seen(member("last_seen_at"))?,
-            browser_name: text("browser_name")?,
-            device_name: text("device_name")?,
-            device_type: text("device_type")?,
+            short_id: text_or_number(member(item, "short_id"), Field::Id)?,
+            unique_id: text_or_number(member(item, "unique_id"), Field::Id)?,
+            lookup_code: text_or_number(member(item, "lookup_code"), Field::LookupCode)?,
+            is_online: nullable(member(item, "is_online"), Value::as_bool)?,
+            last_seen_ms: last_seen(member(item, "last_seen_at"))?,
+            browser_name: text(item, "browser_name")?,
+            device_name: text(item, "device_name")?,
+            device_type: text(item, "device_type")?,
         })
     }
 }
@@ -57,15 +55,6 @@ enum Field {
     Id,
     /// Four digits: a number gets back the leading zeros it cannot carry (`421` is `0421`).
     LookupCode,
-}
-
-/// Null as `Some(None)`, a value `read` accepts as `Some(Some(_))`, and
-/// anything else as `None` (unreadable).
-fn nullable<T>(value: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
-    match value {
-        Value::Null => Some(None),
-        _ => read(value).map(Some),
-    }
 }
 
 /// A string as it is, a whole number as its decimal text (a fraction-free
