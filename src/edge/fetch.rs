@@ -3,7 +3,7 @@
 //! cancels a call, and the reading of its body, once it outlives it),
 //! recording each call in the request's log.
 //!
-//! One exchange is one call into JS and one promise back: the headers go
+//! One exchange is one call into JS (`exchange` in `glue.js`) and one promise back: the headers go
 //! over as one string, and the status, `Retry-After` and the whole body come
 //! back as one. Through `worker::Fetch` every body is a stream read chunk by
 //! chunk across the JS↔wasm boundary, and through `web_sys` each header,
@@ -45,26 +45,7 @@ impl<'a> FetchTransport<'a> {
     }
 }
 
-#[wasm_bindgen(
-    wasm_bindgen = ::worker::wasm_bindgen,
-    inline_js = r#"
-// `head` is "Name:value" lines; resolves to the status, then "+value" or "-"
-// for Retry-After, then the body, a line each (`read_answer` splits them).
-export async function exchange(url, method, head, body, signal) {
-  const headers = new Headers();
-  for (const line of head === "" ? [] : head.split("\n")) {
-    const colon = line.indexOf(":");
-    headers.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  const response = await fetch(url, { method, headers, body, signal });
-  const status = response.status;
-  // Only a refusal can carry a Retry-After worth reading.
-  const retryAfter = status >= 200 && status < 300 ? null : response.headers.get("Retry-After");
-  const text = await response.text();
-  return status + (retryAfter === null ? "\n-\n" : "\n+" + retryAfter + "\n") + text;
-}
-"#
-)]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = exchange)]
     fn exchange_in_js(

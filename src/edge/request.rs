@@ -1,28 +1,11 @@
 //! What the gateway reads of a request (method, URL and four headers), read
-//! in one crossing: one call into JS and one string back, rather than a
+//! in one crossing: one call into JS (`requestHead` in `glue.js`) and one string back, rather than a
 //! crossing and a decoded string per part (profiled: ~8 µs a request).
 
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::web_sys;
 
-#[wasm_bindgen(
-    wasm_bindgen = ::worker::wasm_bindgen,
-    inline_js = r#"
-// In the order of `Header` (src/edge/request.rs).
-const NAMES = ["cf-ray", "accept", "cf-access-jwt-assertion", "cf-connecting-ip"];
-// Method, URL, then each header as "+value" or "-" when absent, a line each:
-// none of them can hold a line break (the runtime refuses such headers).
-export function requestHead(request) {
-  const headers = request.headers;
-  let head = request.method + "\n" + request.url;
-  for (const name of NAMES) {
-    const value = headers.get(name);
-    head += value === null ? "\n-" : "\n+" + value;
-  }
-  return head;
-}
-"#
-)]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestHead)]
     fn request_head(request: &web_sys::Request) -> String;
@@ -86,7 +69,7 @@ mod tests {
 
     #[test]
     fn the_js_reads_the_headers_in_the_order_of_the_enum() {
-        let source = include_str!("request.rs");
+        let source = include_str!("glue.js");
         let names = source.split("const NAMES = [").nth(1).and_then(|rest| rest.split(']').next()).unwrap();
         let expected = [
             (Header::CfRay, "cf-ray"),

@@ -1,5 +1,5 @@
 //! An `Answer` handed to the runtime: its headers travel as one string and
-//! the `Response` is built in JS, one crossing in all (a crossing and two
+//! the `Response` is built in JS (`respond` in `glue.js`), one crossing in all (a crossing and two
 //! decoded strings per header cost ~8 µs a request, profiled).
 
 use worker::wasm_bindgen::prelude::wasm_bindgen;
@@ -9,23 +9,7 @@ use worker::web_sys;
 use crate::core::framing::FrameAncestors;
 use crate::http::Answer;
 
-#[wasm_bindgen(
-    wasm_bindgen = ::worker::wasm_bindgen,
-    inline_js = r#"
-// `head` is "Name:value" lines (see `header_lines` in src/edge/response.rs).
-// Set on the new Response's own headers: in workerd that costs less than
-// any `headers` init (measured: pairs, a record, or a Headers object).
-export function respond(status, body, head) {
-  const response = new Response(body, { status });
-  const headers = response.headers;
-  for (const line of head === "" ? [] : head.split("\n")) {
-    const colon = line.indexOf(":");
-    headers.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return response;
-}
-"#
-)]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
 extern "C" {
     #[wasm_bindgen(catch)]
     fn respond(status: u16, body: Option<String>, head: &str) -> Result<web_sys::Response, JsValue>;
