@@ -326,23 +326,27 @@ export async function runBench({ build = path.join(root, "build"), baseline = nu
       cpuUs: byRound[s].some((r) => r.cpuUs === null) ? null : median(byRound[s].map((r) => r.cpuUs)),
     });
     // The ratio of each round's pair (measured back to back), then the median.
-    const ratios = byRound.gateway.map((g, i) => g.rps / byRound.reference[i].rps);
-    // CPU the other way up (reference ÷ gateway), so that above 1 is better here too.
-    const cpuRatios = byRound.gateway.every((g, i) => g.cpuUs && byRound.reference[i].cpuUs)
-      ? byRound.gateway.map((g, i) => byRound.reference[i].cpuUs / g.cpuUs)
-      : null;
-    const row = { name: flow.name, gateway: side("gateway"), reference: side("reference"), ratio: median(ratios), ratios, cpuRatio: cpuRatios && median(cpuRatios) };
+    const rpsRatio = (a, b) => median(byRound[a].map((r, i) => r.rps / byRound[b][i].rps));
+    // CPU the other way up (b ÷ a), so that above 1 is better for `a` here too.
+    const cpuRatio = (a, b) => (byRound[a].every((r, i) => r.cpuUs && byRound[b][i].cpuUs)
+      ? median(byRound[a].map((r, i) => byRound[b][i].cpuUs / r.cpuUs))
+      : null);
+    const row = {
+      name: flow.name,
+      gateway: side("gateway"),
+      reference: side("reference"),
+      ratio: rpsRatio("gateway", "reference"),
+      ratios: byRound.gateway.map((g, i) => g.rps / byRound.reference[i].rps),
+      cpuRatio: cpuRatio("gateway", "reference"),
+    };
     if (baseline) {
-      // The baseline against the reference as above, and the gateway against the baseline.
-      const per = (a, b, f) => median(byRound[a].map((r, i) => f(r, byRound[b][i])));
-      const cpuKnown = byRound.gateway.every((g, i) => g.cpuUs && byRound.baseline[i].cpuUs && byRound.reference[i].cpuUs);
       row.baseline = {
         ...side("baseline"),
-        ratio: per("baseline", "reference", (b, r) => b.rps / r.rps),
-        cpuRatio: cpuKnown ? per("baseline", "reference", (b, r) => r.cpuUs / b.cpuUs) : null,
-        // After ÷ before: req/s, and CPU the other way up (above 1: the gateway is faster now).
-        speedup: per("gateway", "baseline", (g, b) => g.rps / b.rps),
-        cpuSpeedup: cpuKnown ? per("gateway", "baseline", (g, b) => b.cpuUs / g.cpuUs) : null,
+        ratio: rpsRatio("baseline", "reference"),
+        cpuRatio: cpuRatio("baseline", "reference"),
+        // After ÷ before (above 1: the gateway is faster now).
+        speedup: rpsRatio("gateway", "baseline"),
+        cpuSpeedup: cpuRatio("gateway", "baseline"),
       };
     }
     return row;
