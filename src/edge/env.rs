@@ -31,6 +31,11 @@ pub fn upstream_settings(env: &Env) -> Result<(Url, String), GatewayError> {
     Ok(pair)
 }
 
+/// The binding (KV namespace, rate limiter, ...) named `name`, if one is bound.
+pub fn binding(env: &Env, name: &str) -> Option<JsValue> {
+    worker::js_sys::Reflect::get(env, &name.into()).ok().filter(|value| !value.is_undefined())
+}
+
 /// Vars and secrets cannot change under a running isolate's `env`, so each
 /// name is read from it once (a JS↔wasm crossing or two, and for an unset
 /// name a failing look-up) and remembered for as long as the same `env`
@@ -57,7 +62,7 @@ impl Source for worker::Env {
         // Read directly (one Reflect.get) rather than through var() and
         // object_var(): those cost several crossings, format an error for
         // every unset name, and pull serde_wasm_bindgen into the bundle.
-        let value = worker::js_sys::Reflect::get(env, &name.into()).unwrap_or_default();
+        let value = binding(self, name).unwrap_or_default();
         let text = match value.as_string() {
             Some(text) => Some(text),
             // wrangler.toml may give a list as a TOML array (of strings only).

@@ -12,10 +12,11 @@ use std::pin::pin;
 use std::task::Poll;
 
 use wasm_bindgen::prelude::*;
-use worker::js_sys::{Object, Promise, Reflect};
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::js_sys::{Object, Promise};
 use worker::Env;
 
+use super::env::binding;
+use super::js::{object, settled};
 use super::timer::sleep;
 use crate::cache::{cache_key, ShortIdCache};
 use crate::core::ids::{ShortId, UniqueId};
@@ -37,21 +38,8 @@ extern "C" {
 }
 
 /// The KV namespace bound as `binding`, if any.
-pub fn kv_namespace(env: &Env, binding: &str) -> Option<KvNamespace> {
-    let value = Reflect::get(env, &binding.into()).ok()?;
-    (!value.is_undefined()).then(|| value.unchecked_into())
-}
-
-/// `{ name: value }` as a JS object.
-fn options(name: &str, value: JsValue) -> Object {
-    let object = Object::new();
-    let _ = Reflect::set(&object, &name.into(), &value);
-    object
-}
-
-/// The settled value of the promise a KV call returned.
-async fn settle(call: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
-    JsFuture::from(call?).await
+pub fn kv_namespace(env: &Env, name: &str) -> Option<KvNamespace> {
+    binding(env, name).map(JsCast::unchecked_into)
 }
 
 /// How long a KV operation may take before the request stops waiting for
@@ -78,7 +66,7 @@ pub struct KvShortIdCache<'a> {
 
 impl ShortIdCache for KvShortIdCache<'_> {
     async fn get(&self, id: &UniqueId) -> Option<ShortId> {
-        let read = settle(self.store.get(&cache_key(id), &options("type", "text".into())));
+        let read = settled(self.store.get(&cache_key(id), &object(&[("type", "text".into())])));
         match within(KV_TIMEOUT_MS, read).await {
             Some(Ok(value)) => {
                 // A value that is not a valid Short ID is treated as a miss.
@@ -98,8 +86,8 @@ impl ShortIdCache for KvShortIdCache<'_> {
     }
 
     async fn put(&self, id: &UniqueId, short_id: &ShortId) {
-        let ttl = options("expirationTtl", JsValue::from_f64(self.ttl_seconds as f64));
-        let write = settle(self.store.put(&cache_key(id), short_id.as_str(), &ttl));
+        let ttl = object(&[("expirationTtl", JsValue::from_f64(self.ttl_seconds as f64))]);
+        let write = settled(self.store.put(&cache_key(id), short_id.as_str(), &ttl));
         match within(KV_TIMEOUT_MS, write).await {
             Some(Ok(_)) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_put_failed")),
@@ -109,7 +97,7 @@ impl ShortIdCache for KvShortIdCache<'_> {
 
     async fn forget(&self, id: &UniqueId) {
         self.log.cache(CacheEvent::Stale);
-        match within(KV_TIMEOUT_MS, settle(self.store.delete(&cache_key(id)))).await {
+        match within(KV_TIMEOUT_MS, settled(self.store.delete(&cache_key(id)))).await {
             Some(Ok(_)) => {}
             Some(Err(_)) => self.log.cache(CacheEvent::Failed("kv_delete_failed")),
             None => self.log.cache(CacheEvent::Failed("kv_delete_timeout")),

@@ -7,6 +7,7 @@
 pub mod env;
 pub mod executor;
 pub mod fetch;
+pub mod js;
 pub mod kv;
 pub mod rate_limit;
 pub mod request;

@@ -6,9 +6,10 @@
 
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{Object, Promise, Reflect};
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
+use super::env::binding;
+use super::js::{object, settled};
 use crate::error::GatewayError;
 use crate::observe::RequestLog;
 
@@ -23,17 +24,15 @@ extern "C" {
 
 /// The rate limiter bound as `binding`, if that binding is one (its
 /// constructor is the runtime's `Ratelimit`, as `worker` checks).
-pub fn rate_limiter(env: &Env, binding: &str) -> Option<RateLimiter> {
-    let value = Reflect::get(env, &binding.into()).ok().filter(|value| !value.is_undefined())?;
+pub fn rate_limiter(env: &Env, name: &str) -> Option<RateLimiter> {
+    let value = binding(env, name)?;
     let constructor = Object::from(value.clone()).constructor();
     (constructor.name() == "Ratelimit").then(|| value.unchecked_into())
 }
 
 /// Whether the limiter lets `key` through: `None` when it failed to say.
 async fn allows(limiter: &RateLimiter, key: &str) -> Option<bool> {
-    let options = Object::new();
-    Reflect::set(&options, &"key".into(), &key.into()).ok()?;
-    let outcome = JsFuture::from(limiter.limit(&options).ok()?).await.ok()?;
+    let outcome = settled(limiter.limit(&object(&[("key", key.into())]))).await.ok()?;
     Reflect::get(&outcome, &"success".into()).ok()?.as_bool()
 }
 

@@ -2,9 +2,9 @@
 //! (`crypto.subtle`), bound directly, so HMAC and RSA cost the wasm nothing.
 
 use wasm_bindgen::prelude::*;
-use worker::js_sys::{Array, ArrayBuffer, Object, Promise, Reflect, Uint8Array};
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::js_sys::{Array, ArrayBuffer, Promise, Uint8Array};
 
+use super::js::{object, settled};
 use crate::auth::crypto::{Crypto, CryptoError, RsaPublicKey};
 
 #[wasm_bindgen]
@@ -27,23 +27,13 @@ extern "C" {
 
 pub struct WebCrypto;
 
-/// A plain JS object of these fields, built directly (no JSON text, no
-/// `serde_json::Value` in the bundle).
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (name, value) in fields {
-        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
-    }
-    object.into()
-}
-
 /// `{ name, hash: "SHA-256" }`: a WebCrypto algorithm.
 fn algorithm(name: &str) -> JsValue {
-    object(&[("name", name.into()), ("hash", "SHA-256".into())])
+    object(&[("name", name.into()), ("hash", "SHA-256".into())]).into()
 }
 
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, CryptoError> {
-    JsFuture::from(promise.map_err(|_| CryptoError)?).await.map_err(|_| CryptoError)
+    settled(promise).await.map_err(|_| CryptoError)
 }
 
 impl Crypto for WebCrypto {
@@ -66,7 +56,7 @@ impl Crypto for WebCrypto {
         ]);
         let algorithm = algorithm("RSASSA-PKCS1-v1_5");
         let usages = Array::of1(&"verify".into());
-        let key = settle(import_key("jwk", &jwk, &algorithm, false, &usages)).await?;
+        let key = settle(import_key("jwk", &jwk.into(), &algorithm, false, &usages)).await?;
         let valid =
             settle(verify("RSASSA-PKCS1-v1_5", &key, &Uint8Array::from(signature), &Uint8Array::from(message))).await?;
         Ok(valid.as_bool() == Some(true))

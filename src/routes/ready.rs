@@ -3,6 +3,7 @@ use worker::Env;
 
 use super::Outcome;
 use crate::core::sort::stable_sort_by;
+use crate::edge::env::binding;
 use crate::edge::kv::kv_namespace;
 use crate::edge::rate_limit::rate_limiter;
 use crate::readiness::readiness;
@@ -46,7 +47,7 @@ pub fn handle(env: &Env) -> Outcome {
 
 /// The id of the deployed Worker version, when the metadata binding is bound.
 fn deployed_version_id(env: &Env) -> Option<String> {
-    let metadata = worker::js_sys::Reflect::get(env, &VERSION_METADATA_BINDING.into()).ok()?;
+    let metadata = binding(env, VERSION_METADATA_BINDING)?;
     if !metadata.is_object() {
         return None;
     }
