@@ -17,6 +17,7 @@ use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::JsValue;
 use worker::web_sys;
 
+use super::js::optional_line;
 use super::response::header_lines;
 use super::timer::sleep;
 use crate::observe::{CallRecord, CallResult, RequestLog};
@@ -73,10 +74,7 @@ fn read_answer(mut answer: String) -> Option<HttpResponse> {
     let first = answer.find('\n')?;
     let second = first + 1 + answer[first + 1..].find('\n')?;
     let status = answer[..first].parse().ok()?;
-    let retry_after = match &answer[first + 1..second] {
-        "-" => None,
-        line => Some(line.strip_prefix('+')?.to_owned()),
-    };
+    let retry_after = optional_line(&answer[first + 1..second])?.map(str::to_owned);
     let body = answer.split_off(second + 1);
     Some(HttpResponse { status, body, retry_after })
 }

@@ -5,6 +5,8 @@
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::web_sys;
 
+use super::js::optional_line;
+
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestHead)]
@@ -48,7 +50,7 @@ fn parse(head: &str) -> RequestHead {
     let mut lines = head.split('\n');
     let method = lines.next().unwrap_or_default().to_owned();
     let url = lines.next().unwrap_or_default().to_owned();
-    let headers = std::array::from_fn(|_| lines.next().and_then(|line| line.strip_prefix('+')).map(str::to_owned));
+    let headers = std::array::from_fn(|_| lines.next().and_then(optional_line).flatten().map(str::to_owned));
     RequestHead { method, url, headers }
 }
 
