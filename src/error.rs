@@ -16,6 +16,8 @@ pub enum GatewayError {
     },
     /// Upscope has no such visitor (or none matched exactly).
     VisitorNotFound(String),
+    /// What the agent gave names several people (a shared lookup code).
+    AmbiguousVisitor(String),
     RouteNotFound,
     MethodNotAllowed {
         allow: &'static str,
@@ -65,6 +67,7 @@ impl GatewayError {
             Self::BadRequest { .. } => 400,
             Self::VisitorNotFound(_) | Self::RouteNotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
+            Self::AmbiguousVisitor(_) => 409,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
@@ -78,6 +81,7 @@ impl GatewayError {
         match self {
             Self::BadRequest { code, .. } => code,
             Self::VisitorNotFound(_) => "visitor_not_found",
+            Self::AmbiguousVisitor(_) => "lookup_code_ambiguous",
             Self::RouteNotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Misconfigured(_) => "gateway_misconfigured",
@@ -97,7 +101,9 @@ impl GatewayError {
 
     pub fn message(&self) -> String {
         match self {
-            Self::BadRequest { message, .. } | Self::VisitorNotFound(message) => message.clone(),
+            Self::BadRequest { message, .. } | Self::VisitorNotFound(message) | Self::AmbiguousVisitor(message) => {
+                message.clone()
+            }
             Self::RouteNotFound => "There is nothing here. The gateway serves /visitor, /agent, /view, /healthz and /readyz.".into(),
             Self::MethodNotAllowed { allow } => format!("Use {allow} for this address."),
             Self::Misconfigured(what) => format!("gateway misconfigured: {what}"),
@@ -164,6 +170,7 @@ mod tests {
         let cases = [
             (GatewayError::bad_request("missing_parameter", "x"), 400, "missing_parameter"),
             (GatewayError::VisitorNotFound("x".into()), 404, "visitor_not_found"),
+            (GatewayError::AmbiguousVisitor("x".into()), 409, "lookup_code_ambiguous"),
             (GatewayError::RouteNotFound, 404, "not_found"),
             (GatewayError::MethodNotAllowed { allow: "GET" }, 405, "method_not_allowed"),
             (GatewayError::Misconfigured("x".into()), 500, "gateway_misconfigured"),

@@ -61,6 +61,7 @@ fn error_title(err: &GatewayError) -> &'static str {
     match err.status() {
         400 => "Check the link",
         404 => "Not found",
+        409 => "Which visitor?",
         401 | 403 => "Access refused",
         405 => "Method not allowed",
         429 => "Slow down",

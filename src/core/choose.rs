@@ -1,6 +1,9 @@
 //! Choosing the visitor among search results. Upscope's search is fuzzy, so
 //! only exact matches count (and for a lookup code, only online visitors);
 //! among several, online beats offline, then the most recently seen wins.
+//! Two exceptions are never guessed at: an own ID online on several devices
+//! (the agent picks one) and a lookup code shown by several visitors at once
+//! (refused: they are different people).
 
 use super::ids::{LookupCode, ShortId, UniqueId};
 use super::sort::stable_sort_by;
@@ -60,11 +63,26 @@ pub enum Choice {
     One(ShortId),
     /// Several exact matches online at once: the agent picks, most recently seen first.
     Several(Vec<Candidate>),
+    /// A lookup code shown by several visitors online at once. Four digits
+    /// collide, and these are different people: a chooser would show the
+    /// agent a stranger's device and ask them to guess, so nobody is picked.
+    Ambiguous,
 }
 
 /// Like `choose_visitor`, except that an own ID online on several devices at
-/// once is not guessed at: those devices are offered to the agent.
+/// once is not guessed at (those devices are offered to the agent), and
+/// neither is a lookup code that several online visitors show.
 pub fn choose_for_agent(visitors: &[Visitor], wanted: Wanted<'_>) -> Option<Choice> {
+    if let Wanted::Lookup(_) = wanted {
+        // Every exact lookup match is online (see `Wanted::matches`); the
+        // same visitor listed twice is still one.
+        let mut matches = exact_matches(visitors, wanted).map(|(_, short_id)| short_id);
+        let first = matches.next()?;
+        if matches.any(|other| other != first) {
+            return Some(Choice::Ambiguous);
+        }
+        return Some(Choice::One(first));
+    }
     if let Wanted::Unique(_) = wanted {
         let mut online: Vec<Candidate> = Vec::new();
         for (v, short_id) in exact_matches(visitors, wanted).filter(|(v, _)| v.is_online == Some(true)) {
@@ -216,10 +234,21 @@ mod tests {
             choose_for_agent(&list[..2], Wanted::Unique(&id)),
             Some(Choice::One(ShortId::parse("desk").unwrap()))
         );
-        // Lookup codes name one visitor; never a chooser.
-        let code = LookupCode::parse("4821").unwrap();
-        let coded = [v("a", None, Some("4821"), Some(true), None), v("b", None, Some("4821"), Some(true), None)];
-        assert_eq!(choose_for_agent(&coded, Wanted::Lookup(&code)), Some(Choice::One(ShortId::parse("a").unwrap())));
         assert_eq!(choose_for_agent(&[], Wanted::Unique(&id)), None);
+    }
+
+    #[test]
+    fn a_lookup_code_shown_by_several_online_visitors_names_nobody() {
+        let code = LookupCode::parse("9111").unwrap();
+        let victim = v("sVictim", None, Some("9111"), Some(true), Some("2026-11-24T10:00:00Z"));
+        let mallory = v("sMallory", None, Some("9111"), Some(true), Some("2026-11-24T10:05:00Z"));
+        let gone = v("sGone", None, Some("9111"), Some(false), Some("2026-11-24T10:09:00Z"));
+        // Never a chooser, never the more recently seen one.
+        assert_eq!(choose_for_agent(&[victim.clone(), mallory], Wanted::Lookup(&code)), Some(Choice::Ambiguous));
+        // One online visitor, listed twice or beside an offline one, is named.
+        let one = Some(Choice::One(ShortId::parse("sVictim").unwrap()));
+        assert_eq!(choose_for_agent(&[victim.clone(), victim.clone()], Wanted::Lookup(&code)), one);
+        assert_eq!(choose_for_agent(&[gone.clone(), victim], Wanted::Lookup(&code)), one);
+        assert_eq!(choose_for_agent(&[gone], Wanted::Lookup(&code)), None);
     }
 }

@@ -38,6 +38,7 @@ pub async fn start_watching<T: Transport, C: ShortIdCache>(
     match choice {
         Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
         Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
+        Choice::Ambiguous => Err(ambiguous(visitor)),
     }
 }
 
@@ -88,6 +89,7 @@ async fn watch_own_id<T: Transport, C: ShortIdCache>(
             match found? {
                 Choice::Several(candidates) => Ok(Watch::Choose(candidates)),
                 Choice::One(short_id) => watch(client, &short_id, visitor, request).await,
+                Choice::Ambiguous => Err(ambiguous(visitor)),
             }
         }
     }
@@ -139,6 +141,18 @@ fn not_found_as(error: UpstreamError, visitor: &VisitorRef) -> GatewayError {
         UpstreamError::NotFound => not_found(visitor.clone()),
         other => other.into(),
     }
+}
+
+/// Several visitors online show the code the agent gave: asking again for
+/// something that tells them apart is the only safe answer.
+fn ambiguous(visitor: &VisitorRef) -> GatewayError {
+    let code = match visitor {
+        VisitorRef::Lookup(code) => code.as_str(),
+        _ => "",
+    };
+    GatewayError::AmbiguousVisitor(format!(
+        "More than one visitor online is showing the code {code} right now, so the gateway will not guess which one is your customer. Ask your customer for the ID they have with you, or ask them to reload the page and read out the code it shows then."
+    ))
 }
 
 fn not_found(visitor: VisitorRef) -> GatewayError {
@@ -396,6 +410,19 @@ mod tests {
         run(&fake, &cache, &VisitorRef::Lookup(LookupCode::parse("4821").unwrap())).unwrap();
         assert_eq!(fake.calls(), ["GET /v1.3/list?search=4821&max_results=10", "POST /v1.3/visitors/s9/watch_url"]);
         assert!(cache.log.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_lookup_code_two_visitors_show_is_refused_after_the_search_alone() {
+        let fake = FakeTransport::answering([(
+            200,
+            r#"{"visitors":[{"short_id":"sVictim","lookup_code":"9111","is_online":true},{"short_id":"sMallory","lookup_code":9111,"is_online":true}]}"#,
+        )]);
+        let err =
+            run(&fake, &MemoryCache::default(), &VisitorRef::Lookup(LookupCode::parse("9111").unwrap())).unwrap_err();
+        assert_eq!((err.status(), err.code()), (409, "lookup_code_ambiguous"));
+        assert!(err.message().contains("code 9111"), "{}", err.message());
+        assert_eq!(fake.calls(), ["GET /v1.3/list?search=9111&max_results=10"], "no session for anybody");
     }
 
     #[test]

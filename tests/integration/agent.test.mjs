@@ -225,3 +225,20 @@ test("concurrent requests whose answers arrive in reverse order each reach their
   const calls = await suite.up.calls();
   assert.equal(calls.length, asked.length, "one upstream call per request");
 });
+
+test("a lookup code shown by two online visitors at once is refused, never decided: 409, one search, no session", async () => {
+  // Codes are four digits, so two people can show the same one; neither may be picked silently.
+  await suite.up.addVisitors([
+    { short_id: "sVictim", lookup_code: "9111", is_online: true, last_seen_at: minutesAgo(3) },
+    { short_id: "sMallory", lookup_code: "9111", is_online: true, last_seen_at: minutesAgo(0) },
+    { short_id: "sGone", lookup_code: "9112", is_online: false, last_seen_at: minutesAgo(1) },
+  ]);
+  const message = await expectRefused(`/agent?lookup=9111&${AGENT}`, 409, "lookup_code_ambiguous");
+  assert.match(message, /More than one visitor online is showing the code 9111/);
+  assert.match(message, /ask .* for the ID/i);
+  assert.deepEqual(await calls(), [search("9111")]);
+  // The same person seen twice in one answer is still one visitor.
+  await suite.up.reset();
+  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sAlice01", lookup_code: "4821", is_online: true }] });
+  await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
+});
