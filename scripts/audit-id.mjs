@@ -4,13 +4,15 @@
 //
 //   node scripts/audit-id.mjs "cust-501"
 //
-// The secret comes from $VIEWER_LINK_SECRET, else from .dev.vars.
+// The key is AUDIT_ID_SECRET, from the environment, else from .dev.vars. It
+// signs nothing and is never rotated, so a viewer's pseudonym is the same in
+// every record, before and after a rotation of VIEWER_LINK_SECRET.
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-/** First 8 bytes, hex, of HMAC-SHA256(secret, "audit:" + viewer id): as the gateway computes it. */
-export const viewerPseudonym = (secret, viewerId) =>
-  createHmac("sha256", secret.trim()).update(`audit:${viewerId}`).digest().subarray(0, 8).toString("hex");
+/** First 8 bytes, hex, of HMAC-SHA256(key, "audit:" + viewer id): as the gateway computes it. */
+export const viewerPseudonym = (auditKey, viewerId) =>
+  createHmac("sha256", auditKey.trim()).update(`audit:${viewerId}`).digest().subarray(0, 8).toString("hex");
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [viewerId] = process.argv.slice(2);
@@ -20,15 +22,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const devVars = (() => {
     try {
-      return readFileSync(new URL("../.dev.vars", import.meta.url), "utf8").match(/^\s*VIEWER_LINK_SECRET\s*=\s*"?(.*?)"?\s*$/m)?.[1];
+      return readFileSync(new URL("../.dev.vars", import.meta.url), "utf8").match(/^\s*AUDIT_ID_SECRET\s*=\s*"?(.*?)"?\s*$/m)?.[1];
     } catch {
       return undefined;
     }
   })();
-  const secret = process.env.VIEWER_LINK_SECRET ?? devVars;
-  if (!secret) {
-    console.error("audit-id: set VIEWER_LINK_SECRET in the environment or in .dev.vars");
+  const auditKey = process.env.AUDIT_ID_SECRET ?? devVars;
+  if (!auditKey) {
+    console.error("audit-id: set AUDIT_ID_SECRET (the deployment's audit key) in the environment or in .dev.vars");
     process.exit(2);
   }
-  console.log(viewerPseudonym(secret, viewerId));
+  console.log(viewerPseudonym(auditKey, viewerId));
 }

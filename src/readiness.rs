@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::core::sort::stable_sort_by;
 use crate::error::GatewayError;
 use crate::settings::names::{
-    VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
+    AUDIT_ID_SECRET, VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
 };
 use crate::settings::{
     frame_ancestors, AgentAuth, AgentSettings, FramedPages, Source, UpstreamSettings, ViewerSettings, VisitorSettings,
@@ -80,7 +80,8 @@ pub fn readiness(src: &impl Source) -> Readiness {
         }
     }
     // /view is optional: checked once any of its settings is given.
-    let viewer_settings = [VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS, VIEWER_EMBED_ORIGINS];
+    let viewer_settings =
+        [VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS, VIEWER_EMBED_ORIGINS, AUDIT_ID_SECRET];
     if viewer_settings.iter().any(|name| src.get(name).is_some()) {
         report.check(frame_ancestors(src, FramedPages::View));
         if report.check(ViewerSettings::load(src)).is_some() {
@@ -200,6 +201,9 @@ mod tests {
             "{unsigned_visitors:?}"
         );
         pairs.push(("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210"));
+        let no_audit_key = readiness(&vars(&pairs));
+        assert!(no_audit_key.problems[0].contains("/view needs the secret AUDIT_ID_SECRET"), "{no_audit_key:?}");
+        pairs.push(("AUDIT_ID_SECRET", "0123456789abcdef0123456789abcdef-audit"));
         assert_eq!(readiness(&vars(&pairs)).features, ["agent_auth:access", "signed_visitor_links", "viewer_links"]);
         pairs.push(("VIEWER_LINK_SECRET_PREVIOUS", "fedcba9876543210fedcba9876543210"));
         let shared = readiness(&vars(&pairs));

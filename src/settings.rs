@@ -43,6 +43,7 @@ pub mod names {
     pub const VIEWER_LINK_SECRET_PREVIOUS: &str = "VIEWER_LINK_SECRET_PREVIOUS";
     pub const VIEWER_LINK_MAX_TTL: &str = "VIEWER_LINK_MAX_TTL";
     pub const VIEWER_PERMISSIONS: &str = "VIEWER_PERMISSIONS";
+    pub const AUDIT_ID_SECRET: &str = "AUDIT_ID_SECRET";
     pub const EMBED_ORIGINS: &str = "EMBED_ORIGINS";
     pub const AGENT_EMBED_ORIGINS: &str = "AGENT_EMBED_ORIGINS";
     pub const VIEWER_EMBED_ORIGINS: &str = "VIEWER_EMBED_ORIGINS";
@@ -285,11 +286,16 @@ fn permission_setting(src: &impl Source, name: &str) -> Result<Option<Vec<&'stat
 }
 
 /// What `/view` grants people outside the company: `VIEWER_PERMISSIONS`,
-/// default `none` (view only), and the secret its links are signed with.
+/// default `none` (view only), the secret its links are signed with, and
+/// the one its audit records name viewers with.
 pub struct ViewerSettings {
     pub watch: WatchSettings,
     pub permissions: Grant,
     pub link_key: LinkKey,
+    /// `AUDIT_ID_SECRET`: keys viewers' audit pseudonyms. It signs nothing,
+    /// so it is never rotated, and a viewer keeps one pseudonym for good
+    /// while `VIEWER_LINK_SECRET` rotates.
+    pub audit_key: String,
 }
 
 impl ViewerSettings {
@@ -306,7 +312,18 @@ impl ViewerSettings {
 as the person viewers are sent to watch",
             ));
         }
-        Ok(Self { watch: WatchSettings::load(src)?, permissions: permissions::exactly(&granted), link_key })
+        let audit_key = secret(src, AUDIT_ID_SECRET).ok_or_else(|| {
+            misconfigured(
+                "/view needs the secret AUDIT_ID_SECRET, which names viewers in the audit log and is never rotated \
+(openssl rand -base64 32; to keep the pseudonyms already logged, give it VIEWER_LINK_SECRET's current value)",
+            )
+        })?;
+        if audit_key.chars().count() < MIN_LINK_SECRET_CHARS {
+            return Err(misconfigured(format!(
+                "AUDIT_ID_SECRET is shorter than {MIN_LINK_SECRET_CHARS} characters (generate one with: openssl rand -base64 32)"
+            )));
+        }
+        Ok(Self { watch: WatchSettings::load(src)?, permissions: permissions::exactly(&granted), link_key, audit_key })
     }
 }
 
@@ -731,6 +748,23 @@ pub(crate) mod tests {
         }
         let err = visitor_link_key(&src(&[("VISITOR_LINK_SECRET", "too-short-secret")])).err().unwrap();
         assert!(!err.message().contains("too-short-secret"), "never echo a secret");
+    }
+
+    #[test]
+    fn view_needs_its_own_audit_key_which_survives_link_rotation() {
+        let viewer = "viewer-link-secret-0123456789abcdef";
+        let visitor = "visitor-link-secret-0123456789abcdef";
+        let base = [("VIEWER_LINK_SECRET", viewer), ("VISITOR_LINK_SECRET", visitor)];
+        let err = ViewerSettings::load(&src(&base)).err().unwrap();
+        assert!(err.message().contains("/view needs the secret AUDIT_ID_SECRET"), "{}", err.message());
+        let short = ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
+        assert!(short.message().contains("AUDIT_ID_SECRET is shorter than 32"));
+        assert!(!short.message().contains("short-audit-key"), "never the value");
+        // Trimmed like every secret; equal to the link secret is allowed (the migration path).
+        for key in [" audit-id-secret-0123456789abcdefghij\n", viewer] {
+            let loaded = ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", key)])).ok().unwrap();
+            assert_eq!(loaded.audit_key, key.trim());
+        }
     }
 
     #[test]

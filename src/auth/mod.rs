@@ -125,13 +125,14 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
     }
 
     /// How the audit log names a viewer: the first 8 bytes, in hex, of
-    /// HMAC-SHA256(`VIEWER_LINK_SECRET`, "audit:" + viewer id). Stable, so one
-    /// viewer's sessions can be found (`scripts/audit-id.mjs` computes it for
-    /// a known id), but not the customer's ID in clear.
-    pub async fn viewer_pseudonym(&self, key: &LinkKey, viewer_id: &str) -> Result<String, GatewayError> {
+    /// HMAC-SHA256(`AUDIT_ID_SECRET`, "audit:" + viewer id). Stable, also
+    /// across rotations of the link secret, so one viewer's sessions can be
+    /// found (`scripts/audit-id.mjs` computes it for a known id), but not
+    /// the customer's ID in clear.
+    pub async fn viewer_pseudonym(&self, audit_key: &str, viewer_id: &str) -> Result<String, GatewayError> {
         let mac = self
             .crypto
-            .hmac_sha256(key.secret.as_bytes(), format!("{AUDIT_PREFIX}{viewer_id}").as_bytes())
+            .hmac_sha256(audit_key.as_bytes(), format!("{AUDIT_PREFIX}{viewer_id}").as_bytes())
             .await
             .map_err(|_| GatewayError::Internal("a viewer's audit pseudonym could not be computed"))?;
         Ok(mac.iter().take(8).map(|b| format!("{b:02x}")).collect())

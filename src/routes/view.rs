@@ -32,7 +32,7 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
         Some(visitor) => visitor,
     };
     let key = &settings.link_key;
-    let watcher = Watcher::Viewer { pseudonym: verifier.viewer_pseudonym(key, &viewer.id).await? };
+    let watcher = Watcher::Viewer { pseudonym: verifier.viewer_pseudonym(&settings.audit_key, &viewer.id).await? };
     // Upscope sees viewers apart from staff: an id can never collide with an agent's.
     let agent = Agent { id: format!("{VIEWER_ID_PREFIX}{}", viewer.id), name: viewer.name };
     let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };

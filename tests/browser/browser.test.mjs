@@ -41,7 +41,7 @@ before(async () => {
   gw = await startGateway({
     vars: baseVars(up.apiBase, {
       AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: SECRET, EMBED_ORIGINS: shop.url,
-      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, WATCH_PERMISSIONS: EVERY_PERMISSION,
+      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, AUDIT_ID_SECRET: "audit-id-secret-for-browser-tests-0001", WATCH_PERMISSIONS: EVERY_PERMISSION,
     }),
     listen: true,
   });
@@ -177,3 +177,4 @@ test("reversed roles: an employee shares a page, two customers watch it view-onl
   await staff.close();
   await employee.close();
 });
+

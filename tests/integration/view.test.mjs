@@ -11,6 +11,7 @@ import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "../support/ac
 const AGENT_SECRET = "agent-link-secret-for-view-tests-000001";
 const VISITOR_SECRET = "visitor-link-secret-for-view-tests-0001";
 const VIEWER_SECRET = "viewer-link-secret-for-view-tests-00001";
+const AUDIT_SECRET = "audit-id-secret-for-view-tests-0000001";
 const NONE = {
   allow_console: false, allow_click: false, allow_draw: false, allow_scroll: false,
   allow_audio: false, allow_type: false, allow_agent_redirect: false,
@@ -19,7 +20,8 @@ const only = (...names) => ({ ...NONE, ...Object.fromEntries(names.map((n) => [`
 
 const linkVars = (extra = {}) => ({
   AGENT_AUTH: "signed-link", ALLOW_UNAUTHENTICATED_AGENTS: "",
-  AGENT_LINK_SECRET: AGENT_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, VIEWER_LINK_SECRET: VIEWER_SECRET, ...extra,
+  AGENT_LINK_SECRET: AGENT_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, VIEWER_LINK_SECRET: VIEWER_SECRET,
+  AUDIT_ID_SECRET: AUDIT_SECRET, ...extra,
 });
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, linkVars({ WATCH_PERMISSIONS: "click scroll draw" })) }));
 
@@ -135,7 +137,7 @@ test("in Access mode, the console and the chooser carry a narrowing along, so pi
   try {
     const vars = baseVars(suite.up.apiBase, {
       AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, WATCH_PERMISSIONS: "click scroll",
-      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET,
+      VIEWER_LINK_SECRET: VIEWER_SECRET, VISITOR_LINK_SECRET: VISITOR_SECRET, AUDIT_ID_SECRET: AUDIT_SECRET,
     });
     await withGateway({ vars, hosts: { [TEAM_DOMAIN]: access.url } }, async (gw) => {
       const headers = { "Cf-Access-Jwt-Assertion": token(key) };
@@ -164,6 +166,9 @@ test("/view needs its own secret: missing, short or shared with another route is
     [{ VIEWER_PERMISSIONS: "none scroll" }, /VIEWER_PERMISSIONS: none stands alone/],
     // Viewers watch a person named by their own ID: that ID must be signed on /visitor.
     [{ VISITOR_LINK_SECRET: "" }, /\/view needs VISITOR_LINK_SECRET as well/],
+    // Viewers' audit pseudonyms have their own key, so a link-secret rotation leaves them alone.
+    [{ AUDIT_ID_SECRET: "" }, /\/view needs the secret AUDIT_ID_SECRET/],
+    [{ AUDIT_ID_SECRET: "too-short" }, /AUDIT_ID_SECRET is shorter than 32/],
   ];
   for (const [extra, expected] of cases) {
     await withGateway({ vars: baseVars(suite.up.apiBase, linkVars(extra)) }, async (gw) => {
@@ -187,15 +192,35 @@ test("/view pages are framed only by VIEWER_EMBED_ORIGINS, and every session is 
     assert.deepEqual(lines.map((l) => [l.route, l.status, l.level]), [["/view", 401, "warn"], ["/view", 302, "info"]]);
     // The viewer's id is a customer's: logged only as its keyed pseudonym, which scripts/audit-id.mjs recomputes.
     const { viewerPseudonym } = await import("../../scripts/audit-id.mjs");
-    assert.deepEqual(lines[1].audit, { role: "viewer", viewer: viewerPseudonym(VIEWER_SECRET, "cust-501"), short_id: "sAlice01", named_by: "unique" });
+    assert.deepEqual(lines[1].audit, { role: "viewer", viewer: viewerPseudonym(AUDIT_SECRET, "cust-501"), short_id: "sAlice01", named_by: "unique" });
     assert.match(lines[1].audit.viewer, /^[0-9a-f]{16}$/);
     assert.ok(!gw.logs.join("").includes("cust-501"), "the viewer's id never reaches the log");
     const { execFileSync } = await import("node:child_process");
     const printed = execFileSync(process.execPath, ["scripts/audit-id.mjs", "cust-501"], {
-      cwd: new URL("../..", import.meta.url), env: { ...process.env, VIEWER_LINK_SECRET: VIEWER_SECRET }, encoding: "utf8",
+      cwd: new URL("../..", import.meta.url), env: { ...process.env, AUDIT_ID_SECRET: AUDIT_SECRET }, encoding: "utf8",
     }).trim();
     assert.equal(printed, lines[1].audit.viewer);
   });
+});
+
+test("a viewer keeps one audit pseudonym through a rotation of VIEWER_LINK_SECRET, and audit-id.mjs finds it", async () => {
+  const NEXT_SECRET = "viewer-link-secret-after-rotation-0002";
+  const pseudonymUnder = (vars, secret) => withGateway({ vars: baseVars(suite.up.apiBase, linkVars(vars)) }, async (gw) => {
+    await expectRedirect(gw, viewLink(`uniqueid=alice-1001&${VIEWER}`, secret));
+    await new Promise((r) => setTimeout(r, 100));
+    return gw.logLines().find((l) => l.audit)?.audit.viewer;
+  });
+  // Before, during (both secrets verify) and after the rotation (the previous one deleted).
+  const before = await pseudonymUnder({}, VIEWER_SECRET);
+  const during = await pseudonymUnder({ VIEWER_LINK_SECRET: NEXT_SECRET, VIEWER_LINK_SECRET_PREVIOUS: VIEWER_SECRET }, VIEWER_SECRET);
+  const after = await pseudonymUnder({ VIEWER_LINK_SECRET: NEXT_SECRET }, NEXT_SECRET);
+  assert.match(before, /^[0-9a-f]{16}$/);
+  assert.deepEqual([during, after], [before, before]);
+  const { execFileSync } = await import("node:child_process");
+  const printed = execFileSync(process.execPath, ["scripts/audit-id.mjs", "cust-501"], {
+    cwd: new URL("../..", import.meta.url), env: { ...process.env, AUDIT_ID_SECRET: AUDIT_SECRET, VIEWER_LINK_SECRET: NEXT_SECRET }, encoding: "utf8",
+  }).trim();
+  assert.equal(printed, before, "audit-id.mjs finds the records from before the rotation too");
 });
 
 test("reversed roles: an employee shares a page, two customers watch view-only at once, a staff agent joins with full powers", async () => {
@@ -237,7 +262,7 @@ test("signing tools: the README's /view vector, mint-link.mjs and the Python exa
   assert.equal(canonicalString(url.searchParams), vector.canonical);
   assert.equal(createHmac("sha256", vector.secret).update(vector.canonical).digest("base64url"), vector.sig);
   // Its exp is in the past: a gateway with its secret says "expired", so the signature verified.
-  await withGateway({ vars: baseVars(suite.up.apiBase, { VIEWER_LINK_SECRET: vector.secret, VISITOR_LINK_SECRET: VISITOR_SECRET }) }, async (gw) => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { VIEWER_LINK_SECRET: vector.secret, VISITOR_LINK_SECRET: VISITOR_SECRET, AUDIT_ID_SECRET: AUDIT_SECRET }) }, async (gw) => {
     url.searchParams.set("sig", vector.sig);
     assert.equal((await refusal(gw, url.pathname + url.search)).code, "link_expired");
   });
