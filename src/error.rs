@@ -31,6 +31,8 @@ pub enum GatewayError {
     },
     /// Over the limit of a configured rate-limiting binding.
     TooManyRequests,
+    /// A confirmation POST that did not come from the gateway's own page.
+    CrossSiteRequest,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
     /// The runtime failed at something that cannot fail for a good request.
@@ -70,7 +72,7 @@ impl GatewayError {
             Self::AmbiguousVisitor(_) => 409,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
-            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
+            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } | Self::CrossSiteRequest => 403,
             Self::AccessKeysUnavailable => 502,
             Self::TooManyRequests => 429,
             Self::Upstream(e) => e.gateway_status(),
@@ -94,6 +96,7 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
             Self::TooManyRequests => "rate_limited",
+            Self::CrossSiteRequest => "cross_site_request",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
         }
@@ -124,6 +127,10 @@ impl GatewayError {
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
+            Self::CrossSiteRequest => {
+                "This confirmation can only be sent from the gateway's own page. Open the link again and press the button on the page it shows."
+                    .into()
+            }
             Self::Internal(what) => format!("The gateway failed unexpectedly ({what}). Try again."),
             Self::Upstream(e) => e.message(),
         }
@@ -177,6 +184,7 @@ mod tests {
             (GatewayError::Internal("x"), 500, "internal_error"),
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
+            (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),

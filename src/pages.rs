@@ -3,6 +3,7 @@
 //! Server-rendered, no JavaScript, every value escaped; pure, so tested natively.
 
 use crate::core::choose::Candidate;
+use crate::core::query::VisitorRef;
 use crate::error::GatewayError;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2933}\
@@ -105,6 +106,29 @@ aria-describedby=\"uniqueid-hint\">{hidden}<button type=\"submit\">Watch</button
     )
 }
 
+/// Asked before a link from another site starts a session (see
+/// `core::launch`): it names the agent and the visitor, and its button sends
+/// the same link again as a POST from this page, which is same-origin.
+pub fn confirm_launch(agent_name: &str, visitor: &VisitorRef, query: &str) -> String {
+    let (what, value) = match visitor {
+        VisitorRef::Short(id) => ("the visitor with the Short ID", id.as_str()),
+        VisitorRef::Unique(id) => ("the customer with your ID", id.as_str()),
+        VisitorRef::Lookup(code) => ("the visitor showing the code", code.as_str()),
+    };
+    page(
+        "Open this co-browsing session?",
+        &format!(
+            "<h1>Open this co-browsing session?</h1>\
+<p>A link from another site asks to open a co-browsing session on {what} <strong id=\"confirm-visitor\">{value}</strong>.</p>\
+<p>Signed in as <strong>{agent}</strong>. Open it only if you followed this link yourself, for a customer you are helping.</p>\
+<form method=\"post\" action=\"/agent?{query}\"><button type=\"submit\" id=\"confirm-launch\">Open the session</button></form>",
+            value = escape_html(value),
+            agent = escape_html(agent_name),
+            query = escape_html(query),
+        ),
+    )
+}
+
 /// One person online on several devices: a link per device to `route`, each
 /// starting the session for that device (`links` holds each link's query string).
 pub fn chooser(route: &str, candidates: &[(Candidate, String)], now_ms: f64) -> String {
@@ -180,6 +204,18 @@ mod tests {
         assert_eq!(html.matches("<input type=\"hidden\" name=\"agent_id\" value=\"a&quot;7\">").count(), 2);
         assert_eq!(html.matches("name=\"sig\" value=\"x&lt;y\"").count(), 2);
         assert!(html.contains("Ann &lt;Lee&gt;"));
+        assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn a_launch_confirmation_posts_the_same_escaped_link_back() {
+        let visitor = VisitorRef::Unique(crate::core::ids::UniqueId::parse("pat+1@example.com").unwrap());
+        let html = confirm_launch("Ann <Lee>", &visitor, "permissions=scroll&uniqueid=pat%2B1%40example.com&x=\"");
+        assert!(html.contains(
+            "<form method=\"post\" action=\"/agent?permissions=scroll&amp;uniqueid=pat%2B1%40example.com&amp;x=&quot;\">"
+        ));
+        assert!(html.contains("your ID <strong id=\"confirm-visitor\">pat+1@example.com</strong>"));
+        assert!(html.contains("Signed in as <strong>Ann &lt;Lee&gt;</strong>"));
         assert!(!html.contains("<script"));
     }
 

@@ -8,6 +8,7 @@ use std::ops::RangeInclusive;
 use url::Url;
 
 use crate::core::framing::FrameAncestors;
+use crate::core::launch::LaunchOrigins;
 use crate::core::page_url::{parse_web_url, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
@@ -32,6 +33,7 @@ pub mod names {
     pub const AGENT_AUTH: &str = "AGENT_AUTH";
     pub const ACCESS_TEAM_DOMAIN: &str = "ACCESS_TEAM_DOMAIN";
     pub const ACCESS_AUD: &str = "ACCESS_AUD";
+    pub const AGENT_LAUNCH_ORIGINS: &str = "AGENT_LAUNCH_ORIGINS";
     pub const ALLOW_UNAUTHENTICATED_AGENTS: &str = "ALLOW_UNAUTHENTICATED_AGENTS";
     pub const AGENT_LINK_SECRET: &str = "AGENT_LINK_SECRET";
     pub const AGENT_LINK_SECRET_PREVIOUS: &str = "AGENT_LINK_SECRET_PREVIOUS";
@@ -342,6 +344,8 @@ pub struct AccessSettings {
     pub team_domain: String,
     /// The Access application's audience tag.
     pub audience: String,
+    /// Helpdesk origins whose links start a session without a confirmation click.
+    pub launch_origins: LaunchOrigins,
 }
 
 impl AccessSettings {
@@ -355,7 +359,9 @@ impl AccessSettings {
         let audience = src.get(ACCESS_AUD).ok_or_else(|| {
             misconfigured("AGENT_AUTH=access needs ACCESS_AUD (the Access application's audience tag)")
         })?;
-        Ok(Self { team_domain, audience: audience.trim().to_owned() })
+        let launch_origins = LaunchOrigins::parse(&list(src, AGENT_LAUNCH_ORIGINS))
+            .map_err(|why| misconfigured(format!("{AGENT_LAUNCH_ORIGINS}: {why}")))?;
+        Ok(Self { team_domain, audience: audience.trim().to_owned(), launch_origins })
     }
 }
 

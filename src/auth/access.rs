@@ -233,7 +233,7 @@ mod tests {
         "public_cert":{"kid":"k1","cert":"-----BEGIN CERTIFICATE-----"}}"#;
 
     fn settings() -> AccessSettings {
-        AccessSettings { team_domain: TEAM.into(), audience: "aud-tag".into() }
+        AccessSettings { team_domain: TEAM.into(), audience: "aud-tag".into(), launch_origins: Default::default() }
     }
 
     fn claims() -> Value {

@@ -36,7 +36,8 @@ impl FrameAncestors {
     }
 }
 
-fn is_origin(text: &str) -> bool {
+/// `http(s)://host[:port]`, with an optional leading `*.` label; no path.
+pub fn is_origin(text: &str) -> bool {
     let Some(rest) = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")) else {
         return false;
     };

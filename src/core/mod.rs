@@ -11,6 +11,7 @@ pub mod framing;
 pub mod href;
 pub mod ids;
 pub mod json;
+pub mod launch;
 pub mod negotiate;
 pub mod page_url;
 pub mod permissions;

@@ -1,4 +1,4 @@
-//! What the gateway reads of a request (method, URL and four headers), read
+//! What the gateway reads of a request (method, URL and seven headers), read
 //! in one crossing: one call into JS (`requestHead` in `glue.js`) and one string back, rather than a
 //! crossing and a decoded string per part (profiled: ~8 µs a request).
 
@@ -23,9 +23,14 @@ pub enum Header {
     AccessJwt,
     /// The client's address, for the `/visitor` rate limit.
     ConnectingIp,
+    /// Fetch Metadata, `Referer` and `Origin`: where an `/agent` request came
+    /// from (`core::launch`).
+    FetchSite,
+    Referer,
+    Origin,
 }
 
-const HEADERS: usize = 4;
+const HEADERS: usize = 7;
 
 /// The request as the gateway reads it.
 #[derive(Debug)]
@@ -60,13 +65,15 @@ mod tests {
 
     #[test]
     fn reads_method_url_and_headers_present_absent_or_empty() {
-        let head = parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1");
+        let head = parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1\n+cross-site\n-\n-");
         assert_eq!(head.method, "GET");
         assert_eq!(head.url, "https://gw.example/agent?x=1");
         assert_eq!(head.header(Header::CfRay), Some("8a1b-LHR"));
         assert_eq!(head.header(Header::Accept), None);
         assert_eq!(head.header(Header::AccessJwt), Some(""), "present but empty is not absent");
         assert_eq!(head.header(Header::ConnectingIp), Some("2001:db8::1"));
+        assert_eq!(head.header(Header::FetchSite), Some("cross-site"));
+        assert_eq!(head.header(Header::Origin), None);
     }
 
     #[test]
@@ -78,6 +85,9 @@ mod tests {
             (Header::Accept, "accept"),
             (Header::AccessJwt, "Cf-Access-Jwt-Assertion"),
             (Header::ConnectingIp, "cf-connecting-ip"),
+            (Header::FetchSite, "sec-fetch-site"),
+            (Header::Referer, "referer"),
+            (Header::Origin, "origin"),
         ];
         let listed: Vec<&str> = names.split(',').map(|n| n.trim().trim_matches('"')).collect();
         assert_eq!(listed.len(), HEADERS);

@@ -4,6 +4,7 @@
 
 use super::{Ctx, Outcome};
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
+use crate::core::launch::{confirmed_by_post, launch_by_get, Launch, Provenance};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
@@ -33,10 +34,37 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
         let carry = verifier.carry_identity(&auth, &ctx.params, None).await?;
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
+    if let Launch::Confirm = launch(ctx, &auth)? {
+        let query = encode(&ctx.params.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<Vec<_>>());
+        return Ok(Outcome::ConfirmLaunch(pages::confirm_launch(&agent.name, &visitor, &query)));
+    }
     let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
     let link_to = async |short_id: &str| verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
     let watcher = Watcher::Agent(request.agent.id.clone());
     watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/agent", link_to).await
+}
+
+/// Whether this request may start a session by itself. A POST (the launch
+/// confirmation's button) must come from the gateway's own page, whatever
+/// the mode. A GET is asked to confirm only in Access mode, where the
+/// sign-in rides along on any site's link; signed links are minted per
+/// agent, and `none` is for local testing.
+fn launch(ctx: &Ctx<'_>, auth: &AgentAuth) -> Result<Launch, GatewayError> {
+    let from = Provenance {
+        fetch_site: ctx.req.header(Header::FetchSite),
+        referer: ctx.req.header(Header::Referer),
+        origin: ctx.req.header(Header::Origin),
+    };
+    if ctx.req.method == "POST" {
+        return match confirmed_by_post(&from, &ctx.req.url) {
+            true => Ok(Launch::Proceed),
+            false => Err(GatewayError::CrossSiteRequest),
+        };
+    }
+    Ok(match auth {
+        AgentAuth::Access(access) => launch_by_get(&from, &access.launch_origins),
+        AgentAuth::SignedLink(_) | AgentAuth::Unauthenticated => Launch::Proceed,
+    })
 }
 
 /// The configured grant, narrowed by the link's `permissions=` when it has one.

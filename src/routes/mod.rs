@@ -70,6 +70,8 @@ pub enum Outcome {
     NotReady(serde_json::Value),
     /// A page the gateway renders itself (the console, the device chooser).
     Page(String),
+    /// The page that asks an agent to confirm a link from another site.
+    ConfirmLaunch(String),
 }
 
 /// What every handler works with for one request.
@@ -139,6 +141,7 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
         Ok(Outcome::NotReady(body)) => ("not_ready", http::json(503, &body)),
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
+        Ok(Outcome::ConfirmLaunch(body)) => ("confirm_launch", http::html(body)),
         Err(err) => {
             // A visitor in an iframe gets a way to try again when the trouble may pass.
             let retry = match url {
@@ -196,8 +199,11 @@ async fn dispatch(
     log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
     let route = route.ok_or(GatewayError::RouteNotFound)?;
-    if req.method != "GET" {
-        return Err(GatewayError::MethodNotAllowed { allow: "GET" });
+    // `/agent` takes a POST from its own launch confirmation (see `core::launch`).
+    match (route, req.method.as_str()) {
+        (_, "GET") | (Route::Agent, "POST") => {}
+        (Route::Agent, _) => return Err(GatewayError::MethodNotAllowed { allow: "GET, POST" }),
+        _ => return Err(GatewayError::MethodNotAllowed { allow: "GET" }),
     }
     let params = Params::parse(query)?;
     match route {

@@ -2,7 +2,8 @@
 // customer's page embeds /visitor in an iframe, an agent uses the console
 // and the device chooser, and the gateway's own pages refuse to be framed
 // by sites not in EMBED_ORIGINS; with the roles reversed, an employee
-// shares a page and customers watch it view-only through /view.
+// shares a page and customers watch it view-only through /view; behind
+// Access, a link on another site asks the agent before it starts a session.
 // Screenshots go to test-artifacts/browser/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startSimulator, startGateway, baseVars } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
+import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
 const SECRET = "agent-link-secret-for-browser-tests-1";
 const VIEWER_SECRET = "viewer-link-secret-for-browser-tests-1";
@@ -178,3 +180,46 @@ test("reversed roles: an employee shares a page, two customers watch it view-onl
   await employee.close();
 });
 
+test("Access mode: a link on another site shows a confirmation first; its button starts the session", async () => {
+  await up.reset();
+  const access = await startAccess();
+  const key = newKey("kid-browser");
+  access.publish(key);
+  const guarded = await startGateway({
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
+    }),
+    hosts: { [TEAM_DOMAIN]: access.url },
+    listen: true,
+  });
+  // What Cloudflare Access adds in front of the gateway for a signed-in agent.
+  const context = await browser.newContext({ extraHTTPHeaders: { "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })) } });
+  try {
+    // localhost is another site than 127.0.0.1, as evil.example is than the gateway.
+    const evil = `${otherShop.url.replace("127.0.0.1", "localhost")}/?frame=`;
+    const link = `${guarded.url}/agent?visitorid=sAlice01`;
+    const agent = await context.newPage();
+    await agent.goto(evil);
+    await agent.evaluate((href) => {
+      const a = Object.assign(document.createElement("a"), { href, id: "lure", textContent: "Your invoice" });
+      document.body.append(a);
+    }, link);
+    await Promise.all([agent.waitForURL(/\/agent\?visitorid=sAlice01$/), agent.locator("#lure").click()]);
+    assert.equal(await agent.locator("h1").textContent(), "Open this co-browsing session?");
+    assert.equal(await agent.locator("#confirm-visitor").textContent(), "sAlice01");
+    assert.deepEqual(await up.calls(), [], "nothing reaches Upscope before the agent confirms");
+    await shot(agent, "14-access-confirm-cross-site-link.png");
+    await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator("#confirm-launch").click()]);
+    assert.equal(await agent.locator("#watch-agent-name").textContent(), "Ann Lee");
+    assert.equal(await agent.locator("#watch-short-id").textContent(), "sAlice01");
+    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url"]);
+    await shot(agent, "15-access-confirmed-watching.png");
+    // Typed into the address bar (Sec-Fetch-Site: none): no question asked.
+    await agent.goto(link);
+    await agent.locator("#watch-title").waitFor({ timeout: 10_000 });
+  } finally {
+    await context.close();
+    await guarded.close();
+    await access.close();
+  }
+});

@@ -1,0 +1,146 @@
+// AGENT_AUTH=access: the Access cookie rides along on any request the
+// agent's browser makes, so a link on another site must not start a
+// session by itself. Fetch Metadata (`Sec-Fetch-Site`) tells the gateway
+// where a request came from; a cross-site one gets a confirmation page whose
+// button is a same-origin POST, unless it comes from an origin listed in
+// AGENT_LAUNCH_ORIGINS (checked by the Referer's origin too).
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, baseVars, withGateway, GATEWAY_ORIGIN } from "../support/harness.mjs";
+import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+
+let up, access, key;
+
+before(async () => {
+  up = await startSimulator();
+  access = await startAccess();
+  key = newKey("kid-one");
+});
+after(async () => {
+  await access?.close();
+  await up?.close();
+});
+beforeEach(async () => {
+  await up.reset();
+  access.publish(key);
+});
+
+const HELPDESK = "https://acme.zendesk.example";
+
+const withAccessGateway = (run, extra = {}) => withGateway({
+  vars: baseVars(up.apiBase, {
+    AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
+    AGENT_EMBED_ORIGINS: HELPDESK, ...extra,
+  }),
+  hosts: { [TEAM_DOMAIN]: access.url },
+}, run);
+
+const signedIn = (headers = {}) => ({ "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })), ...headers });
+const LINK = "/agent?visitorid=sAlice01";
+
+test("a cross-site link to /agent (Access) gets a confirmation page naming the visitor, and no upstream call", async () => {
+  await withAccessGateway(async (gw) => {
+    for (const site of ["cross-site", "same-site"]) {
+      const res = await gw.fetch(`${LINK}&permissions=scroll`, {
+        headers: signedIn({ "Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate", Referer: "https://evil.example/x" }),
+      });
+      assert.equal(res.status, 200, site);
+      assert.equal(res.headers.get("cache-control"), "no-store");
+      assert.match(res.headers.get("content-security-policy"), new RegExp(`frame-ancestors ${HELPDESK}$`));
+      const page = await res.text();
+      assert.match(page, /<h1>Open this co-browsing session\?<\/h1>/);
+      assert.match(page, /the visitor with the Short ID <strong id="confirm-visitor">sAlice01<\/strong>/);
+      assert.match(page, /Signed in as <strong>Ann Lee<\/strong>/);
+      // The button re-sends the same link as a same-origin POST.
+      assert.match(page, /<form method="post" action="\/agent\?permissions=scroll&amp;visitorid=sAlice01"><button type="submit" id="confirm-launch">/);
+    }
+    // Subresource requests (an <img>, a no-cors fetch) are cross-site too.
+    const img = await gw.fetch(LINK, { headers: signedIn({ "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image" }) });
+    assert.equal(img.status, 200);
+    assert.deepEqual(await up.calls(), [], "nothing reaches Upscope before the agent confirms");
+    const line = gw.logLines().at(-1);
+    assert.equal(line.outcome, "confirm_launch");
+  });
+});
+
+test("the confirmation's same-origin POST starts the session; a cross-site POST is refused", async () => {
+  await withAccessGateway(async (gw) => {
+    const post = (headers) => gw.fetch(LINK, { method: "POST", headers: signedIn({ Accept: "application/json", ...headers }) });
+    for (const headers of [
+      { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" },
+      { "Sec-Fetch-Site": "same-site", Origin: "https://other.gateway.example.com" },
+      { "Sec-Fetch-Site": "none" },
+      { Origin: "https://evil.example" },
+      {},
+    ]) {
+      const res = await post(headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.equal((await res.json()).error.code, "cross_site_request");
+    }
+    assert.deepEqual(await up.calls(), []);
+
+    const ok = await post({ "Sec-Fetch-Site": "same-origin", Origin: GATEWAY_ORIGIN });
+    assert.equal(ok.status, 302, await ok.clone().text());
+    // A browser without Fetch Metadata still sends Origin on a POST.
+    const older = await post({ Origin: GATEWAY_ORIGIN });
+    assert.equal(older.status, 302);
+    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
+    // Other methods are still refused, naming both.
+    const put = await gw.fetch(LINK, { method: "PUT", headers: signedIn() });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get("allow"), "GET, POST");
+  });
+});
+
+test("same-origin, typed or bookmarked, and requests without Fetch Metadata start the session as before", async () => {
+  await withAccessGateway(async (gw) => {
+    for (const headers of [{ "Sec-Fetch-Site": "same-origin" }, { "Sec-Fetch-Site": "none" }, {}]) {
+      const res = await gw.fetch(LINK, { headers: signedIn(headers) });
+      assert.equal(res.status, 302, JSON.stringify(headers));
+    }
+    assert.equal((await up.calls()).length, 3);
+  });
+});
+
+test("AGENT_LAUNCH_ORIGINS: a listed helpdesk's links go straight through, checked by the Referer's origin", async () => {
+  await withAccessGateway(async (gw) => {
+    const from = (referer) => gw.fetch(LINK, { headers: signedIn({ "Sec-Fetch-Site": "cross-site", ...(referer ? { Referer: referer } : {}) }) });
+    assert.equal((await from(`${HELPDESK}/agent/tickets/42`)).status, 302);
+    assert.equal((await from(`${HELPDESK}/`)).status, 302);
+    assert.equal((await from("https://ACME.zendesk.example:443/x")).status, 302, "origins compare as origins");
+    // Anything else is asked: another origin, a look-alike, no Referer at all.
+    for (const referer of ["https://evil.example/", "https://acme.zendesk.example.evil.example/", "http://acme.zendesk.example/", null]) {
+      const res = await from(referer);
+      assert.equal(res.status, 200, String(referer));
+      assert.match(await res.text(), /Open this co-browsing session\?/);
+    }
+    assert.equal((await up.calls()).length, 3);
+  }, { AGENT_LAUNCH_ORIGINS: `${HELPDESK}, https://help.example.com` });
+});
+
+test("AGENT_LAUNCH_ORIGINS refuses wildcards and non-origins, naming the setting", async () => {
+  for (const value of ["https://*.zendesk.example", "acme.zendesk.example", "https://acme.zendesk.example/path", "'self'"]) {
+    await withAccessGateway(async (gw) => {
+      const res = await gw.fetch(LINK, { headers: signedIn({ Accept: "application/json" }) });
+      assert.equal(res.status, 500, value);
+      const { error } = await res.json();
+      assert.equal(error.code, "gateway_misconfigured");
+      assert.match(error.message, /AGENT_LAUNCH_ORIGINS/);
+    }, { AGENT_LAUNCH_ORIGINS: value });
+  }
+  assert.deepEqual(await up.calls(), []);
+});
+
+test("the console, and AGENT_AUTH=none, are unaffected by Fetch Metadata", async () => {
+  await withAccessGateway(async (gw) => {
+    // The console starts nothing: a helpdesk may link to it from anywhere.
+    const console = await gw.fetch("/agent", { headers: signedIn({ "Sec-Fetch-Site": "cross-site" }) });
+    assert.equal(console.status, 200);
+    assert.match(await console.text(), /<h1>Start co-browsing<\/h1>/);
+  });
+  // AGENT_AUTH=none (the harness's default) is local testing only and behaves as before.
+  await withGateway({ vars: baseVars(up.apiBase) }, async (gw) => {
+    const res = await gw.fetch(`${LINK}&agent_id=a&agent_name=A`, { headers: { "Sec-Fetch-Site": "cross-site" } });
+    assert.equal(res.status, 302);
+  });
+});
