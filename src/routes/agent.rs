@@ -19,6 +19,10 @@ use crate::upscope::models::WatchUrlRequest;
 use crate::upscope::Client;
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
+    // A POST is the launch confirmation's button: from the gateway's own page, or nothing.
+    if ctx.req.method == "POST" && !confirmed_by_post(&provenance(ctx), &ctx.req.url) {
+        return Err(GatewayError::CrossSiteRequest);
+    }
     let auth = AgentAuth::load(ctx.env)?;
     let settings = AgentSettings::load(ctx.env)?;
     let client = ctx.upscope()?;
@@ -34,7 +38,7 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
         let carry = verifier.carry_identity(&auth, &ctx.params, None).await?;
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
-    if let Launch::Confirm = launch(ctx, &auth)? {
+    if let Launch::Confirm = launch(ctx, &auth) {
         let query = encode(&ctx.params.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<Vec<_>>());
         return Ok(Outcome::ConfirmLaunch(pages::confirm_launch(&agent.name, &visitor, &query)));
     }
@@ -44,27 +48,24 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/agent", link_to).await
 }
 
-/// Whether this request may start a session by itself. A POST (the launch
-/// confirmation's button) must come from the gateway's own page, whatever
-/// the mode. A GET is asked to confirm only in Access mode, where the
-/// sign-in rides along on any site's link; signed links are minted per
-/// agent, and `none` is for local testing.
-fn launch(ctx: &Ctx<'_>, auth: &AgentAuth) -> Result<Launch, GatewayError> {
-    let from = Provenance {
+/// Where the request came from, as the browser tells it.
+fn provenance<'a>(ctx: &Ctx<'a>) -> Provenance<'a> {
+    Provenance {
         fetch_site: ctx.req.header(Header::FetchSite),
         referer: ctx.req.header(Header::Referer),
         origin: ctx.req.header(Header::Origin),
-    };
-    if ctx.req.method == "POST" {
-        return match confirmed_by_post(&from, &ctx.req.url) {
-            true => Ok(Launch::Proceed),
-            false => Err(GatewayError::CrossSiteRequest),
-        };
     }
-    Ok(match auth {
-        AgentAuth::Access(access) => launch_by_get(&from, &access.launch_origins),
-        AgentAuth::SignedLink(_) | AgentAuth::Unauthenticated => Launch::Proceed,
-    })
+}
+
+/// Whether this request may start a session by itself. A POST has already
+/// proven it came from the confirmation page. A GET is asked to confirm
+/// only in Access mode, where the sign-in rides along on any site's link;
+/// signed links are minted per agent, and `none` is for local testing.
+fn launch(ctx: &Ctx<'_>, auth: &AgentAuth) -> Launch {
+    match auth {
+        AgentAuth::Access(access) if ctx.req.method == "GET" => launch_by_get(&provenance(ctx), &access.launch_origins),
+        _ => Launch::Proceed,
+    }
 }
 
 /// The configured grant, narrowed by the link's `permissions=` when it has one.

@@ -96,7 +96,9 @@ const GET_CASES = [
   ["extension", "/agent.php?lookup=1234", 404, "not_found"],
   ["encoded traversal", "/%2e%2e/%2e%2e/etc/passwd", 404, "not_found"],
 ];
-const WRONG_METHODS = [["POST", "/agent"], ["PUT", "/visitor"], ["DELETE", "/agent"], ["PATCH", "/healthz"], ["OPTIONS", "/visitor"], ["HEAD", "/visitor"]];
+// /agent also takes a POST, from its own launch confirmation only (cross-site.test.mjs).
+const WRONG_METHODS = [["POST", "/visitor"], ["PUT", "/visitor"], ["DELETE", "/agent"], ["PATCH", "/healthz"], ["OPTIONS", "/visitor"], ["HEAD", "/visitor"]];
+const allowed = (path) => (path.startsWith("/agent") ? "GET, POST" : "GET");
 
 const suite = gatewaySuite();
 
@@ -115,8 +117,14 @@ test(`${GET_CASES.length + WRONG_METHODS.length} hostile requests: each a clear 
   for (const [method, path] of WRONG_METHODS) {
     const res = await suite.gw.fetch(path, { method, headers: { Accept: "application/json" } });
     assert.equal(res.status, 405, `${method} ${path}`);
-    assert.equal(res.headers.get("allow"), "GET", `${method} ${path}`);
+    assert.equal(res.headers.get("allow"), allowed(path), `${method} ${path}`);
     if (method !== "HEAD") assert.equal((await res.json()).error.code, "method_not_allowed");
+  }
+  // A POST to /agent from anywhere but the gateway's own page, whatever it carries, is refused first.
+  for (const headers of [{}, { "Sec-Fetch-Site": "cross-site" }, { Origin: "https://evil.example" }]) {
+    const res = await suite.gw.fetch("/agent?lookup=12&visitorid=../x", { method: "POST", headers: { Accept: "application/json", ...headers } });
+    assert.equal(res.status, 403, JSON.stringify(headers));
+    assert.equal((await res.json()).error.code, "cross_site_request");
   }
   assert.deepEqual(await suite.up.requests(), [], "no hostile request reached Upscope");
   await new Promise((r) => setTimeout(r, 100));
