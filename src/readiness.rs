@@ -92,6 +92,26 @@ pub fn readiness(src: &impl Source) -> Readiness {
     report
 }
 
+/// How long `/readyz?upstream=1` keeps Upscope's answer, good or bad: the
+/// endpoint is public, and must not become a way to spend the account's
+/// API calls.
+pub const UPSTREAM_CHECK_TTL_MS: f64 = 30_000.0;
+
+/// What Upscope said to the readiness check's one authenticated read, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamCheck {
+    pub at_ms: f64,
+    /// `Err((reason, message))`: Upscope's code or what happened, and a sentence.
+    pub outcome: Result<(), (String, String)>,
+}
+
+impl UpstreamCheck {
+    /// Still good at `now_ms` (a clock that went backwards asks again).
+    pub fn is_fresh(&self, now_ms: f64) -> bool {
+        now_ms >= self.at_ms && now_ms - self.at_ms < UPSTREAM_CHECK_TTL_MS
+    }
+}
+
 /// Settings from a JSON object of names to strings (or lists of strings, as
 /// a wrangler config may write them): what the pre-deploy check reads.
 pub struct JsonVars(BTreeMap<String, String>);
@@ -129,6 +149,14 @@ impl Source for JsonVars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upstream_check_is_kept_thirty_seconds() {
+        let check = UpstreamCheck { at_ms: 1_000_000.0, outcome: Ok(()) };
+        assert!(check.is_fresh(1_000_000.0) && check.is_fresh(1_029_999.0));
+        assert!(!check.is_fresh(1_030_000.0));
+        assert!(!check.is_fresh(999_999.0), "a clock that went backwards asks again");
+    }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

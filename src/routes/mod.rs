@@ -209,8 +209,8 @@ async fn dispatch(
     match route {
         // Liveness needs no settings and no upstream.
         Route::Health => Ok(health::handle()),
-        // Readiness reads settings, never the upstream.
-        Route::Ready => Ok(ready::handle(env)),
+        // Readiness reads settings; the upstream only when asked (`?upstream=1`).
+        Route::Ready => ready::handle(req, env, params, log).await,
         Route::Visitor => visitor::handle(&Ctx::new(req, env, params, log)?).await,
         Route::Agent => agent::handle(&Ctx::new(req, env, params, log)?).await,
         Route::View => view::handle(&Ctx::new(req, env, params, log)?).await,

@@ -1,20 +1,37 @@
+use std::sync::Mutex;
+
 use serde_json::{Map, Value};
+use worker::js_sys::Date;
 use worker::Env;
 
-use super::Outcome;
+use super::{Ctx, Outcome};
+use crate::core::query::Params;
+use crate::edge::request::RequestHead;
+use crate::observe::RequestLog;
 use crate::core::sort::stable_sort_by;
 use crate::edge::env::binding;
 use crate::edge::kv::kv_namespace;
 use crate::edge::rate_limit::rate_limiter;
-use crate::readiness::readiness;
+use crate::error::GatewayError;
+use crate::readiness::{readiness, UpstreamCheck};
 use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 
 /// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
 pub const VERSION_METADATA_BINDING: &str = "CF_VERSION_METADATA";
 
+/// Upscope's last answer to `?upstream=1` in this isolate.
+static LAST_UPSTREAM_CHECK: Mutex<Option<UpstreamCheck>> = Mutex::new(None);
+
 /// Readiness: every setting `/visitor` and `/agent` need, checked with the
-/// routes' own loaders and without calling Upscope. Names only, never values.
-pub fn handle(env: &Env) -> Outcome {
+/// routes' own loaders. Names only, never values. Plain `/readyz` never
+/// calls Upscope; `?upstream=1` also proves the API key with one
+/// authenticated read (`GET /usage`), whose answer is kept for 30 seconds.
+pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestLog) -> Result<Outcome, GatewayError> {
+    let check_upstream = match params.get("upstream") {
+        None => false,
+        Some("1") => true,
+        Some(_) => return Err(GatewayError::bad_request("invalid_parameter", "upstream: use upstream=1, or leave it out")),
+    };
     let report = readiness(env);
     // Members are inserted into the map (printed in name order), not
     // assigned through `Value` indexing, whose panic path costs the wasm.
@@ -24,9 +41,12 @@ pub fn handle(env: &Env) -> Outcome {
         body.insert("version_id".into(), Value::from(id));
     }
     if !report.is_ready() {
+        if check_upstream {
+            body.insert("upstream".into(), upstream_member(None, 0.0));
+        }
         body.insert("status".into(), Value::from("not_ready"));
         body.insert("problems".into(), Value::from(report.problems));
-        return Outcome::NotReady(Value::Object(body));
+        return Ok(Outcome::NotReady(Value::Object(body)));
     }
     let mut features = report.features;
     features.extend(["visitor", "agent"]);
@@ -40,9 +60,56 @@ pub fn handle(env: &Env) -> Outcome {
         features.push("agent_rate_limit");
     }
     stable_sort_by(&mut features, |a, b| a.cmp(b));
-    body.insert("status".into(), Value::from("ready"));
     body.insert("features".into(), Value::from(features));
-    Outcome::Json(Value::Object(body))
+    if check_upstream {
+        // Only now: the settings the call needs (its timeout, the key) are known to be good.
+        let ctx = Ctx::new(req, env, params, log)?;
+        let now = Date::now();
+        let check = upstream_check(&ctx, now).await?;
+        body.insert("upstream".into(), upstream_member(Some(&check), now));
+        if let Err((_, message)) = check.outcome {
+            body.insert("status".into(), Value::from("not_ready"));
+            body.insert("problems".into(), Value::from(vec![message]));
+            return Ok(Outcome::NotReady(Value::Object(body)));
+        }
+    }
+    body.insert("status".into(), Value::from("ready"));
+    Ok(Outcome::Json(Value::Object(body)))
+}
+
+/// This isolate's fresh answer, or a new one from Upscope.
+async fn upstream_check(ctx: &Ctx<'_>, now: f64) -> Result<UpstreamCheck, GatewayError> {
+    let kept = LAST_UPSTREAM_CHECK.lock().ok().and_then(|last| last.clone()).filter(|c| c.is_fresh(now));
+    if let Some(check) = kept {
+        return Ok(check);
+    }
+    let outcome = ctx.upscope()?.usage().await.map_err(|e| (e.reason(), format!("Upscope: {}", e.message())));
+    let check = UpstreamCheck { at_ms: now, outcome };
+    if let Ok(mut last) = LAST_UPSTREAM_CHECK.lock() {
+        *last = Some(check.clone());
+    }
+    Ok(check)
+}
+
+/// `{"status":"ok"|"failed"|"not_checked","endpoint":"usage","reason":…,"age_seconds":…}`.
+fn upstream_member(check: Option<&UpstreamCheck>, now: f64) -> Value {
+    let mut member = Map::new();
+    member.insert("endpoint".into(), Value::from("usage"));
+    match check {
+        None => {
+            member.insert("status".into(), Value::from("not_checked"));
+            member.insert("reason".into(), Value::from("settings_not_ready"));
+        }
+        Some(check) => {
+            let status = if check.outcome.is_ok() { "ok" } else { "failed" };
+            member.insert("status".into(), Value::from(status));
+            if let Err((reason, _)) = &check.outcome {
+                member.insert("reason".into(), Value::from(reason.as_str()));
+            }
+            member.insert("age_seconds".into(), Value::from(((now - check.at_ms).max(0.0) / 1000.0) as u64));
+        }
+    }
+    Value::Object(member)
 }
 
 /// The id of the deployed Worker version, when the metadata binding is bound.

@@ -50,6 +50,14 @@ impl<T: Transport> Client<T> {
         models::read_proxy_url(&body)
     }
 
+    /// `GET /usage`: the account's usage statistics (documented, read-only,
+    /// and cheap). Only its status matters: a 2xx proves the key and the
+    /// subscription, whatever the body says.
+    pub async fn usage(&self) -> Result<(), UpstreamError> {
+        let url = self.endpoint(&["usage"]);
+        self.call("usage", Method::Get, url, None).await.map(|_| ())
+    }
+
     fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         // The base is validated as an http(s) URL, so it can have path segments.
@@ -150,6 +158,17 @@ mod tests {
         let req = &fake.requests.borrow()[0];
         assert!(req.headers.contains(&("Content-Type", "application/json".into())));
         assert_eq!(req.body.as_deref(), Some(r#"{"agent":{"id":"a1","name":"Ann"}}"#));
+    }
+
+    #[test]
+    fn usage_is_one_authenticated_get_whose_status_alone_counts() {
+        let fake = FakeTransport::answering([(200, r#"{"usage":{"visitors":{}}}"#), (200, "not json")]);
+        block_on(client(&fake).usage()).unwrap();
+        block_on(client(&fake).usage()).unwrap();
+        assert_eq!(fake.calls(), ["GET /v1.3/usage", "GET /v1.3/usage"]);
+        assert!(fake.requests.borrow()[0].headers.contains(&("X-Api-Key", "test-key".into())));
+        let refused = FakeTransport::answering([(401, r#"{"status":"error","error":"no_subscription"}"#)]);
+        assert_eq!(block_on(client(&refused).usage()).unwrap_err().reason(), "no_subscription");
     }
 
     #[test]

@@ -37,6 +37,22 @@ impl UpstreamError {
         }
     }
 
+    /// A short word for `/readyz?upstream=1`: Upscope's own code when it
+    /// gave one (`invalid_api_key`, `no_subscription`, …), else what happened.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Unauthorized(Some(code)) => code.clone(),
+            Self::Unauthorized(None) => "unauthorized".into(),
+            Self::OverPlanLimits => "over_limits".into(),
+            Self::RateLimited { .. } => "rate_limited".into(),
+            Self::Unreachable => "unreachable".into(),
+            Self::TimedOut => "timeout".into(),
+            Self::NotFound => "status_404".into(),
+            Self::Unavailable(status) | Self::Refused(status) => format!("status_{status}"),
+            Self::BadResponse(_) => "bad_response".into(),
+        }
+    }
+
     pub fn gateway_status(&self) -> u16 {
         match self {
             Self::RateLimited { .. } | Self::Unavailable(_) => 503,
@@ -132,6 +148,18 @@ mod tests {
     fn odd_error_codes_are_not_kept() {
         let e = UpstreamError::from_status(401, &err("<script>"), None);
         assert_eq!(e, UpstreamError::Unauthorized(None));
+    }
+
+    #[test]
+    fn readiness_reasons_are_upscopes_code_or_what_happened() {
+        let reason = |status, body: &str| UpstreamError::from_status(status, body, None).reason();
+        assert_eq!(reason(401, &err("invalid_api_key")), "invalid_api_key");
+        assert_eq!(reason(401, &err("no_subscription")), "no_subscription");
+        assert_eq!(reason(401, &err("api_not_enabled")), "api_not_enabled");
+        assert_eq!(reason(401, "<html>"), "unauthorized");
+        assert_eq!(reason(503, ""), "status_503");
+        assert_eq!(UpstreamError::Unreachable.reason(), "unreachable");
+        assert_eq!(UpstreamError::TimedOut.reason(), "timeout");
     }
 
     #[test]

@@ -83,3 +83,65 @@ test("the harness runs the compatibility date and flags of wrangler.toml", async
   const source = readFileSync(new URL("../support/harness.mjs", import.meta.url), "utf8");
   assert.doesNotMatch(source, /\d{4}-\d{2}-\d{2}/, "the harness names no date of its own");
 });
+
+test("?upstream=1 proves the API key with one GET /usage, kept 30 s; plain /readyz still never calls Upscope", async () => {
+  const up = await startSimulator();
+  try {
+    await withGateway({ vars: baseVars(up.apiBase) }, async (gw) => {
+      const plain = await ready(gw);
+      assert.equal(plain.status, 200);
+      assert.equal(plain.body.upstream, undefined);
+      assert.deepEqual(await up.calls(), [], "plain /readyz never calls Upscope");
+
+      const first = await ready(gw, "/readyz?upstream=1");
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.deepEqual(first.body.upstream, { endpoint: "usage", status: "ok", age_seconds: 0 });
+      // Asked again and again: Upscope is asked once.
+      for (let i = 0; i < 5; i++) assert.equal((await ready(gw, "/readyz?upstream=1")).status, 200);
+      assert.deepEqual(await up.calls(), ["GET /v1.3/usage"]);
+      const [usage] = await up.requests();
+      assert.equal(usage.apiKey, API_KEY);
+      const bad = await gw.fetch("/readyz?upstream=yes", { headers: { Accept: "application/json" } });
+      assert.equal(bad.status, 400);
+    });
+  } finally {
+    await up.close();
+  }
+});
+
+test("?upstream=1 is 503 naming Upscope's reason: a rejected key, no subscription, unreachable, timeout", async () => {
+  const up = await startSimulator();
+  try {
+    const cases = [
+      [{ status: 401, body: { status: "error", error: "invalid_api_key" } }, "invalid_api_key", /rejected the API key/],
+      [{ status: 401, body: { status: "error", error: "no_subscription" } }, "no_subscription", /no active subscription/],
+      [{ status: 401, body: { status: "error", error: "api_not_enabled" } }, "api_not_enabled", /REST API is not enabled/],
+      [{ reset_connection: true, times: 2 }, "unreachable", /could not be reached/],
+      [{ delay_ms: 3000, status: 200, body: {} }, "timeout", /did not answer in time/],
+    ];
+    for (const [fault, reason, message] of cases) {
+      await up.reset();
+      await up.fault({ method: "GET", path: "/usage", ...fault });
+      // A fresh gateway each time: nothing kept from the previous case.
+      await withGateway({ vars: baseVars(up.apiBase, { UPSTREAM_TIMEOUT_MS: "1000" }) }, async (gw) => {
+        const { status, body } = await ready(gw, "/readyz?upstream=1");
+        assert.equal(status, 503, reason);
+        assert.equal(body.status, "not_ready");
+        assert.equal(body.upstream.status, "failed");
+        assert.equal(body.upstream.reason, reason);
+        assert.match(body.problems[0], message);
+        assert.ok(!JSON.stringify(body).includes(API_KEY));
+      });
+    }
+    // Settings that are not ready: Upscope is not asked at all.
+    await up.reset();
+    await withGateway({ vars: baseVars(up.apiBase, { UPSCOPE_API_KEY: "" }) }, async (gw) => {
+      const { status, body } = await ready(gw, "/readyz?upstream=1");
+      assert.equal(status, 503);
+      assert.deepEqual(body.upstream, { endpoint: "usage", status: "not_checked", reason: "settings_not_ready" });
+    });
+    assert.deepEqual(await up.calls(), []);
+  } finally {
+    await up.close();
+  }
+});

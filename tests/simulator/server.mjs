@@ -3,7 +3,7 @@
 // command and the upstream of every integration and browser test.
 //
 //   API:     /v1.3/list, /v1.3/visitors/:id, /v1.3/visitors/:id/watch_url,
-//            /v1.3/visitors/:id/session, /v1.3/proxy_sessions
+//            /v1.3/visitors/:id/session, /v1.3/proxy_sessions, /v1.3/usage
 //   Pages:   /  (what is in the simulator), /sim/proxy/:token, /sim/watch/:token,
 //            /sim/shop?uniqueid=ID (a demo customer page embedding the gateway's /visitor)
 //   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests, /__sim/faults
@@ -204,6 +204,14 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
         return send(res, 200, "ok");
       }
     }
+    // Account usage statistics (documented: the "usage" object's four groups; their contents are not).
+    if (req.method === "GET" && path === "/usage") {
+      const sessions = state.watches.size;
+      return send(res, 200, {
+        status: "ok",
+        usage: { visitors: { total: state.visitors.length }, agents: { total: 0 }, session_counts: { total: sessions }, session_seconds: { total: 0 } },
+      });
+    }
     if (req.method === "POST" && path === "/proxy_sessions") {
       if (!body || typeof body.initial_url !== "string" || !isWebUrl(body.initial_url)) return apiError(res, 400, "invalid_initial_url");
       const id = token();
@@ -237,7 +245,12 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
 <table><tr><th>Visitor's own ID (<code>${UNIQUE_ID_PARAM}</code>)</th><td id="proxy-unique-id">${escapeHtml(uniqueId ?? "(none)")}</td></tr>
 <tr><th>Short ID</th><td id="proxy-short-id">${escapeHtml(visitor.short_id)}</td></tr>
 <tr><th>Lookup code to read out</th><td id="proxy-lookup-code"><strong>${escapeHtml(visitor.lookup_code)}</strong></td></tr>
-<tr><th>Allowed domains</th><td>${escapeHtml(proxy.allowed_domains.join(", ") || "(any)")}</td></tr></table>`);
+<tr><th>Allowed domains</th><td>${escapeHtml(proxy.allowed_domains.join(", ") || "(any)")}</td></tr></table>
+<script>
+// The part of Upscope's SDK a proxied page has that the REST flow uses (documented
+// calls): Upscope('getShortId', cb) and Upscope('getLookupCode', cb).
+window.Upscope = (command, callback) => callback(${JSON.stringify({ getShortId: visitor.short_id, getLookupCode: visitor.lookup_code }).replaceAll("<", "\\u003c")}[command]);
+</script>`);
   }
 
   function watchPage(res, id) {
