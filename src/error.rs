@@ -136,9 +136,11 @@ impl GatewayError {
         serde_json::to_string(&Value::Object(body)).unwrap_or_default()
     }
 
-    /// Trouble that may pass by itself, so trying again can help.
+    /// Trouble that may pass by itself, so trying again can help. A rejected
+    /// key or a redirect (a wrong `UPSCOPE_API_BASE`, most likely) stays until fixed.
     pub fn is_transient(&self) -> bool {
-        matches!(self.status(), 429 | 502..=504) && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_)))
+        matches!(self.status(), 429 | 502..=504)
+            && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_) | UpstreamError::Redirected(_)))
     }
 }
 
@@ -208,6 +210,7 @@ mod tests {
         assert!(GatewayError::Upstream(UpstreamError::TimedOut).is_transient());
         assert!(GatewayError::TooManyRequests.is_transient());
         assert!(!GatewayError::Upstream(UpstreamError::Unauthorized(None)).is_transient());
+        assert!(!GatewayError::Upstream(UpstreamError::Redirected(307)).is_transient());
         assert!(!GatewayError::bad_request("x", "y").is_transient());
         assert!(!GatewayError::Misconfigured("x".into()).is_transient());
     }
