@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use url::Url;
 
 use crate::core::framing::FrameAncestors;
-use crate::core::page_url::{parse_web_url, UrlPrefix};
+use crate::core::page_url::{is_loopback, parse_web_url, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::core::text::list_items;
@@ -150,16 +150,6 @@ only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work"
             UPSTREAM_TIMEOUT_RANGE_MS,
             "a whole number of milliseconds, 100 to 60000",
         )
-    }
-}
-
-/// This machine: 127.0.0.0/8, ::1 or `localhost`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -48,6 +48,23 @@ pub fn parse_web_url(text: &str) -> Option<Url> {
     ok.then_some(url)
 }
 
+/// A URL that carries a session (a `watch_url`, a proxy URL) or the API key:
+/// https only, since over http anyone on the path could take it; plain http
+/// only on this machine (the simulator).
+pub fn parse_secure_url(text: &str) -> Option<Url> {
+    parse_web_url(text).filter(|url| url.scheme() == "https" || is_loopback(url))
+}
+
+/// This machine: 127.0.0.0/8, ::1 or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// The page the visitor asked for with `?url=`, if it is allowed; else the default page.
 pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]) -> Result<Url, InvalidInput> {
     let Some(requested) = requested else { return Ok(default.clone()) };
@@ -338,6 +355,37 @@ mod tests {
             with_unique_id(&url("https://shop.example.com/"), Some(&id)).as_str(),
             "https://shop.example.com/?___upscope_unique_id=me"
         );
+    }
+}
+
+#[cfg(test)]
+mod secure_url_tests {
+    use super::parse_secure_url;
+
+    #[test]
+    fn https_anywhere_and_http_on_loopback_only() {
+        for ok in [
+            "https://watch.upscope.io/w/1",
+            "http://127.0.0.1:8788/sim/watch/x",
+            "http://127.9.9.9/",
+            "http://[::1]:9/w",
+            "http://LOCALHOST:9/w",
+        ] {
+            assert!(parse_secure_url(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "http://watch.upscope.io/w/1",
+            "http://10.0.0.7/w",
+            "http://127.0.0.1.nip.io/w",
+            "http://localhost.example.com/w",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://watch.upscope.io/w",
+            "//watch.upscope.io/w",
+            "https://user:pw@watch.upscope.io/w",
+        ] {
+            assert!(parse_secure_url(bad).is_none(), "{bad}");
+        }
     }
 }
 

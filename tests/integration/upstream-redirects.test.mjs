@@ -1,6 +1,7 @@
 // Upscope's answers are taken only as far as they go: a redirect is never
 // followed (the API key and the request body stay with the API host; any 3xx
-// is a 502 of its own, never retried).
+// is a 502 of its own, never retried), and a watch_url or proxy URL that is
+// not https (loopback excepted) is never handed on, shown or logged.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -85,4 +86,59 @@ test("a 3xx from the API is never followed: 502 upstream_redirected, the other o
   assert.match(html, /upstream_redirected/);
   assert.doesNotMatch(html, /id="retry"/, "a redirect is not trouble that passes by itself");
   assert.deepEqual(elsewhere.received, []);
+});
+
+/** Session URLs no browser should be sent to, each carrying a token that must go nowhere. */
+const UNSAFE_URLS = [
+  "http://watch.example.com/w/tok-plain-http",
+  "javascript:alert('tok-javascript')",
+  "data:text/html,tok-data",
+  "ftp://watch.example.com/tok-ftp",
+  "http://10.0.0.7/w/tok-private-http",
+];
+const TOKEN = /tok-[a-z-]+/;
+
+test("a watch_url that is not https (loopback excepted) is a 502 upstream_bad_response; the URL reaches no page, header or log", async () => {
+  for (const url of UNSAFE_URLS) {
+    for (const accept of ["application/json", "text/html"]) {
+      await suite.up.reset();
+      await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: url } });
+      const res = await suite.gw.fetch(AGENT_LINK, { headers: { Accept: accept } });
+      const body = await res.text();
+      assert.equal(res.status, 502, `${url} (${accept}): ${body.slice(0, 200)}`);
+      assert.equal(res.headers.get("location"), null);
+      assert.match(body, /upstream_bad_response/);
+      assert.match(body, /https/);
+      assert.doesNotMatch(body, TOKEN, `${url} (${accept})`);
+      assert.deepEqual(await suite.up.calls(), [SEARCH, WATCH]);
+    }
+  }
+  assert.doesNotMatch(suite.gw.logs.join(""), TOKEN);
+});
+
+test("a proxy session URL that is not https (loopback excepted) is a 502 upstream_bad_response; the URL reaches no page, header or log", async () => {
+  for (const url of UNSAFE_URLS) {
+    for (const accept of ["application/json", "text/html"]) {
+      await suite.up.reset();
+      await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", proxy_session: { id: "p1", url } } });
+      const res = await suite.gw.fetch("/visitor", { headers: { Accept: accept } });
+      const body = await res.text();
+      assert.equal(res.status, 502, `${url} (${accept}): ${body.slice(0, 200)}`);
+      assert.equal(res.headers.get("location"), null);
+      assert.match(body, /upstream_bad_response/);
+      assert.doesNotMatch(body, TOKEN, `${url} (${accept})`);
+      assert.deepEqual(await suite.up.calls(), [PROXY]);
+    }
+  }
+  assert.doesNotMatch(suite.gw.logs.join(""), TOKEN);
+});
+
+test("https session URLs, and http ones on loopback (the simulator's), are still handed on", async () => {
+  for (const url of ["https://watch.example.com/w/ok", "http://127.0.0.1:9/w/ok", "http://localhost:9/w/ok", "http://[::1]:9/w/ok"]) {
+    await suite.up.reset();
+    await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: url } });
+    const res = await suite.gw.fetch(AGENT_LINK);
+    assert.equal(res.status, 302, url);
+    assert.equal(res.headers.get("location"), url);
+  }
 });
