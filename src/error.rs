@@ -29,6 +29,8 @@ pub enum GatewayError {
     },
     /// Over the limit of a configured rate-limiting binding.
     TooManyRequests,
+    /// A route that refuses when its rate limiter cannot say (failed, or too slow).
+    RateLimiterUnavailable,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
     /// The runtime failed at something that cannot fail for a good request.
@@ -70,6 +72,7 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
             Self::AccessKeysUnavailable => 502,
             Self::TooManyRequests => 429,
+            Self::RateLimiterUnavailable => 503,
             Self::Upstream(e) => e.gateway_status(),
         }
     }
@@ -90,6 +93,7 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
             Self::TooManyRequests => "rate_limited",
+            Self::RateLimiterUnavailable => "rate_limiter_unavailable",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
         }
@@ -118,6 +122,10 @@ impl GatewayError {
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
+            Self::RateLimiterUnavailable => {
+                "The gateway cannot check its request limit right now, so it is not starting sessions. Try again in a moment."
+                    .into()
+            }
             Self::Internal(what) => format!("The gateway failed unexpectedly ({what}). Try again."),
             Self::Upstream(e) => e.message(),
         }
@@ -172,6 +180,7 @@ mod tests {
             (GatewayError::Internal("x"), 500, "internal_error"),
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
+            (GatewayError::RateLimiterUnavailable, 503, "rate_limiter_unavailable"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),
@@ -209,6 +218,7 @@ mod tests {
     fn transient_trouble_is_what_may_pass_by_itself() {
         assert!(GatewayError::Upstream(UpstreamError::TimedOut).is_transient());
         assert!(GatewayError::TooManyRequests.is_transient());
+        assert!(GatewayError::RateLimiterUnavailable.is_transient(), "the visitor's page offers Try again");
         assert!(!GatewayError::Upstream(UpstreamError::Unauthorized(None)).is_transient());
         assert!(!GatewayError::Upstream(UpstreamError::Redirected(307)).is_transient());
         assert!(!GatewayError::bad_request("x", "y").is_transient());
