@@ -15,10 +15,12 @@ pub const UNIQUE_ID_PARAM: &str = "___upscope_unique_id";
 pub struct UrlPrefix(Url);
 
 impl UrlPrefix {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let url = parse_web_url(text).ok_or_else(|| format!("'{text}' is not an absolute http(s) URL"))?;
+    /// The prefix, or what is wrong with it (in words that never quote it:
+    /// a query may hold a token).
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let url = check_web_url(text)?;
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("'{text}' must not have a query or fragment"));
+            return Err("must not have a query or fragment");
         }
         Ok(Self(url))
     }
@@ -40,12 +42,18 @@ impl UrlPrefix {
 /// An absolute http(s) URL without credentials, normalised by the URL parser
 /// (dot segments, including encoded ones, are resolved before any comparison).
 pub fn parse_web_url(text: &str) -> Option<Url> {
-    let url = Url::parse(text).ok()?;
-    let ok = matches!(url.scheme(), "http" | "https")
-        && url.host().is_some()
-        && url.username().is_empty()
-        && url.password().is_none();
-    ok.then_some(url)
+    check_web_url(text).ok()
+}
+
+/// `parse_web_url`, saying what is wrong instead of `None`, in words that
+/// never quote the text (it may hold a password or a token).
+pub fn check_web_url(text: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(text).ok().filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    let url = url.ok_or("is not an absolute http(s) URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password");
+    }
+    Ok(url)
 }
 
 /// A URL that carries a session (a `watch_url`, a proxy URL) or the API key:
@@ -239,11 +247,12 @@ mod tests {
     }
 
     #[test]
-    fn prefix_refuses_query_fragment_and_non_web() {
-        assert!(UrlPrefix::parse("https://a.example/x?y=1").is_err());
-        assert!(UrlPrefix::parse("https://a.example/x#y").is_err());
-        assert!(UrlPrefix::parse("ftp://a.example/").is_err());
-        assert!(UrlPrefix::parse("/relative").is_err());
+    fn prefix_refuses_query_fragment_credentials_and_non_web_saying_why() {
+        assert_eq!(UrlPrefix::parse("https://a.example/x?y=1"), Err("must not have a query or fragment"));
+        assert_eq!(UrlPrefix::parse("https://a.example/x#y"), Err("must not have a query or fragment"));
+        assert_eq!(UrlPrefix::parse("https://user:pw@a.example/x"), Err("must not carry a user name or password"));
+        assert_eq!(UrlPrefix::parse("ftp://a.example/"), Err("is not an absolute http(s) URL"));
+        assert_eq!(UrlPrefix::parse("/relative"), Err("is not an absolute http(s) URL"));
     }
 
     #[test]
