@@ -33,6 +33,8 @@ pub enum GatewayError {
     TooManyRequests,
     /// A confirmation POST that did not come from the gateway's own page.
     CrossSiteRequest,
+    /// A route that refuses when its rate limiter cannot say (failed, or too slow).
+    RateLimiterUnavailable,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
     /// The runtime failed at something that cannot fail for a good request.
@@ -75,6 +77,7 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } | Self::CrossSiteRequest => 403,
             Self::AccessKeysUnavailable => 502,
             Self::TooManyRequests => 429,
+            Self::RateLimiterUnavailable => 503,
             Self::Upstream(e) => e.gateway_status(),
         }
     }
@@ -97,6 +100,7 @@ impl GatewayError {
             Self::AccessKeysUnavailable => "access_keys_unavailable",
             Self::TooManyRequests => "rate_limited",
             Self::CrossSiteRequest => "cross_site_request",
+            Self::RateLimiterUnavailable => "rate_limiter_unavailable",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
         }
@@ -131,6 +135,10 @@ impl GatewayError {
                 "This confirmation can only be sent from the gateway's own page. Open the link again and press the button on the page it shows."
                     .into()
             }
+            Self::RateLimiterUnavailable => {
+                "The gateway cannot check its request limit right now, so it is not starting sessions. Try again in a moment."
+                    .into()
+            }
             Self::Internal(what) => format!("The gateway failed unexpectedly ({what}). Try again."),
             Self::Upstream(e) => e.message(),
         }
@@ -149,9 +157,11 @@ impl GatewayError {
         serde_json::to_string(&Value::Object(body)).unwrap_or_default()
     }
 
-    /// Trouble that may pass by itself, so trying again can help.
+    /// Trouble that may pass by itself, so trying again can help. A rejected
+    /// key or a redirect (a wrong `UPSCOPE_API_BASE`, most likely) stays until fixed.
     pub fn is_transient(&self) -> bool {
-        matches!(self.status(), 429 | 502..=504) && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_)))
+        matches!(self.status(), 429 | 502..=504)
+            && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_) | UpstreamError::Redirected(_)))
     }
 }
 
@@ -185,6 +195,7 @@ mod tests {
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
+            (GatewayError::RateLimiterUnavailable, 503, "rate_limiter_unavailable"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),
@@ -222,7 +233,9 @@ mod tests {
     fn transient_trouble_is_what_may_pass_by_itself() {
         assert!(GatewayError::Upstream(UpstreamError::TimedOut).is_transient());
         assert!(GatewayError::TooManyRequests.is_transient());
+        assert!(GatewayError::RateLimiterUnavailable.is_transient(), "the visitor's page offers Try again");
         assert!(!GatewayError::Upstream(UpstreamError::Unauthorized(None)).is_transient());
+        assert!(!GatewayError::Upstream(UpstreamError::Redirected(307)).is_transient());
         assert!(!GatewayError::bad_request("x", "y").is_transient());
         assert!(!GatewayError::Misconfigured("x".into()).is_transient());
     }

@@ -120,8 +120,9 @@ impl JsonVars {
     /// Parses `{"NAME": "value" | ["a", "b"], ...}`; any other shape is an
     /// error naming the entry (never its value).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let map: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(text).map_err(|e| format!("expected a JSON object of settings: {e}"))?;
+        // Where, not serde's words: those may quote a value ("invalid type: string \"…\"").
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| format!("expected a JSON object of settings (line {}, column {})", e.line(), e.column()))?;
         let mut vars = BTreeMap::new();
         for (name, value) in map {
             let text = match value {
@@ -216,6 +217,37 @@ mod tests {
     }
 
     #[test]
+    fn urls_in_settings_are_named_never_echoed_with_their_credentials_or_query() {
+        const LEAKY: &str = "https://user:hunter2@shop.example.com/a?token=s3cret#frag";
+        for name in [
+            "UPSCOPE_API_BASE",
+            "PROXY_INITIAL_URL",
+            "PROXY_ALLOWED_URLS",
+            "PROXY_ALLOWED_DOMAINS",
+            "WATCH_RETRY_URL",
+            "WATCH_ON_END_URL",
+            "EMBED_ORIGINS",
+            "AGENT_EMBED_ORIGINS",
+            "VIEWER_EMBED_ORIGINS",
+            "WATCH_PERMISSIONS",
+            "VIEWER_PERMISSIONS",
+        ] {
+            let mut pairs = production();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.extend([
+                (name, LEAKY),
+                ("VIEWER_LINK_SECRET", SECRET),
+                ("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210"),
+            ]);
+            let problems = readiness(&vars(&pairs)).problems.join("\n");
+            assert!(problems.contains(name), "{name} not named: {problems}");
+            for leak in ["hunter2", "s3cret", "user:", "frag"] {
+                assert!(!problems.contains(leak), "{name} leaks {leak}: {problems}");
+            }
+        }
+    }
+
+    #[test]
     fn view_is_checked_once_any_of_its_settings_is_given() {
         let mut pairs = production();
         pairs.push(("VIEWER_PERMISSIONS", "scroll"));
@@ -251,5 +283,9 @@ mod tests {
         let err = JsonVars::parse(r#"{"SECRET":123456}"#).err().unwrap();
         assert!(err.contains("SECRET") && !err.contains("123456"), "{err}");
         assert!(JsonVars::parse("[]").is_err());
+        for bad in [r#""hunter2""#, r#"["hunter2"]"#, r#"{"A": "hunter2""#] {
+            let err = JsonVars::parse(bad).err().unwrap();
+            assert!(err.starts_with("expected a JSON object of settings (line 1") && !err.contains("hunter2"), "{err}");
+        }
     }
 }

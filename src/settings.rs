@@ -1,7 +1,8 @@
 //! Every variable, secret and binding name the gateway reads, parsed and
 //! validated in one place. Each route loads only what it needs, so a gap in
 //! `/visitor`'s settings never breaks `/agent`. Errors name the setting and
-//! never echo a secret's value.
+//! never echo a secret's value, nor a URL's user name, password or query
+//! (`core::redact`): they reach the public `/readyz` and error pages.
 
 use std::ops::RangeInclusive;
 
@@ -9,9 +10,10 @@ use url::Url;
 
 use crate::core::framing::FrameAncestors;
 use crate::core::launch::LaunchOrigins;
-use crate::core::page_url::{parse_web_url, UrlPrefix};
+use crate::core::page_url::{check_web_url, is_loopback, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
+use crate::core::redact;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
 use crate::upscope::models::{Branding, Naked};
@@ -108,12 +110,9 @@ fn list(src: &impl Source, name: &str) -> Vec<String> {
     src.get(name).map(|v| list_items(&v).map(str::to_owned).collect()).unwrap_or_default()
 }
 
+/// A URL setting; an error says what is wrong and never quotes the value.
 fn web_url(src: &impl Source, name: &str) -> Result<Option<Url>, GatewayError> {
-    src.get(name)
-        .map(|v| {
-            parse_web_url(v.trim()).ok_or_else(|| misconfigured(format!("{name} must be an absolute http(s) URL")))
-        })
-        .transpose()
+    src.get(name).map(|v| check_web_url(v.trim()).map_err(|why| misconfigured(format!("{name} {why}")))).transpose()
 }
 
 /// How to reach Upscope, and (`timeout_ms`) how long one request's upstream
@@ -156,16 +155,6 @@ only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work"
     }
 }
 
-/// This machine: 127.0.0.0/8, ::1 or `localhost`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// A whole-number setting: `default` when unset, otherwise a number within
 /// `range`; anything else is refused with "`name` must be `expected`".
 fn whole_number(
@@ -201,12 +190,17 @@ impl VisitorSettings {
             .ok_or_else(|| misconfigured("PROXY_INITIAL_URL is not set (the page /visitor opens)"))?;
         let allowed_urls = list(src, PROXY_ALLOWED_URLS)
             .iter()
-            .map(|entry| UrlPrefix::parse(entry).map_err(|why| misconfigured(format!("PROXY_ALLOWED_URLS: {why}"))))
+            .enumerate()
+            .map(|(i, entry)| {
+                UrlPrefix::parse(entry)
+                    .map_err(|why| misconfigured(format!("PROXY_ALLOWED_URLS: {} {why}", redact::entry(i + 1, entry))))
+            })
             .collect::<Result<_, _>>()?;
         let allowed_domains = list(src, PROXY_ALLOWED_DOMAINS);
-        if let Some(bad) = allowed_domains.iter().find(|d| d.contains('/')) {
+        if let Some((i, bad)) = allowed_domains.iter().enumerate().find(|(_, d)| d.contains('/')) {
             return Err(misconfigured(format!(
-                "PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: '{bad}'"
+                "PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: {} is one",
+                redact::entry(i + 1, bad)
             )));
         }
         Ok(Self { initial_url, allowed_urls, allowed_domains, link_key: Self::link_key(src)? })
@@ -640,6 +634,58 @@ pub(crate) mod tests {
             let err = VisitorSettings::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).err().unwrap();
             assert!(err.message().contains(name), "{err:?}");
         }
+    }
+
+    #[test]
+    fn url_settings_say_what_is_wrong_without_quoting_credentials_or_query() {
+        const LEAKY: &str = "https://user:hunter2@shop.example.com/a?token=s3cret";
+        let initial = ("PROXY_INITIAL_URL", "https://shop.example.com/");
+        let cases: [(Result<(), GatewayError>, &str); 7] = [
+            (
+                UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", LEAKY)])).map(drop),
+                "UPSCOPE_API_BASE must not carry a user name or password",
+            ),
+            (
+                VisitorSettings::load(&src(&[("PROXY_INITIAL_URL", LEAKY)])).map(drop),
+                "PROXY_INITIAL_URL must not carry a user name or password",
+            ),
+            (
+                VisitorSettings::load(&src(&[initial, ("PROXY_ALLOWED_URLS", LEAKY)])).map(drop),
+                "PROXY_ALLOWED_URLS: entry 1 (https://shop.example.com/a) must not carry a user name or password",
+            ),
+            (
+                VisitorSettings::load(&src(&[
+                    initial,
+                    ("PROXY_ALLOWED_URLS", "https://shop.example.com/help https://shop.example.com/a?token=s3cret#x"),
+                ]))
+                .map(drop),
+                "PROXY_ALLOWED_URLS: entry 2 (https://shop.example.com/a) must not have a query or fragment",
+            ),
+            (
+                VisitorSettings::load(&src(&[initial, ("PROXY_ALLOWED_DOMAINS", LEAKY)])).map(drop),
+                "PROXY_ALLOWED_DOMAINS lists domains (shop.example.com), not URLs: entry 1 (https://shop.example.com/a) is one",
+            ),
+            (
+                AgentSettings::load(&src(&[("WATCH_RETRY_URL", LEAKY)])).map(drop),
+                "WATCH_RETRY_URL must not carry a user name or password",
+            ),
+            (
+                frame_ancestors(&src(&[("EMBED_ORIGINS", LEAKY)]), FramedPages::Visitor).map(drop),
+                "EMBED_ORIGINS: entry 1 (https://shop.example.com/a) is not an origin",
+            ),
+        ];
+        for (loaded, expected) in cases {
+            let message = loaded.unwrap_err().message();
+            assert!(message.contains(expected), "{message}");
+            assert!(
+                !message.contains("hunter2") && !message.contains("s3cret") && !message.contains("user:"),
+                "{message}"
+            );
+        }
+        let odd = VisitorSettings::load(&src(&[initial, ("PROXY_ALLOWED_URLS", "user:hunter2@shop.example.com/a")]));
+        let message = odd.err().unwrap().message();
+        assert!(message.contains("PROXY_ALLOWED_URLS: entry 1 is not an absolute http(s) URL"), "{message}");
+        assert!(!message.contains("hunter2"));
     }
 
     #[test]

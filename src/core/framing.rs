@@ -2,6 +2,8 @@
 //! agent console), as a `Content-Security-Policy`. Redirects leave the
 //! gateway at once; the policy matters for what a browser actually shows.
 
+use super::redact;
+
 /// The `frame-ancestors` sources allowed for one route; empty means `'none'`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrameAncestors(Vec<String>);
@@ -11,16 +13,20 @@ impl FrameAncestors {
 
     /// Reads a list of origins (`https://shop.example.com`, `https://*.example.com`,
     /// `http://localhost:3000`) or `'self'`. Anything with a path, query or
-    /// another scheme is refused, naming the entry.
+    /// another scheme is refused, naming the entry by position and by what of
+    /// it cannot hold a credential (`redact::entry`).
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
         let mut origins = Vec::new();
-        for entry in entries {
+        for (i, entry) in entries.iter().enumerate() {
             let entry = entry.as_ref();
             let origin = entry.strip_suffix('/').unwrap_or(entry);
             if origin == "'self'" || is_origin(origin) {
                 origins.push(origin.to_ascii_lowercase());
             } else {
-                return Err(format!("'{entry}' is not an origin like https://shop.example.com"));
+                return Err(format!(
+                    "{} is not an origin (scheme://host[:port], nothing more) like https://shop.example.com",
+                    redact::entry(i + 1, entry)
+                ));
             }
         }
         Ok(Self(origins))
@@ -85,21 +91,23 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_is_not_an_origin() {
-        for bad in [
-            "shop.example.com",
-            "https://shop.example.com/help",
-            "https://shop.example.com?x",
-            "ftp://shop.example.com",
-            "https://",
-            "https://a..b",
-            "https://a.example:port",
-            "*",
-            "https://a.example; script-src *",
-            "'none'",
+    fn refuses_what_is_not_an_origin_naming_the_entry_as_far_as_it_is_safe() {
+        for (bad, named) in [
+            ("shop.example.com", "entry 2 (shop.example.com)"),
+            ("https://shop.example.com/help", "entry 2 (https://shop.example.com/help)"),
+            ("https://shop.example.com?x", "entry 2 (https://shop.example.com/)"),
+            ("ftp://shop.example.com", "entry 2 (ftp://shop.example.com/)"),
+            ("https://", "entry 2 is"),
+            ("https://a..b", "entry 2 (https://a..b/)"),
+            ("https://a.example:port", "entry 2 is"),
+            ("*", "entry 2 is"),
+            ("https://a.example; script-src *", "entry 2 is"),
+            ("'none'", "entry 2 ('none')"),
+            ("https://user:hunter2@shop.example.com/?token=s3cret", "entry 2 (https://shop.example.com/)"),
         ] {
-            let err = FrameAncestors::parse(&[bad]).unwrap_err();
-            assert!(err.contains(bad), "{bad}: {err}");
+            let err = FrameAncestors::parse(&["'self'", bad]).unwrap_err();
+            assert!(err.starts_with(named) && err.contains("is not an origin"), "{bad}: {err}");
+            assert!(!err.contains("hunter2") && !err.contains("s3cret") && !err.contains("script-src"), "{err}");
         }
     }
 }

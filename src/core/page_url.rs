@@ -15,10 +15,12 @@ pub const UNIQUE_ID_PARAM: &str = "___upscope_unique_id";
 pub struct UrlPrefix(Url);
 
 impl UrlPrefix {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let url = parse_web_url(text).ok_or_else(|| format!("'{text}' is not an absolute http(s) URL"))?;
+    /// The prefix, or what is wrong with it (in words that never quote it:
+    /// a query may hold a token).
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let url = check_web_url(text)?;
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("'{text}' must not have a query or fragment"));
+            return Err("must not have a query or fragment");
         }
         Ok(Self(url))
     }
@@ -40,12 +42,35 @@ impl UrlPrefix {
 /// An absolute http(s) URL without credentials, normalised by the URL parser
 /// (dot segments, including encoded ones, are resolved before any comparison).
 pub fn parse_web_url(text: &str) -> Option<Url> {
-    let url = Url::parse(text).ok()?;
-    let ok = matches!(url.scheme(), "http" | "https")
-        && url.host().is_some()
-        && url.username().is_empty()
-        && url.password().is_none();
-    ok.then_some(url)
+    check_web_url(text).ok()
+}
+
+/// `parse_web_url`, saying what is wrong instead of `None`, in words that
+/// never quote the text (it may hold a password or a token).
+pub fn check_web_url(text: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(text).ok().filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    let url = url.ok_or("is not an absolute http(s) URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password");
+    }
+    Ok(url)
+}
+
+/// A URL that carries a session (a `watch_url`, a proxy URL) or the API key:
+/// https only, since over http anyone on the path could take it; plain http
+/// only on this machine (the simulator).
+pub fn parse_secure_url(text: &str) -> Option<Url> {
+    parse_web_url(text).filter(|url| url.scheme() == "https" || is_loopback(url))
+}
+
+/// This machine: 127.0.0.0/8, ::1 or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// The page the visitor asked for with `?url=`, if it is allowed; else the default page.
@@ -222,11 +247,12 @@ mod tests {
     }
 
     #[test]
-    fn prefix_refuses_query_fragment_and_non_web() {
-        assert!(UrlPrefix::parse("https://a.example/x?y=1").is_err());
-        assert!(UrlPrefix::parse("https://a.example/x#y").is_err());
-        assert!(UrlPrefix::parse("ftp://a.example/").is_err());
-        assert!(UrlPrefix::parse("/relative").is_err());
+    fn prefix_refuses_query_fragment_credentials_and_non_web_saying_why() {
+        assert_eq!(UrlPrefix::parse("https://a.example/x?y=1"), Err("must not have a query or fragment"));
+        assert_eq!(UrlPrefix::parse("https://a.example/x#y"), Err("must not have a query or fragment"));
+        assert_eq!(UrlPrefix::parse("https://user:pw@a.example/x"), Err("must not carry a user name or password"));
+        assert_eq!(UrlPrefix::parse("ftp://a.example/"), Err("is not an absolute http(s) URL"));
+        assert_eq!(UrlPrefix::parse("/relative"), Err("is not an absolute http(s) URL"));
     }
 
     #[test]
@@ -338,6 +364,37 @@ mod tests {
             with_unique_id(&url("https://shop.example.com/"), Some(&id)).as_str(),
             "https://shop.example.com/?___upscope_unique_id=me"
         );
+    }
+}
+
+#[cfg(test)]
+mod secure_url_tests {
+    use super::parse_secure_url;
+
+    #[test]
+    fn https_anywhere_and_http_on_loopback_only() {
+        for ok in [
+            "https://watch.upscope.io/w/1",
+            "http://127.0.0.1:8788/sim/watch/x",
+            "http://127.9.9.9/",
+            "http://[::1]:9/w",
+            "http://LOCALHOST:9/w",
+        ] {
+            assert!(parse_secure_url(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "http://watch.upscope.io/w/1",
+            "http://10.0.0.7/w",
+            "http://127.0.0.1.nip.io/w",
+            "http://localhost.example.com/w",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://watch.upscope.io/w",
+            "//watch.upscope.io/w",
+            "https://user:pw@watch.upscope.io/w",
+        ] {
+            assert!(parse_secure_url(bad).is_none(), "{bad}");
+        }
     }
 }
 

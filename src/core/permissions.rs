@@ -4,7 +4,6 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::query::echoable_name;
 use super::text::list_items;
 
 /// Upscope's permission names, without their `allow_` prefix.
@@ -78,12 +77,19 @@ pub fn parse_list(text: &str) -> Result<Vec<&'static str>, String> {
         }
         _ => names
             .iter()
-            .map(|name| {
-                NAMES
-                    .iter()
-                    .copied()
-                    .find(|known| known == name)
-                    .ok_or_else(|| format!("unknown permission '{}' ({})", echoable_name(name), vocabulary()))
+            .enumerate()
+            .map(|(i, name)| {
+                NAMES.iter().copied().find(|known| known == name).ok_or_else(|| {
+                    // Quoted only when it is a word: the list may be a setting's,
+                    // whose errors are public, and a pasted URL may hold a password.
+                    let word = name.len() <= 40 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                    let what = if word {
+                        format!("unknown permission '{name}'")
+                    } else {
+                        format!("entry {} is no permission", i + 1)
+                    };
+                    format!("{what} ({})", vocabulary())
+                })
             })
             .collect(),
     }
@@ -134,7 +140,9 @@ mod tests {
         assert!(parse_list("none,click").unwrap_err().contains("none stands alone"));
         assert!(parse_list(" , ").unwrap_err().starts_with("list the permissions"));
         let odd = parse_list(&format!("x\u{7}{}", "y".repeat(100))).unwrap_err();
-        assert!(!odd.contains('\u{7}') && odd.len() < 200, "the echo is short and printable: {odd}");
+        assert!(odd.starts_with("entry 1 is no permission (use "), "only a word is quoted: {odd}");
+        let pasted = parse_list("click https://user:hunter2@shop.example.com/?token=s3cret").unwrap_err();
+        assert!(pasted.starts_with("entry 2 is no permission") && !pasted.contains("hunter2"), "{pasted}");
     }
 
     #[test]

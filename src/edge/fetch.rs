@@ -9,7 +9,8 @@
 //! chunk across the JS↔wasm boundary, and through `web_sys` each header,
 //! init field and await is a crossing (and a wake) of its own.
 
-use std::cell::OnceCell;
+use std::cell::Cell;
+use std::future::Future;
 
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{Date, Math, Promise};
@@ -28,21 +29,42 @@ const MIN_RETRY_WINDOW_MS: f64 = 250.0;
 
 pub struct FetchTransport<'a> {
     /// `Date.now()` past which no upstream work may continue.
-    deadline_ms: f64,
+    deadline_ms: Cell<f64>,
     /// The deadline as a signal, made by the first call and shared by the
-    /// rest: one runtime timer per request, however many calls it makes.
-    signal: OnceCell<web_sys::AbortSignal>,
+    /// rest: one runtime timer per request, however many calls it makes
+    /// (made afresh only when the deadline moves).
+    signal: Cell<Option<web_sys::AbortSignal>>,
     log: &'a RequestLog,
 }
 
 impl<'a> FetchTransport<'a> {
     /// Upstream work for this request must end within `budget_ms` from now.
     pub fn new(budget_ms: u64, log: &'a RequestLog) -> Self {
-        Self { deadline_ms: Date::now() + budget_ms as f64, signal: OnceCell::new(), log }
+        Self { deadline_ms: Cell::new(Date::now() + budget_ms as f64), signal: Cell::new(None), log }
     }
 
     fn remaining_ms(&self) -> f64 {
-        self.deadline_ms - Date::now()
+        self.deadline_ms.get() - Date::now()
+    }
+
+    /// The deadline's signal, made by the first call after it was set.
+    fn signal(&self, remaining_ms: f64) -> web_sys::AbortSignal {
+        // Whole milliseconds, rounded up: a deadline is never cut short.
+        let signal =
+            self.signal.take().unwrap_or_else(|| web_sys::AbortSignal::timeout_with_u32(remaining_ms.ceil() as u32));
+        self.signal.set(Some(signal.clone()));
+        signal
+    }
+
+    /// Runs `work`, the gateway's own (bounded on its own), with the
+    /// deadline's clock stopped: the time it took is added back. Nothing
+    /// upstream is in flight meanwhile, so the old signal is simply dropped.
+    pub async fn uncharged<F: Future>(&self, work: F) -> F::Output {
+        let started = Date::now();
+        let output = work.await;
+        self.deadline_ms.set(self.deadline_ms.get() + (Date::now() - started).max(0.0));
+        self.signal.set(None);
+        output
     }
 }
 
@@ -81,22 +103,21 @@ fn read_answer(mut answer: String) -> Option<HttpResponse> {
 
 impl Transport for FetchTransport<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let remaining = self.remaining_ms();
+        // No time left: the call is never sent, so the log line holds no call for it.
+        if remaining <= 0.0 {
+            return Err(TransportError::TimedOut);
+        }
         let endpoint = request.endpoint;
         let started = Date::now();
-        let remaining = self.remaining_ms();
-        let answer = if remaining <= 0.0 {
-            Err(TransportError::TimedOut)
-        } else {
-            // Whole milliseconds, rounded up: a deadline is never cut short.
-            let signal = self.signal.get_or_init(|| web_sys::AbortSignal::timeout_with_u32(remaining.ceil() as u32));
-            exchange(request, signal).await.map_err(|_| {
-                if signal.aborted() {
-                    TransportError::TimedOut
-                } else {
-                    TransportError::Unreachable
-                }
-            })
-        };
+        let signal = self.signal(remaining);
+        let answer = exchange(request, &signal).await.map_err(|_| {
+            if signal.aborted() {
+                TransportError::TimedOut
+            } else {
+                TransportError::Unreachable
+            }
+        });
         let result = match &answer {
             Ok(response) => CallResult::Status(response.status),
             Err(TransportError::Unreachable) => CallResult::Unreachable,

@@ -36,10 +36,12 @@ export function respond(status, body, head) {
 
 // Resolves to the status, then "+value" or "-" for Retry-After, then the
 // body, a line each (`read_answer` in src/edge/fetch.rs splits them).
+// Redirects are never followed: fetch would resend the API key and the body
+// to wherever a 3xx points; the 3xx itself comes back as the answer.
 export async function exchange(url, method, head, body, signal) {
   const headers = new Headers();
   setHeaderLines(headers, head);
-  const response = await fetch(url, { method, headers, body, signal });
+  const response = await fetch(url, { method, headers, body, signal, redirect: "manual" });
   const status = response.status;
   // Only a refusal can carry a Retry-After worth reading.
   const retryAfter = status >= 200 && status < 300 ? null : response.headers.get("Retry-After");

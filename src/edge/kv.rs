@@ -7,17 +7,13 @@
 //! serde_wasm_bindgen, `serde_json::Value` and float formatting into the
 //! bundle for the three calls made here.
 
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
-
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{Object, Promise};
 use worker::Env;
 
 use super::env::binding;
 use super::js::{object, settled};
-use super::timer::sleep;
+use super::timer::within;
 use crate::cache::{cache_key, ShortIdCache};
 use crate::core::ids::{ShortId, UniqueId};
 use crate::observe::{CacheEvent, RequestLog};
@@ -46,16 +42,6 @@ pub fn kv_namespace(env: &Env, name: &str) -> Option<KvNamespace> {
 /// it. Reads race the search and writes overlap the session call, so this
 /// only bounds the rare slow namespace.
 pub const KV_TIMEOUT_MS: u64 = 500;
-
-/// `future`'s output, or `None` once `ms` have passed.
-async fn within<F: Future>(ms: u64, future: F) -> Option<F::Output> {
-    let (mut future, mut timer) = (pin!(future), pin!(sleep(ms)));
-    poll_fn(|cx| match future.as_mut().poll(cx) {
-        Poll::Ready(out) => Poll::Ready(Some(out)),
-        Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
-    })
-    .await
-}
 
 /// Workers KV; every operation's outcome goes to the request's log line.
 pub struct KvShortIdCache<'a> {

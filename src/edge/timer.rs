@@ -6,6 +6,10 @@
 //! of a task on `edge::executor` carries the same waker, but a `JsFuture`
 //! does not depend on that.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{Function, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -25,4 +29,15 @@ pub async fn sleep(ms: u64) {
         let _ = resolve.call0(&JsValue::UNDEFINED);
     });
     let _ = JsFuture::from(promise).await;
+}
+
+/// `future`'s output, or `None` once `ms` have passed: how the gateway
+/// bounds a binding (KV, a rate limiter) that may be slow to answer.
+pub async fn within<F: Future>(ms: u64, future: F) -> Option<F::Output> {
+    let (mut future, mut timer) = (pin!(future), pin!(sleep(ms)));
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+    })
+    .await
 }

@@ -9,6 +9,7 @@ use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
 use crate::edge::kv::{kv_namespace, KvShortIdCache};
+use crate::edge::rate_limit::WhenUnavailable;
 use crate::edge::request::Header;
 use crate::error::GatewayError;
 use crate::observe::{Audit, Watcher};
@@ -31,7 +32,9 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let credentials = Credentials { params: &ctx.params, access_token };
     let verifier = ctx.verifier();
     let agent = verifier.identify_agent(&auth, &credentials).await?;
-    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id)).await?;
+    // A verified agent: the limit is a safety net against a runaway identity,
+    // and turning all support away while the limiter is down would be worse.
+    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id), WhenUnavailable::Allow).await?;
     let permissions = narrowed(&settings.permissions, &ctx.params)?;
     let Some(visitor) = visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? else {
         // No visitor named: the console, where the agent types one in.

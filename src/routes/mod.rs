@@ -19,7 +19,7 @@ use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
 use crate::edge::env::upstream_settings;
 use crate::edge::fetch::FetchTransport;
-use crate::edge::rate_limit::within_rate_limit;
+use crate::edge::rate_limit::{within_rate_limit, WhenUnavailable};
 use crate::edge::request::{Header, RequestHead};
 use crate::edge::response::into_response;
 use crate::edge::webcrypto::WebCrypto;
@@ -108,9 +108,17 @@ impl<'a> Ctx<'a> {
         Verifier { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
     }
 
-    /// Applies the optional rate-limiting binding `binding` to `key`.
-    async fn within_rate_limit(&self, binding: &str, key: String) -> std::result::Result<(), GatewayError> {
-        within_rate_limit(self.env, binding, key, self.log).await
+    /// Applies the optional rate-limiting binding `binding` to `key`; a
+    /// limiter that cannot say is `when_unavailable`'s call. The limiter is
+    /// the gateway's own check, bounded on its own: its time is not charged
+    /// to the upstream deadline.
+    async fn within_rate_limit(
+        &self,
+        binding: &str,
+        key: String,
+        when_unavailable: WhenUnavailable,
+    ) -> std::result::Result<(), GatewayError> {
+        self.transport.uncharged(within_rate_limit(self.env, binding, key, when_unavailable, self.log)).await
     }
 }
 

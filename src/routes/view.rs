@@ -6,6 +6,7 @@
 use super::agent::{narrowed, watch_or_choose};
 use super::{Ctx, Outcome};
 use crate::core::query::{visitor_ref, VisitorRef};
+use crate::edge::rate_limit::WhenUnavailable;
 use crate::error::GatewayError;
 use crate::observe::Watcher;
 use crate::settings::{ViewerSettings, AGENT_RATE_LIMITER_BINDING};
@@ -20,7 +21,8 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     // Identity first: a stranger learns nothing about the link's other parameters.
     let verifier = ctx.verifier();
     let viewer = verifier.identify_viewer(&settings.link_key, &ctx.params).await?;
-    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id)).await?;
+    // Verified by a signed link first, so as on /agent the limit is a safety net.
+    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id), WhenUnavailable::Allow).await?;
     let permissions = narrowed(&settings.permissions, &ctx.params)?;
     let visitor = match visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? {
         Some(VisitorRef::Lookup(_)) | None => {

@@ -245,6 +245,18 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_is_an_error_of_its_own_and_never_retried() {
+        for status in [301, 302, 303, 307, 308] {
+            let fake = FakeTransport::answering([(status, ""), SEARCH_OK]);
+            assert_eq!(block_on(client(&fake).search("x", 1)), Err(UpstreamError::Redirected(status)));
+            assert_eq!((fake.requests.borrow().len(), fake.pauses.borrow().len()), (1, 0), "{status}");
+        }
+        let fake = FakeTransport::answering([(307, "")]);
+        let req = ProxySessionRequest { initial_url: "https://shop.example/".into(), allowed_domains: vec![] };
+        assert_eq!(block_on(client(&fake).create_proxy_session(&req)), Err(UpstreamError::Redirected(307)));
+    }
+
+    #[test]
     fn a_retry_after_is_passed_on_without_the_whitespace_around_it() {
         for (sent, kept) in [("12", "12"), ("12 \t", "12"), (" 30", "30"), ("", "")] {
             let limited = HttpResponse { status: 429, body: String::new(), retry_after: Some(sent.into()) };

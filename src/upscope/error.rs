@@ -14,6 +14,8 @@ pub enum UpstreamError {
     RateLimited { retry_after: Option<String> },
     /// 5xx.
     Unavailable(u16),
+    /// 3xx: never followed, since the API key would go along.
+    Redirected(u16),
     /// Any other non-success status.
     Refused(u16),
     /// The answer could not be read; says what was wrong with it.
@@ -32,6 +34,7 @@ impl UpstreamError {
             402 => Self::OverPlanLimits,
             404 => Self::NotFound,
             429 => Self::RateLimited { retry_after },
+            300..=399 => Self::Redirected(status),
             500..=599 => Self::Unavailable(status),
             _ => Self::Refused(status),
         }
@@ -50,6 +53,7 @@ impl UpstreamError {
             Self::NotFound => "status_404".into(),
             Self::Unavailable(status) | Self::Refused(status) => format!("status_{status}"),
             Self::BadResponse(_) => "bad_response".into(),
+            Self::Redirected(status) => format!("redirected_{status}"),
         }
     }
 
@@ -68,6 +72,7 @@ impl UpstreamError {
             Self::NotFound => "upstream_not_found",
             Self::RateLimited { .. } => "upstream_rate_limited",
             Self::Unavailable(_) => "upstream_unavailable",
+            Self::Redirected(_) => "upstream_redirected",
             Self::Refused(_) => "upstream_refused",
             Self::BadResponse(_) => "upstream_bad_response",
             Self::Unreachable => "upstream_unreachable",
@@ -92,6 +97,11 @@ impl UpstreamError {
             Self::RateLimited { .. } => "Upscope is limiting requests right now; try again in a moment.".into(),
             Self::Unavailable(status) => format!("Upscope is having trouble (HTTP {status}); try again in a moment."),
             Self::Refused(status) => format!("Upscope refused the request (HTTP {status})."),
+            // Where it pointed is not said: the Location is Upscope's answer, not ours to show.
+            Self::Redirected(status) => format!(
+                "Upscope answered with a redirect (HTTP {status}), which the gateway never follows, so that the API key \
+stays with the API host (check UPSCOPE_API_BASE)."
+            ),
             Self::BadResponse(what) => format!("Upscope sent {what}."),
             Self::Unreachable => "Upscope could not be reached.".into(),
             Self::TimedOut => "Upscope did not answer in time; try again in a moment.".into(),
@@ -126,6 +136,9 @@ mod tests {
             (500, 503, "upstream_unavailable"),
             (503, 503, "upstream_unavailable"),
             (400, 502, "upstream_refused"),
+            (301, 502, "upstream_redirected"),
+            (307, 502, "upstream_redirected"),
+            (308, 502, "upstream_redirected"),
         ];
         for (upstream, gateway, code) in cases {
             let e = UpstreamError::from_status(upstream, "", None);
@@ -166,5 +179,13 @@ mod tests {
     fn rate_limit_keeps_retry_after() {
         let e = UpstreamError::from_status(429, "", Some("7".into()));
         assert_eq!(e, UpstreamError::RateLimited { retry_after: Some("7".into()) });
+    }
+
+    #[test]
+    fn a_redirect_names_its_status_and_never_where_it_points() {
+        let e = UpstreamError::from_status(307, "<a href=\"https://elsewhere.example/x\">moved</a>", None);
+        assert_eq!(e, UpstreamError::Redirected(307));
+        assert!(e.message().contains("HTTP 307") && e.message().contains("never follows"), "{}", e.message());
+        assert!(!e.message().contains("elsewhere"));
     }
 }

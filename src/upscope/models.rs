@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::UpstreamError;
-use crate::core::page_url::parse_web_url;
+use crate::core::page_url::parse_secure_url;
 use crate::core::permissions::Grant;
 /// The search hit the core reasons about lives in `core`, with its tolerant reading.
 pub use crate::core::visitor::Visitor;
@@ -90,8 +90,9 @@ impl fmt::Debug for SessionUrl {
 
 /// Kept in the parser's serialisation, not Upscope's raw text: the parser
 /// drops tabs and newlines, so the value is always safe in a `Location` header.
+/// https only (loopback excepted): the URL opens a session without further login.
 fn session_url(value: Option<&Value>) -> Option<SessionUrl> {
-    parse_web_url(value?.as_str()?).map(|url| SessionUrl(url.into()))
+    parse_secure_url(value?.as_str()?).map(|url| SessionUrl(url.into()))
 }
 
 fn parse_json(body: &str) -> Result<Value, UpstreamError> {
@@ -112,11 +113,11 @@ pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
 /// `{"watch_url": "https://..."}`.
 pub fn read_watch_url(body: &str) -> Result<SessionUrl, UpstreamError> {
     session_url(parse_json(body)?.get("watch_url"))
-        .ok_or(UpstreamError::BadResponse("a watch_url answer without an http(s) watch_url"))
+        .ok_or(UpstreamError::BadResponse("a watch_url answer without an https watch_url"))
 }
 
 /// The proxy session's response fields are not documented: take the first
-/// absolute http(s) URL under one of the likely names, at the top level
+/// https URL (loopback excepted) under one of the likely names, at the top level
 /// first, then inside a `proxy_session` object.
 pub fn read_proxy_url(body: &str) -> Result<SessionUrl, UpstreamError> {
     const NAMES: [&str; 4] = ["url", "proxy_url", "redirect_url", "session_url"];
@@ -127,7 +128,7 @@ pub fn read_proxy_url(body: &str) -> Result<SessionUrl, UpstreamError> {
         .flatten()
         .flat_map(|scope| NAMES.iter().map(move |name| scope.get(name)))
         .find_map(session_url);
-    found.ok_or(UpstreamError::BadResponse("a proxy session answer without a session URL"))
+    found.ok_or(UpstreamError::BadResponse("a proxy session answer without an https session URL"))
 }
 
 #[cfg(test)]
@@ -202,12 +203,23 @@ mod tests {
     }
 
     #[test]
-    fn watch_url_must_be_absolute_http() {
+    fn watch_url_must_be_https_or_loopback() {
         let ok = read_watch_url(r#"{"watch_url":"https://watch.upscope.io/w/abc","extra":1}"#).unwrap();
         assert_eq!(ok.expose(), "https://watch.upscope.io/w/abc");
-        for bad in [r#"{"watch_url":"javascript:alert(1)"}"#, r#"{"watch_url":null}"#, r#"{}"#, "nope"] {
-            assert!(read_watch_url(bad).is_err(), "{bad}");
+        let local = read_watch_url(r#"{"watch_url":"http://127.0.0.1:8788/sim/watch/abc"}"#).unwrap();
+        assert_eq!(local.expose(), "http://127.0.0.1:8788/sim/watch/abc");
+        for bad in [
+            r#"{"watch_url":"javascript:alert(1)"}"#,
+            r#"{"watch_url":"http://watch.upscope.io/w/secret-token"}"#,
+            r#"{"watch_url":"data:text/html,secret-token"}"#,
+            r#"{"watch_url":null}"#,
+            r#"{}"#,
+        ] {
+            let err = read_watch_url(bad).unwrap_err();
+            assert_eq!(err, UpstreamError::BadResponse("a watch_url answer without an https watch_url"), "{bad}");
+            assert!(!err.message().contains("secret-token"));
         }
+        assert!(read_watch_url("nope").is_err());
     }
 
     #[test]
@@ -219,16 +231,22 @@ mod tests {
             (json!({"session_url": "https://p.example/4"}), "https://p.example/4"),
             (json!({"proxy_session": {"id": "x", "url": "https://p.example/5"}}), "https://p.example/5"),
             (json!({"url": "/relative", "proxy_url": "https://p.example/6"}), "https://p.example/6"),
-            (json!({"url": 7, "proxy_session": {"session_url": "http://p.example/7"}}), "http://p.example/7"),
+            (json!({"url": 7, "proxy_session": {"session_url": "http://127.0.0.1:8788/7"}}), "http://127.0.0.1:8788/7"),
+            (json!({"url": "http://p.example/8", "proxy_url": "https://p.example/8"}), "https://p.example/8"),
             (json!({"proxy_session": {"url": "https://nested"}, "redirect_url": "https://top"}), "https://top/"),
         ];
         for (body, want) in cases {
             let got = read_proxy_url(&body.to_string()).unwrap();
             assert_eq!(url::Url::parse(got.expose()).unwrap().as_str(), url::Url::parse(want).unwrap().as_str());
         }
-        for bad in
-            [json!({}), json!({"url": "ftp://x"}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"})]
-        {
+        for bad in [
+            json!({}),
+            json!({"url": "ftp://x"}),
+            json!({"proxy_session": "https://x"}),
+            json!({"link": "https://x"}),
+            json!({"url": "http://p.example/s/1"}),
+            json!({"proxy_session": {"url": "javascript:alert(1)"}}),
+        ] {
             assert!(read_proxy_url(&bad.to_string()).is_err(), "{bad}");
         }
     }

@@ -56,7 +56,7 @@ test("an EMBED_ORIGINS entry that is not an origin is a 500 naming it, with no u
   await withSettings({ EMBED_ORIGINS: "https://shop.example.com/help" }, async (gw) => {
     const res = await gw.fetch("/visitor", { headers: { Accept: "application/json" } });
     assert.equal(res.status, 500);
-    assert.match((await res.json()).error.message, /EMBED_ORIGINS: 'https:\/\/shop\.example\.com\/help' is not an origin/);
+    assert.match((await res.json()).error.message, /EMBED_ORIGINS: entry 1 \(https:\/\/shop\.example\.com\/help\) is not an origin/);
     assert.equal(ancestors(res), "'none'");
   });
   assert.deepEqual(await up.requests(), []);

@@ -61,7 +61,10 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * `kv: true` binds a local Workers KV namespace as SHORT_ID_CACHE;
  * `kv: "broken"` binds one whose every operation fails, as KV may in production;
  * `kv: "slow"` one whose every operation answers (empty) only after `SLOW_KV_MS`.
- * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`.
+ * `rateLimits` binds Workers rate limiters: `{ NAME: limit per minute }`; or, for
+ * a limiter in trouble, a stand-in shaped like the runtime's binding:
+ * `{ NAME: "broken" }` rejects every call, `{ NAME: { delayMs } }` lets every
+ * call through only after `delayMs`.
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
  * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
  * `[version_metadata]` does when deployed.
@@ -71,6 +74,9 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  */
 export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata } = {}) {
   const logs = [];
+  const isReal = ([, limit]) => typeof limit === "number";
+  const realLimiters = Object.fromEntries(Object.entries(rateLimits).filter(isReal));
+  const standInLimiters = Object.fromEntries(Object.entries(rateLimits).filter((entry) => !isReal(entry)));
   const gateway = {
     name: "gateway",
     rootPath: root,
@@ -82,14 +88,22 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     compatibilityFlags: COMPATIBILITY_FLAGS,
     bindings: versionMetadata ? { ...vars, CF_VERSION_METADATA: versionMetadata } : vars,
     kvNamespaces: kv === true ? ["SHORT_ID_CACHE"] : [],
-    wrappedBindings: kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : kv === "slow" ? { SHORT_ID_CACHE: "slow-kv" } : {},
-    ratelimits: Object.fromEntries(Object.entries(rateLimits).map(([name, limit], i) =>
+    wrappedBindings: {
+      ...(kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : kv === "slow" ? { SHORT_ID_CACHE: "slow-kv" } : {}),
+      ...Object.fromEntries(Object.entries(standInLimiters).map(([name, trouble]) =>
+        [name, { scriptName: RATE_LIMITER_STAND_IN.name, bindings: trouble === "broken" ? { fail: true } : { delayMs: trouble.delayMs } }])),
+    },
+    ratelimits: Object.fromEntries(Object.entries(realLimiters).map(([name, limit], i) =>
       [name, { namespace_id: String(1000 + i), simple: { limit, period: RATE_LIMIT_PERIOD_SECONDS } }])),
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
-    workers: kv === "broken" ? [gateway, BROKEN_KV] : kv === "slow" ? [gateway, SLOW_KV] : [gateway],
+    workers: [
+      gateway,
+      ...(kv === "broken" ? [BROKEN_KV] : kv === "slow" ? [SLOW_KV] : []),
+      ...(Object.keys(standInLimiters).length ? [RATE_LIMITER_STAND_IN] : []),
+    ],
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
       stderr.on("data", (d) => logs.push(String(d)));
@@ -131,6 +145,33 @@ const SLOW_KV = {
     const slow = async () => { await new Promise((r) => setTimeout(r, ${SLOW_KV_MS})); return null; };
     export default function () {
       return { get: slow, getWithMetadata: slow, put: slow, list: slow, delete: slow };
+    }`,
+};
+
+/**
+ * A rate limiter in trouble, shaped as the runtime's binding is (and as
+ * Miniflare's own is: a wrapped binding returning an instance of a class
+ * named `Ratelimit` whose `limit({ key })` resolves to `{ success }`).
+ * Its env says how it misbehaves: `fail` rejects every call; `delayMs` lets
+ * every call through after that long.
+ */
+const RATE_LIMITER_STAND_IN = {
+  name: "ratelimit-stand-in",
+  modules: true,
+  script: `
+    class Ratelimit {
+      constructor({ fail = false, delayMs = 0 }) {
+        this.fail = fail;
+        this.delayMs = delayMs;
+      }
+      async limit(options) {
+        if (this.fail) throw new Error("the rate limiter is unavailable");
+        await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+        return { success: true };
+      }
+    }
+    export default function (env) {
+      return new Ratelimit(env);
     }`,
 };
 
