@@ -161,7 +161,12 @@ impl GatewayError {
     /// key or a redirect (a wrong `UPSCOPE_API_BASE`, most likely) stays until fixed.
     pub fn is_transient(&self) -> bool {
         matches!(self.status(), 429 | 502..=504)
-            && !matches!(self, Self::Upstream(UpstreamError::Unauthorized(_) | UpstreamError::Redirected(_)))
+            && !matches!(
+                self,
+                Self::Upstream(
+                    UpstreamError::Unauthorized(_) | UpstreamError::Redirected(_) | UpstreamError::Unreadable(_)
+                )
+            )
     }
 }
 

@@ -89,6 +89,16 @@ pub struct RequestLog {
     cache: RefCell<Vec<CacheEvent>>,
     warnings: RefCell<Vec<&'static str>>,
     audit: RefCell<Option<Audit>>,
+    unreadable: RefCell<Option<UnreadableAnswer>>,
+}
+
+/// An upstream answer of a shape the gateway does not know: which endpoint,
+/// its status, and its shape in member names (`core::shape`), never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableAnswer {
+    pub endpoint: Endpoint,
+    pub status: u16,
+    pub got: String,
 }
 
 impl RequestLog {
@@ -108,6 +118,11 @@ impl RequestLog {
     /// A `watch_url` was handed out.
     pub fn audit(&self, audit: Audit) {
         *self.audit.borrow_mut() = Some(audit);
+    }
+
+    /// Upscope answered in a shape the gateway could not read.
+    pub fn unreadable(&self, answer: UnreadableAnswer) {
+        *self.unreadable.borrow_mut() = Some(answer);
     }
 }
 
@@ -198,6 +213,13 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         push_json_str(&mut line, audit.named_by);
         line.push('}');
     }
+    if let Some(answer) = log.unreadable.borrow().as_ref() {
+        line.push_str(",\"unreadable\":{\"endpoint\":");
+        push_json_str(&mut line, answer.endpoint);
+        let _ = write!(line, ",\"status\":{},\"got\":", answer.status);
+        push_json_str(&mut line, &answer.got);
+        line.push('}');
+    }
     line.push('}');
     line
 }
@@ -284,6 +306,20 @@ mod tests {
             ])
         );
         assert!(v.get("warnings").is_none());
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_logged_by_endpoint_status_and_member_names() {
+        let log = RequestLog::default();
+        let got = "the members session, session.id, status".to_owned();
+        log.unreadable(UnreadableAnswer { endpoint: "proxy_sessions", status: 200, got });
+        let v: Value = serde_json::from_str(&log_line(&summary(), &log)).unwrap();
+        assert_eq!(
+            v["unreadable"],
+            json!({"endpoint": "proxy_sessions", "status": 200, "got": "the members session, session.id, status"})
+        );
+        let quiet: Value = serde_json::from_str(&log_line(&summary(), &RequestLog::default())).unwrap();
+        assert!(quiet.get("unreadable").is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod page_url;
 pub mod permissions;
 pub mod query;
 pub mod redact;
+pub mod shape;
 pub mod sort;
 pub mod text;
 pub mod time;

@@ -25,10 +25,10 @@ use crate::edge::response::into_response;
 use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
 use crate::http;
-use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary};
+use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary, UnreadableAnswer};
 use crate::settings::{frame_ancestors, FramedPages, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
-use crate::upscope::Client;
+use crate::upscope::{Client, UpstreamError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -151,6 +151,10 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         Ok(Outcome::Page(body)) => ("page", http::html(body)),
         Ok(Outcome::ConfirmLaunch(body)) => ("confirm_launch", http::html(body)),
         Err(err) => {
+            if let GatewayError::Upstream(UpstreamError::Unreadable(answer)) = &err {
+                let (endpoint, status, got) = (answer.endpoint, answer.status, answer.got.clone());
+                log.unreadable(UnreadableAnswer { endpoint, status, got });
+            }
             // A visitor in an iframe gets a way to try again when the trouble may pass.
             let retry = match url {
                 Ok((path, query)) if route == Some(Route::Visitor) && err.is_transient() => {

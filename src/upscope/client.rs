@@ -32,22 +32,22 @@ impl<T: Transport> Client<T> {
     pub async fn search(&self, query: &str, max_results: u32) -> Result<Vec<Visitor>, UpstreamError> {
         let mut url = self.endpoint(&["list"]);
         url.query_pairs_mut().append_pair("search", query).append_pair("max_results", &max_results.to_string());
-        let body = self.call("search", Method::Get, url, None).await?;
-        models::read_search(&body)
+        let (status, body) = self.call("search", Method::Get, url, None).await?;
+        models::read_search(&body).map_err(|e| e.at("search", status, &body))
     }
 
     /// `POST /visitors/:short_id/watch_url`.
     pub async fn watch_url(&self, visitor: &ShortId, request: &WatchUrlRequest) -> Result<SessionUrl, UpstreamError> {
         let url = self.endpoint(&["visitors", visitor.as_str(), "watch_url"]);
-        let body = self.call("watch_url", Method::Post, url, Some(to_json(request))).await?;
-        models::read_watch_url(&body)
+        let (status, body) = self.call("watch_url", Method::Post, url, Some(to_json(request))).await?;
+        models::read_watch_url(&body).map_err(|e| e.at("watch_url", status, &body))
     }
 
     /// `POST /proxy_sessions`.
     pub async fn create_proxy_session(&self, request: &ProxySessionRequest) -> Result<SessionUrl, UpstreamError> {
         let url = self.endpoint(&["proxy_sessions"]);
-        let body = self.call("proxy_sessions", Method::Post, url, Some(to_json(request))).await?;
-        models::read_proxy_url(&body)
+        let (status, body) = self.call("proxy_sessions", Method::Post, url, Some(to_json(request))).await?;
+        models::read_proxy_url(&body).map_err(|e| e.at("proxy_sessions", status, &body))
     }
 
     /// `GET /usage`: the account's usage statistics (documented, read-only,
@@ -73,7 +73,7 @@ impl<T: Transport> Client<T> {
         method: Method,
         url: Url,
         body: Option<String>,
-    ) -> Result<String, UpstreamError> {
+    ) -> Result<(u16, String), UpstreamError> {
         let mut headers = vec![("X-Api-Key", self.api_key.clone()), ("Accept", "application/json".to_owned())];
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_owned()));
@@ -89,7 +89,7 @@ impl<T: Transport> Client<T> {
             }
         }
         match answer {
-            Ok(response) if (200..300).contains(&response.status) => Ok(response.body),
+            Ok(response) if (200..300).contains(&response.status) => Ok((response.status, response.body)),
             Ok(response) => {
                 // Header values may carry whitespace around them (RFC 9110 §5.5).
                 let retry_after = response.retry_after.map(|value| value.trim().to_owned());

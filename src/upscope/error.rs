@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::core::shape::describe;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamError {
     /// 401, with Upscope's error code when it gave one.
@@ -18,15 +20,43 @@ pub enum UpstreamError {
     Redirected(u16),
     /// Any other non-success status.
     Refused(u16),
-    /// The answer could not be read; says what was wrong with it.
+    /// The answer was read but refused; says what was wrong with it.
     BadResponse(&'static str),
+    /// The answer's shape is not the one the gateway knows: which endpoint,
+    /// what it needed, and what came back (member names only).
+    Unreadable(Box<Unreadable>),
+    /// What a reader needed and did not find; the client adds the rest
+    /// (`at`), making it `Unreadable`.
+    Expected(&'static str),
     /// No answer at all (network error).
     Unreachable,
     /// No answer within the request's deadline (`UPSTREAM_TIMEOUT_MS`).
     TimedOut,
 }
 
+/// An answer the gateway could not read, told without its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub endpoint: &'static str,
+    pub status: u16,
+    /// What the gateway looks for, e.g. `a watch_url member`.
+    pub expected: &'static str,
+    /// What came back: member names, or what kind of body (`core::shape`).
+    pub got: String,
+}
+
 impl UpstreamError {
+    /// A reader's `Expected` told in full: the endpoint, the status and the
+    /// shape of `body`. Other errors pass unchanged.
+    pub fn at(self, endpoint: &'static str, status: u16, body: &str) -> Self {
+        match self {
+            Self::Expected(expected) => {
+                Self::Unreadable(Box::new(Unreadable { endpoint, status, expected, got: describe(body) }))
+            }
+            other => other,
+        }
+    }
+
     /// Maps a non-2xx answer; `body` may carry `{"status":"error","error":"<code>"}`.
     pub fn from_status(status: u16, body: &str, retry_after: Option<String>) -> Self {
         match status {
@@ -53,6 +83,7 @@ impl UpstreamError {
             Self::NotFound => "status_404".into(),
             Self::Unavailable(status) | Self::Refused(status) => format!("status_{status}"),
             Self::BadResponse(_) => "bad_response".into(),
+            Self::Unreadable(_) | Self::Expected(_) => "unreadable".into(),
             Self::Redirected(status) => format!("redirected_{status}"),
         }
     }
@@ -75,6 +106,7 @@ impl UpstreamError {
             Self::Redirected(_) => "upstream_redirected",
             Self::Refused(_) => "upstream_refused",
             Self::BadResponse(_) => "upstream_bad_response",
+            Self::Unreadable(_) | Self::Expected(_) => "upstream_unreadable",
             Self::Unreachable => "upstream_unreachable",
             Self::TimedOut => "upstream_timeout",
         }
@@ -103,6 +135,12 @@ impl UpstreamError {
 stays with the API host (check UPSCOPE_API_BASE)."
             ),
             Self::BadResponse(what) => format!("Upscope sent {what}."),
+            Self::Unreadable(u) => format!(
+                "Upscope's answer to {} (HTTP {}) could not be read: the gateway needs {}, and it had {}. \
+Upscope may have changed this answer; report it with these names (they hold no values).",
+                u.endpoint, u.status, u.expected, u.got
+            ),
+            Self::Expected(what) => format!("Upscope's answer could not be read: the gateway needs {what}."),
             Self::Unreachable => "Upscope could not be reached.".into(),
             Self::TimedOut => "Upscope did not answer in time; try again in a moment.".into(),
         }
@@ -173,6 +211,21 @@ mod tests {
         assert_eq!(reason(503, ""), "status_503");
         assert_eq!(UpstreamError::Unreachable.reason(), "unreachable");
         assert_eq!(UpstreamError::TimedOut.reason(), "timeout");
+    }
+
+    #[test]
+    fn an_unreadable_answer_names_endpoint_status_and_members_never_values() {
+        let body = r#"{"status":"ok","session":{"id":"x1","link":"https://elsewhere.example/s/secret-token"}}"#;
+        let e = UpstreamError::Expected("a session URL").at("proxy_sessions", 200, body);
+        assert_eq!((e.gateway_status(), e.code(), e.reason().as_str()), (502, "upstream_unreadable", "unreadable"));
+        let message = e.message();
+        assert!(message.starts_with(
+            "Upscope's answer to proxy_sessions (HTTP 200) could not be read: the gateway needs a session URL, \
+and it had the members session, session.id, session.link, status."
+        ), "{message}");
+        assert!(!message.contains("secret-token") && !message.contains("elsewhere"));
+        // Anything else passes through `at` unchanged.
+        assert_eq!(UpstreamError::TimedOut.at("search", 200, "{}"), UpstreamError::TimedOut);
     }
 
     #[test]

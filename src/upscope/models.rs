@@ -96,7 +96,7 @@ fn session_url(value: Option<&Value>) -> Option<SessionUrl> {
 }
 
 fn parse_json(body: &str) -> Result<Value, UpstreamError> {
-    serde_json::from_str(body).map_err(|_| UpstreamError::BadResponse("a body that is not JSON"))
+    serde_json::from_str(body).map_err(|_| UpstreamError::Expected("a JSON body"))
 }
 
 /// `{"visitors": [...]}`; visitors that cannot be read are skipped, since
@@ -106,14 +106,18 @@ pub fn read_search(body: &str) -> Result<Vec<Visitor>, UpstreamError> {
     match json.get("visitors") {
         Some(Value::Array(items)) => Ok(items.iter().filter_map(Visitor::from_json).collect()),
         Some(Value::Null) => Ok(Vec::new()),
-        _ => Err(UpstreamError::BadResponse("a search answer without a visitors list")),
+        _ => Err(UpstreamError::Expected("a visitors list")),
     }
 }
 
-/// `{"watch_url": "https://..."}`.
+/// `{"watch_url": "https://..."}`: no such text member is an answer of
+/// another shape; one that is no https URL is refused.
 pub fn read_watch_url(body: &str) -> Result<SessionUrl, UpstreamError> {
-    session_url(parse_json(body)?.get("watch_url"))
-        .ok_or(UpstreamError::BadResponse("a watch_url answer without an https watch_url"))
+    let json = parse_json(body)?;
+    let Some(value) = json.get("watch_url").filter(|v| v.is_string()) else {
+        return Err(UpstreamError::Expected("a watch_url member"));
+    };
+    session_url(Some(value)).ok_or(UpstreamError::BadResponse("a watch_url answer without an https watch_url"))
 }
 
 /// The proxy session's response fields are not documented: take the first
@@ -123,12 +127,21 @@ pub fn read_proxy_url(body: &str) -> Result<SessionUrl, UpstreamError> {
     const NAMES: [&str; 4] = ["url", "proxy_url", "redirect_url", "session_url"];
     let json = parse_json(body)?;
     let scopes = [Some(&json), json.get("proxy_session")];
-    let found = scopes
+    let candidates: Vec<&Value> = scopes
         .into_iter()
         .flatten()
-        .flat_map(|scope| NAMES.iter().map(move |name| scope.get(name)))
-        .find_map(session_url);
-    found.ok_or(UpstreamError::BadResponse("a proxy session answer without an https session URL"))
+        .flat_map(|scope| NAMES.iter().filter_map(move |name| scope.get(name)))
+        .filter(|value| value.is_string())
+        .collect();
+    if candidates.is_empty() {
+        return Err(UpstreamError::Expected(
+            "a session URL under url, proxy_url, redirect_url or session_url (at the top level or in proxy_session)",
+        ));
+    }
+    candidates
+        .into_iter()
+        .find_map(|value| session_url(Some(value)))
+        .ok_or(UpstreamError::BadResponse("a proxy session answer without an https session URL"))
 }
 
 #[cfg(test)]
@@ -198,8 +211,8 @@ mod tests {
     #[test]
     fn search_without_list_is_an_upstream_error() {
         assert_eq!(read_search(r#"{"visitors":null}"#).unwrap(), vec![]);
-        assert!(matches!(read_search(r#"{"status":"ok"}"#), Err(UpstreamError::BadResponse(_))));
-        assert!(matches!(read_search("<html>"), Err(UpstreamError::BadResponse(_))));
+        assert_eq!(read_search(r#"{"status":"ok"}"#), Err(UpstreamError::Expected("a visitors list")));
+        assert_eq!(read_search("<html>"), Err(UpstreamError::Expected("a JSON body")));
     }
 
     #[test]
@@ -212,14 +225,15 @@ mod tests {
             r#"{"watch_url":"javascript:alert(1)"}"#,
             r#"{"watch_url":"http://watch.upscope.io/w/secret-token"}"#,
             r#"{"watch_url":"data:text/html,secret-token"}"#,
-            r#"{"watch_url":null}"#,
-            r#"{}"#,
         ] {
             let err = read_watch_url(bad).unwrap_err();
             assert_eq!(err, UpstreamError::BadResponse("a watch_url answer without an https watch_url"), "{bad}");
             assert!(!err.message().contains("secret-token"));
         }
-        assert!(read_watch_url("nope").is_err());
+        // No watch_url text at all is an answer of another shape.
+        for other in [r#"{"watch_url":null}"#, r#"{}"#, r#"{"url":"https://w.example/x"}"#, "nope"] {
+            assert!(matches!(read_watch_url(other), Err(UpstreamError::Expected(_))), "{other}");
+        }
     }
 
     #[test]
@@ -239,15 +253,15 @@ mod tests {
             let got = read_proxy_url(&body.to_string()).unwrap();
             assert_eq!(url::Url::parse(got.expose()).unwrap().as_str(), url::Url::parse(want).unwrap().as_str());
         }
-        for bad in [
-            json!({}),
+        for other_shape in [json!({}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"}), json!({"url": 7})] {
+            assert!(matches!(read_proxy_url(&other_shape.to_string()), Err(UpstreamError::Expected(_))), "{other_shape}");
+        }
+        for refused in [
             json!({"url": "ftp://x"}),
-            json!({"proxy_session": "https://x"}),
-            json!({"link": "https://x"}),
             json!({"url": "http://p.example/s/1"}),
             json!({"proxy_session": {"url": "javascript:alert(1)"}}),
         ] {
-            assert!(read_proxy_url(&bad.to_string()).is_err(), "{bad}");
+            assert!(matches!(read_proxy_url(&refused.to_string()), Err(UpstreamError::BadResponse(_))), "{refused}");
         }
     }
 

@@ -55,11 +55,41 @@ test("5xx is a 503 and unreadable answers are a 502", async () => {
   await suite.up.fault({ method: "GET", path: "/list", status: 500, body: "<html>oops</html>" });
   await expectUpstreamError(suite.gw, AGENT_LINK, 503, "upstream_unavailable", /HTTP 500/);
   await suite.up.fault({ method: "GET", path: "/list", status: 200, body: "{not json" });
-  await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /not JSON/);
+  await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_unreadable", /answer to search \(HTTP 200\) could not be read: the gateway needs a JSON body, and it had a body that is not JSON \(9 bytes\)/);
   await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: "javascript:alert(1)" } });
   await expectUpstreamError(suite.gw, AGENT_LINK, 502, "upstream_bad_response", /without an https watch_url/);
   await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 503 });
   await expectUpstreamError(suite.gw, "/visitor", 503, "upstream_unavailable", /HTTP 503/);
+});
+
+test("an answer of an unknown shape is a 502 upstream_unreadable naming endpoint, status and member names; the log line too; never a value", async () => {
+  const answers = [
+    ["GET", "/list", AGENT_LINK.replace("visitorid=sAlice01", "uniqueid=alice-1001"), { status: "ok", results: [{ sid: "sAlice01", uid: "alice-1001" }] },
+      /answer to search \(HTTP 200\) could not be read: the gateway needs a visitors list, and it had the members results, results\[\]\.sid, results\[\]\.uid, status\./],
+    ["POST", "/visitors/sAlice01/watch_url", AGENT_LINK, { data: { href: "https://watch.example/w/secret-token" } },
+      /answer to watch_url \(HTTP 200\) could not be read: the gateway needs a watch_url member, and it had the members data, data\.href\./],
+    ["POST", "/proxy_sessions", "/visitor", { status: "ok", session: { id: "x1", link: "https://elsewhere.example/s/secret-token" } },
+      /answer to proxy_sessions \(HTTP 200\) could not be read: .* and it had the members session, session\.id, session\.link, status\./],
+  ];
+  for (const [method, path, link, body, message] of answers) {
+    await suite.up.fault({ method, path, status: 200, body });
+    const got = await refusal(suite.gw, link);
+    assert.deepEqual([got.status, got.code], [502, "upstream_unreadable"], path);
+    assert.match(got.message, message);
+    await suite.up.fault({ method, path, status: 200, body });
+    const page = await (await suite.gw.fetch(link)).text();
+    assert.match(page, /upstream_unreadable/);
+    assert.doesNotMatch(page, /id="retry"/, "no Try again: trying again gets the same answer");
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const logged = suite.gw.logLines().filter((l) => l.unreadable).map((l) => [l.unreadable.endpoint, l.unreadable.status, l.unreadable.got]);
+  assert.deepEqual(logged.slice(-2), [
+    ["proxy_sessions", 200, "the members session, session.id, session.link, status"],
+    ["proxy_sessions", 200, "the members session, session.id, session.link, status"],
+  ]);
+  assert.ok(logged.some(([endpoint]) => endpoint === "search") && logged.some(([endpoint]) => endpoint === "watch_url"));
+  const output = suite.gw.logs.join("");
+  for (const value of ["secret-token", "elsewhere.example", "watch.example", "x1"]) assert.ok(!output.includes(value), value);
 });
 
 test("an unreachable Upscope is a 502 saying it could not be reached", async () => {

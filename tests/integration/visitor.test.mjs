@@ -115,8 +115,10 @@ test("missing PROXY_INITIAL_URL or UPSCOPE_API_KEY is a 500 naming it, with no u
 
 test("a proxy answer without a usable URL is a 502, not a redirect", async () => {
   await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", link: "https://x.example/" } });
-  const message = await expectRefused("/visitor", 502, "upstream_bad_response");
-  assert.match(message, /without an https session URL/);
+  const message = await expectRefused("/visitor", 502, "upstream_unreadable");
+  assert.match(message, /the gateway needs a session URL under url, proxy_url, redirect_url or session_url .* and it had the members link, status/);
+  await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", url: "http://x.example/" } });
+  assert.match(await expectRefused("/visitor", 502, "upstream_bad_response"), /without an https session URL/);
 });
 
 test("a list setting given as a TOML array of strings reads like the spaced text form", async () => {
