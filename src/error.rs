@@ -31,6 +31,8 @@ pub enum GatewayError {
     TooManyRequests,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
+    /// A Cloudflare Access identity that reads as a `/view` viewer's agent id.
+    AgentIdReserved,
     /// The runtime failed at something that cannot fail for a good request.
     Internal(&'static str),
     Upstream(UpstreamError),
@@ -69,6 +71,7 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } => 403,
             Self::AccessKeysUnavailable => 502,
+            Self::AgentIdReserved => 403,
             Self::TooManyRequests => 429,
             Self::Upstream(e) => e.gateway_status(),
         }
@@ -89,6 +92,7 @@ impl GatewayError {
                 (_, _) => "link_invalid",
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
+            Self::AgentIdReserved => "agent_id_reserved",
             Self::TooManyRequests => "rate_limited",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
@@ -115,6 +119,12 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => {
                 "Cloudflare Access's signing keys could not be fetched, so the sign-in cannot be checked. Try again shortly."
+                    .into()
+            }
+            Self::AgentIdReserved => {
+                "Your Cloudflare Access identity starts with 'viewer:', which this gateway reserves for the people \
+                 who watch through /view links, so it cannot watch as an agent. Ask your administrator for another \
+                 identity."
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
@@ -169,6 +179,7 @@ mod tests {
             (GatewayError::Misconfigured("x".into()), 500, "gateway_misconfigured"),
             (GatewayError::Internal("x"), 500, "internal_error"),
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
+            (GatewayError::AgentIdReserved, 403, "agent_id_reserved"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),

@@ -13,7 +13,7 @@ use crate::core::client_ip::rate_limit_key;
 use crate::core::client_ip::tests::std_rate_limit_key;
 use crate::core::fold::fold;
 use crate::core::framing::FrameAncestors;
-use crate::core::ids::{LookupCode, ShortId, UniqueId};
+use crate::core::ids::{in_viewer_namespace, LookupCode, ShortId, UniqueId};
 use crate::core::page_url::{choose_page, with_unique_id, UrlPrefix, UNIQUE_ID_PARAM};
 use crate::core::query::{visitor_ref, Params, VisitorIdKind};
 use crate::upscope::models::{read_search, read_watch_url, Visitor};
@@ -100,6 +100,18 @@ proptest! {
         let allowed = [UrlPrefix::parse("https://shop.example.com/help").unwrap()];
         let page = format!("https://shop.example.com/help/faq?{query}#{fragment}");
         prop_assert!(choose_page(&default, Some(&page), &allowed).is_ok(), "{}", page);
+    }
+
+    #[test]
+    fn a_staff_id_never_reads_as_a_viewer(
+        picks in prop::collection::vec((0u8..3, any::<bool>()), 1..8),
+        rest in "[A-Za-z0-9:_-]{0,12}",
+        lead in "[ \t\u{3000}\u{200B}]{0,2}",
+    ) {
+        // Case, full-width and invisible characters only: Upscope reads ids as text, not as URLs.
+        let prefix = disguised("viewer", &picks) + if picks[0].1 { "\u{FF1A}" } else { ":" };
+        prop_assert!(in_viewer_namespace(&format!("{lead}{prefix}{rest}")), "{lead}{prefix}{rest}");
+        prop_assert_eq!(in_viewer_namespace(&rest), rest.to_ascii_lowercase().starts_with("viewer:"));
     }
 
     #[test]
