@@ -37,6 +37,8 @@ pub enum GatewayError {
     RateLimiterUnavailable,
     /// Cloudflare Access's signing keys could not be fetched or read.
     AccessKeysUnavailable,
+    /// A Cloudflare Access identity that reads as a `/view` viewer's agent id.
+    AgentIdReserved,
     /// The runtime failed at something that cannot fail for a good request.
     Internal(&'static str),
     Upstream(UpstreamError),
@@ -76,6 +78,7 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } | Self::CrossSiteRequest => 403,
             Self::AccessKeysUnavailable => 502,
+            Self::AgentIdReserved => 403,
             Self::TooManyRequests => 429,
             Self::RateLimiterUnavailable => 503,
             Self::Upstream(e) => e.gateway_status(),
@@ -98,6 +101,7 @@ impl GatewayError {
                 (_, _) => "link_invalid",
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
+            Self::AgentIdReserved => "agent_id_reserved",
             Self::TooManyRequests => "rate_limited",
             Self::CrossSiteRequest => "cross_site_request",
             Self::RateLimiterUnavailable => "rate_limiter_unavailable",
@@ -128,6 +132,12 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => {
                 "Cloudflare Access's signing keys could not be fetched, so the sign-in cannot be checked. Try again shortly."
+                    .into()
+            }
+            Self::AgentIdReserved => {
+                "Your Cloudflare Access identity starts with 'viewer:', which this gateway reserves for the people \
+                 who watch through /view links, so it cannot watch as an agent. Ask your administrator for another \
+                 identity."
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
@@ -198,6 +208,7 @@ mod tests {
             (GatewayError::Misconfigured("x".into()), 500, "gateway_misconfigured"),
             (GatewayError::Internal("x"), 500, "internal_error"),
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
+            (GatewayError::AgentIdReserved, 403, "agent_id_reserved"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
             (GatewayError::RateLimiterUnavailable, 503, "rate_limiter_unavailable"),

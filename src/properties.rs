@@ -11,9 +11,10 @@ use crate::core::canonical::{canonical_string, percent_encode};
 use crate::core::choose::{choose_visitor, Wanted};
 use crate::core::client_ip::rate_limit_key;
 use crate::core::client_ip::tests::std_rate_limit_key;
+use crate::core::fold::fold;
 use crate::core::framing::FrameAncestors;
-use crate::core::ids::{LookupCode, ShortId, UniqueId};
-use crate::core::page_url::{with_unique_id, UNIQUE_ID_PARAM};
+use crate::core::ids::{in_viewer_namespace, LookupCode, ShortId, UniqueId};
+use crate::core::page_url::{choose_page, with_unique_id, UrlPrefix, UNIQUE_ID_PARAM};
 use crate::core::query::{visitor_ref, Params, VisitorIdKind};
 use crate::upscope::models::{read_search, read_watch_url, Visitor};
 
@@ -49,8 +50,69 @@ fn query_strings() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
 }
 
+/// `word` with each character in one of the spellings a lenient reader
+/// takes for it (case, full-width, a styled letter, `%XX`, `%25XX`, `%uXXXX`),
+/// invisible characters in between; `picks` chooses, character by character.
+fn disguised(word: &str, picks: &[(u8, bool)]) -> String {
+    let mut out = String::new();
+    for (c, &(how, hidden)) in word.chars().zip(picks.iter().cycle()) {
+        let code = u32::from(c);
+        let styled = |base: u32| char::from_u32(base + code - u32::from('a')).map(String::from);
+        let spelling = match (how % 8, c.is_ascii_lowercase()) {
+            (1, _) => c.to_ascii_uppercase().to_string(),
+            (2, _) => char::from_u32(code + 0xFEE0).unwrap().to_string(),
+            (3, true) => styled(0x1D41A).unwrap(), // mathematical bold small
+            (4, _) => format!("%{code:02X}"),
+            (5, _) => format!("%25{code:02X}"),
+            (6, _) => format!("%u{code:04X}"),
+            (7, true) => styled(0x24D0).unwrap(), // circled small
+            _ => c.to_string(),
+        };
+        out.push_str(&spelling);
+        if hidden {
+            out.push('\u{AD}');
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn upscope_in_any_disguise_never_reaches_a_page(
+        picks in prop::collection::vec((any::<u8>(), any::<bool>()), 1..16),
+        before in "[a-z0-9_=&]{0,8}",
+        in_fragment in any::<bool>(),
+    ) {
+        let default = Url::parse("https://shop.example.com/account").unwrap();
+        let allowed = [UrlPrefix::parse("https://shop.example.com/help").unwrap()];
+        let word = disguised("upscope", &picks);
+        let page = format!("https://shop.example.com/help{}{before}{word}=victim", if in_fragment { '#' } else { '?' });
+        let refused = choose_page(&default, Some(&page), &allowed);
+        prop_assert_eq!(refused.map_err(|e| e.code), Err("url_not_allowed"), "{}", page);
+    }
+
+    #[test]
+    fn pages_that_never_spell_upscope_are_not_refused_for_it(query in "[a-z0-9_=&.~-]{0,40}", fragment in "[a-zA-Z0-9/_-]{0,20}") {
+        prop_assume!(!fold(&query).contains("upscope") && !fold(&fragment).contains("upscope"));
+        let default = Url::parse("https://shop.example.com/account").unwrap();
+        let allowed = [UrlPrefix::parse("https://shop.example.com/help").unwrap()];
+        let page = format!("https://shop.example.com/help/faq?{query}#{fragment}");
+        prop_assert!(choose_page(&default, Some(&page), &allowed).is_ok(), "{}", page);
+    }
+
+    #[test]
+    fn a_staff_id_never_reads_as_a_viewer(
+        picks in prop::collection::vec((0u8..3, any::<bool>()), 1..8),
+        rest in "[A-Za-z0-9:_-]{0,12}",
+        lead in "[ \t\u{3000}\u{200B}]{0,2}",
+    ) {
+        // Case, full-width and invisible characters only: Upscope reads ids as text, not as URLs.
+        let prefix = disguised("viewer", &picks) + if picks[0].1 { "\u{FF1A}" } else { ":" };
+        prop_assert!(in_viewer_namespace(&format!("{lead}{prefix}{rest}")), "{lead}{prefix}{rest}");
+        prop_assert_eq!(in_viewer_namespace(&rest), rest.to_ascii_lowercase().starts_with("viewer:"));
+    }
 
     #[test]
     fn rate_limit_keys_read_addresses_as_std_does(

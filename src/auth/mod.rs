@@ -15,6 +15,7 @@ use crypto::Crypto;
 use signed_link::verify_signed_link;
 
 use crate::core::canonical::SIGNATURE_PARAM;
+use crate::core::ids::{in_viewer_namespace, VIEWER_AGENT_PREFIX};
 use crate::core::query::{Params, VISITOR_PARAMS};
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
@@ -50,8 +51,10 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
     }
 
     /// The agent's verified identity, or a refusal before anything else happens.
+    /// In every mode, an id that reads as a `/view` viewer's is refused:
+    /// Upscope would take the agent for that viewer.
     pub async fn identify_agent(&self, auth: &AgentAuth, credentials: &Credentials<'_>) -> Result<Agent, GatewayError> {
-        match auth {
+        let agent = match auth {
             AgentAuth::Access(settings) => {
                 let verifier = AccessVerifier {
                     settings,
@@ -60,7 +63,7 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
                     keys: self.access_keys,
                     now_ms: self.now_ms,
                 };
-                verifier.verify(credentials.access_token).await
+                verifier.verify(credentials.access_token).await?
             }
             AgentAuth::SignedLink(key) => {
                 let params = credentials.params;
@@ -75,10 +78,24 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
                     }
                     Err(refused) => return Err(refused),
                 }
-                agent_from_params(params)
+                agent_from_params(params)?
             }
-            AgentAuth::Unauthenticated => agent_from_params(credentials.params),
+            AgentAuth::Unauthenticated => agent_from_params(credentials.params)?,
+        };
+        if in_viewer_namespace(&agent.id) {
+            return Err(match auth {
+                // The id comes from the sign-in: there is no link to fix.
+                AgentAuth::Access(_) => GatewayError::AgentIdReserved,
+                _ => GatewayError::bad_request(
+                    "invalid_parameter",
+                    format!(
+                        "agent_id may not start with '{VIEWER_AGENT_PREFIX}' (in any case or spelling): /view sends its \
+                         viewers to Upscope under that prefix, so a staff agent must never be sent as one."
+                    ),
+                ),
+            });
         }
+        Ok(agent)
     }
 
     /// What a follow-up form or link must carry for this agent to be
@@ -213,6 +230,7 @@ mod tests {
     use super::crypto::testing::FakeCrypto;
     use super::signed_link::testing::{signed, SECRET};
     use super::*;
+    use crate::core::base64url;
     use crate::error::Refusal;
     use crate::outbound::testing::{block_on, FakeTransport};
 
@@ -304,6 +322,53 @@ mod tests {
         assert_eq!(identify(&auth, &submitted, None).unwrap().id, "a-7");
         let none = block_on(verifier.carry_identity(&AgentAuth::Unauthenticated, &incoming, None)).unwrap();
         assert_eq!(crate::core::query::encode(&none), "agent_id=a-7&agent_name=Ann");
+    }
+
+    #[test]
+    fn an_agent_id_in_the_viewers_namespace_is_refused_in_every_mode() {
+        let exp = NOW_MS as u64 / 1000 + 60;
+        for id in ["viewer:cust-9", "VIEWER%3Acust-9", "%20Viewer:x", "%EF%BD%96iewer:x", "v%C4%B1ewer:x"] {
+            let query = format!("lookup=4821&agent_id={id}&agent_name=Mallory");
+            let none = identify(&AgentAuth::Unauthenticated, &query, None).unwrap_err();
+            assert_eq!(none.code(), "invalid_parameter", "{id}");
+            assert!(none.message().starts_with("agent_id may not start with 'viewer:'"), "{}", none.message());
+            let link = AgentAuth::SignedLink(link_key());
+            let signed_query = signed(&format!("{query}&exp={exp}"));
+            assert_eq!(identify(&link, &signed_query, None).unwrap_err().code(), "invalid_parameter", "{id}");
+            // Unsigned, it is refused as unsigned: the signature is checked first.
+            assert_eq!(identify(&link, &format!("{query}&exp={exp}"), None).unwrap_err().code(), "link_invalid");
+        }
+        let near = identify(&AgentAuth::Unauthenticated, "lookup=4821&agent_id=reviewer:7&agent_name=R", None);
+        assert_eq!(near.unwrap().id, "reviewer:7");
+    }
+
+    #[test]
+    fn an_access_identity_in_the_viewers_namespace_is_a_403_before_any_upstream_call() {
+        use super::crypto::RsaPublicKey;
+        use serde_json::json;
+        let settings = crate::settings::AccessSettings {
+            team_domain: "team.example".into(),
+            audience: "aud".into(),
+            launch_origins: Default::default(),
+        };
+        let auth = AgentAuth::Access(settings);
+        let key = RsaPublicKey { n: "modulus-one".into(), e: "AQAB".into() };
+        let jwks = r#"{"keys":[{"kid":"k1","kty":"RSA","e":"AQAB","n":"modulus-one"}]}"#;
+        let params = Params::parse(Some("lookup=4821")).unwrap();
+        for (sub, email) in [(Some(" Viewer:cust-9"), "pat@example.com"), (None, "VIEWER:cust-9@example.com")] {
+            let claims = json!({"aud": "aud", "iss": "https://team.example", "exp": NOW_MS / 1000.0 + 600.0,
+                                "sub": sub, "email": email});
+            let unsigned = jwt::testing::token(json!({"alg": "RS256", "kid": "k1"}), claims, b"");
+            let input = unsigned.rsplit_once('.').unwrap().0;
+            let token = format!("{input}.{}", base64url::encode(&FakeCrypto::signature(&key, input.as_bytes())));
+            let fake = FakeTransport::answering([(200, jwks)]);
+            let keys = KeyCache::default();
+            let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+            let credentials = Credentials { params: &params, access_token: Some(&token) };
+            let err = block_on(verifier.identify_agent(&auth, &credentials)).unwrap_err();
+            assert_eq!((err.status(), err.code()), (403, "agent_id_reserved"), "{sub:?} {email}");
+            assert_eq!(fake.calls(), ["GET /cdn-cgi/access/certs"], "only Access's keys were fetched");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::fold::fold;
+
 /// Why an identifier was refused, phrased for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidId {
@@ -105,6 +107,18 @@ impl LookupCode {
     }
 }
 
+/// What `/view` puts before a viewer's id in what Upscope is sent as the
+/// agent, so that a viewer and a staff agent never share an id there.
+pub const VIEWER_AGENT_PREFIX: &str = "viewer:";
+
+/// Whether a staff agent's id would read as a viewer's to Upscope: it starts
+/// with `viewer:` once folded (any case, full-width or look-alike letters,
+/// after whitespace or invisible characters), as Upscope may compare ids
+/// less strictly than byte for byte. Such ids are refused, never sent.
+pub fn in_viewer_namespace(agent_id: &str) -> bool {
+    fold(agent_id).trim_start().starts_with(VIEWER_AGENT_PREFIX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +175,28 @@ mod tests {
         assert_eq!(LookupCode::parse("0421").unwrap().as_str(), "0421");
         for bad in ["", "123", "12345", "12a4", "１２３４", "12 4", " 1234", "-123"] {
             assert!(LookupCode::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn the_viewer_namespace_is_recognised_in_any_spelling() {
+        for taken in [
+            "viewer:cust-9",
+            "VIEWER:cust-9",
+            "Viewer:",
+            " \t viewer:x",
+            "\u{3000}viewer:x",
+            "\u{200B}viewer:x",
+            "\u{FEFF}Viewer:x",
+            "\u{FF56}\u{FF49}\u{FF45}\u{FF57}\u{FF45}\u{FF52}\u{FF1A}x",
+            "v\u{131}ewer:x",
+            "V\u{130}EWER:x",
+            "vi\u{AD}ewer:x",
+        ] {
+            assert!(in_viewer_namespace(taken), "{taken:?}");
+        }
+        for staff in ["agent-7", "reviewer:7", "viewers", "viewer", "view:er", "viewer-7:x", "a viewer:x", ""] {
+            assert!(!in_viewer_namespace(staff), "{staff:?}");
         }
     }
 

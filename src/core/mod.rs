@@ -7,6 +7,7 @@ pub mod base64url;
 pub mod canonical;
 pub mod choose;
 pub mod client_ip;
+pub mod fold;
 pub mod framing;
 pub mod href;
 pub mod ids;

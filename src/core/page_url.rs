@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::fold::fold;
 use super::ids::UniqueId;
 use super::InvalidInput;
 
@@ -96,11 +97,12 @@ pub fn choose_page(default: &Url, requested: Option<&str>, allowed: &[UrlPrefix]
             "The url parameter's path may not contain ';', '%25' (an encoded '%'), '%00', '%u', '%C0', '%C1' or segments starting with '..'; link to the page itself.",
         ));
     }
-    if names_unique_id_anywhere(&url) {
+    if mentions_upscope(&url) {
         return Err(InvalidInput::new(
             "url_not_allowed",
             format!(
-                "The url parameter may not carry {UNIQUE_ID_PARAM}: the gateway sets the visitor's ID itself (use uniqueid=)."
+                "The url parameter's query and fragment may not mention upscope, in any case, encoding or look-alike \
+                 letters: the gateway sets the visitor's ID ({UNIQUE_ID_PARAM}) itself (use uniqueid=)."
             ),
         ));
     }
@@ -118,27 +120,23 @@ fn has_path_tricks(url: &Url) -> bool {
         || path.split('/').any(|segment| segment.starts_with(".."))
 }
 
-/// Whether the query or fragment mentions `upscope_unique_id` in any case,
-/// separator or depth of percent-encoding (`;` pairs, `[]` suffixes,
-/// `%5F`, `%255F`...), or in a spelling PHP turns into it (`.`, space, `+`
-/// and `[` in a name become `_`): a page must not name the visitor behind
-/// the gateway's back.
-fn names_unique_id_anywhere(url: &Url) -> bool {
-    let mentions = |text: &str| {
-        let folded: String = text
-            .chars()
-            .map(|c| if matches!(c, '.' | ' ' | '+' | '[') { '_' } else { c.to_ascii_lowercase() })
-            .collect();
-        folded.contains("upscope_unique_id")
-    };
+/// Whether the query or fragment names `upscope` in any spelling a reader
+/// on the way may turn into it: any case (`ſ` for `s` included), full-width
+/// or other look-alike letters, invisible characters in between, and any
+/// depth of `%XX`, IIS's `%uXXXX` and overlong UTF-8 (see `fold` and
+/// `decode_once`). Stronger than looking for `___upscope_unique_id` and its
+/// separators: no spelling of the name can be written without the word, and
+/// a page the gateway opens has no reason to carry it.
+fn mentions_upscope(url: &Url) -> bool {
     [url.query(), url.fragment()].into_iter().flatten().any(|part| {
-        let mut text = part.to_owned();
+        // Folded before each decoding too: a full-width `％75` is a `%75` to a best-fit reader.
+        let mut text = fold(part);
         // Each round peels one layer of encoding; a few rounds reach any real page.
         for _ in 0..4 {
-            if mentions(&text) {
+            if text.contains("upscope") {
                 return true;
             }
-            let decoded = percent_decode(&text);
+            let decoded = fold(&decode_once(&text));
             if decoded == text {
                 return false;
             }
@@ -173,24 +171,63 @@ fn names_unique_id(piece: &str) -> bool {
     url::form_urlencoded::parse(piece.as_bytes()).next().is_some_and(|(name, _)| name == UNIQUE_ID_PARAM)
 }
 
-/// `%XX` to the byte it names; everything else, malformed escapes included, as it is.
-fn percent_decode(text: &str) -> String {
+/// One layer of escapes as the most lenient server decodes them: `%XX` to
+/// its byte, IIS's `%uXXXX` to its character (a surrogate pair to the one it
+/// names), and the bytes then read as UTF-8 that tolerates overlong forms
+/// (`%C1%B5` is a `u` to some). What is not an escape stays as it is.
+fn decode_once(text: &str) -> String {
     let (bytes, mut out, mut i) = (text.as_bytes(), Vec::with_capacity(text.len()), 0);
+    let hex = |at: usize, len: usize| {
+        let digits = bytes.get(at..at + len).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let wide =
+        |at: usize| hex(at + 2, 4).filter(|_| bytes[at] == b'%' && matches!(bytes.get(at + 1), Some(b'u' | b'U')));
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-        let hex = hex.and_then(|h| std::str::from_utf8(h).ok());
-        match hex.filter(|_| bytes[i] == b'%').and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
+        if let Some(unit) = wide(i) {
+            let low = wide(i + 6).filter(|low| (0xD800..0xDC00).contains(&unit) && (0xDC00..0xE000).contains(low));
+            let code = low.map_or(unit, |low| 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+            let c = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            i += if low.is_some() { 12 } else { 6 };
+        } else if let Some(byte) = hex(i + 1, 2).filter(|_| bytes[i] == b'%') {
+            out.push(byte as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    utf8_leniently(&out)
+}
+
+/// UTF-8 read as a lenient decoder reads it: a sequence spelled with more
+/// bytes than it needs still names its character; anything else that is not
+/// UTF-8 becomes U+FFFD, one per byte.
+fn utf8_leniently(bytes: &[u8]) -> String {
+    let (mut out, mut i) = (String::with_capacity(bytes.len()), 0);
+    while i < bytes.len() {
+        let (len, bits) = match bytes[i] {
+            lead @ 0x00..=0x7F => (1, u32::from(lead)),
+            lead @ 0xC0..=0xDF => (2, u32::from(lead & 0x1F)),
+            lead @ 0xE0..=0xEF => (3, u32::from(lead & 0x0F)),
+            lead @ 0xF0..=0xF7 => (4, u32::from(lead & 0x07)),
+            _ => (0, 0),
+        };
+        let tail = bytes.get(i + 1..i + len.max(1)).filter(|tail| len > 0 && tail.iter().all(|b| b & 0xC0 == 0x80));
+        match tail {
+            Some(tail) => {
+                let code = tail.iter().fold(bits, |code, b| code << 6 | u32::from(b & 0x3F));
+                out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                i += len;
             }
             None => {
-                out.push(bytes[i]);
+                out.push(char::REPLACEMENT_CHARACTER);
                 i += 1;
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -329,7 +366,64 @@ mod tests {
             assert_eq!(err.code, "url_not_allowed", "{bad}");
             assert!(err.message.contains("uniqueid="), "{bad}: {}", err.message);
         }
-        assert!(choose_page(&default, Some("https://shop.example.com/help?unique=1#upscope"), &allowed).is_ok());
+        assert!(choose_page(&default, Some("https://shop.example.com/help?unique=1#up-scope"), &allowed).is_ok());
+    }
+
+    #[test]
+    fn upscope_in_any_disguise_is_refused_in_query_and_fragment() {
+        let default = url("https://shop.example.com/account");
+        let allowed = prefixes(&["https://shop.example.com/help"]);
+        for bad in [
+            // Issue 17: IIS's %u, the long s (also upper-cased), a full-width low line.
+            "https://shop.example.com/help?___upscope%u005Funique%u005Fid=victim",
+            "https://shop.example.com/help?___up\u{17F}cope_unique_id=victim",
+            "https://shop.example.com/help?___UP\u{17F}COPE_UNIQUE_ID=victim",
+            "https://shop.example.com/help?___upscope\u{FF3F}unique\u{FF3F}id=victim",
+            // The word itself disguised.
+            "https://shop.example.com/help?___%u0075pscope_unique_id=victim",
+            "https://shop.example.com/help?___%U0055PSCOPE_unique_id=victim",
+            "https://shop.example.com/help?___%uD835%uDC2Epscope_unique_id=victim",
+            "https://shop.example.com/help?___%25u0075pscope_unique_id=victim",
+            "https://shop.example.com/help?___\u{FF55}\u{FF50}\u{FF53}\u{FF43}\u{FF4F}\u{FF50}\u{FF45}_unique_id=v",
+            "https://shop.example.com/help?___\u{1D42E}\u{1D429}\u{1D42C}\u{1D41C}\u{1D428}\u{1D429}\u{1D41E}=v",
+            "https://shop.example.com/help?___\u{24E4}pscope=v",
+            "https://shop.example.com/help?___\u{1D58}pscope=v",
+            "https://shop.example.com/help?___up\u{AD}scope=v",
+            "https://shop.example.com/help?___up%E2%80%8Bscope=v",
+            "https://shop.example.com/help?___\u{FF05}75pscope=v",
+            "https://shop.example.com/help?___%C1%B5pscope=v",
+            "https://shop.example.com/help?___%E0%81%B5pscope=v",
+            "https://shop.example.com/help?___%2575pscope=v",
+            "https://shop.example.com/help?x=1#/route?___up\u{17F}cope_unique_id=victim",
+            "https://shop.example.com/help#UPSCOPE",
+        ] {
+            let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
+            assert_eq!(err.code, "url_not_allowed", "{bad}");
+            assert!(err.message.contains("may not mention upscope"), "{bad}: {}", err.message);
+        }
+        for fine in [
+            "https://shop.example.com/help/upscope-guide",
+            "https://shop.example.com/help?topic=setup%20scope",
+            "https://shop.example.com/help?q=scope#up",
+            "https://shop.example.com/help?q=caf%C3%A9&ref=\u{FF21}\u{FF22}&bad=%C0%ZZ%u12",
+            "https://shop.example.com/help?next=https%3A%2F%2Fx.example%2F%3Fa%3Db%2520c",
+        ] {
+            assert!(choose_page(&default, Some(fine), &allowed).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn one_decoding_layer_reads_every_escape_a_server_may_know() {
+        assert_eq!(decode_once("%5F%5f_%u005F%U005f"), "_____");
+        assert_eq!(decode_once("%uD835%uDC2E|%uD835|%uDC2E"), "\u{1D42E}|\u{FFFD}|\u{FFFD}");
+        assert_eq!(decode_once("%255F"), "%5F", "one layer at a time");
+        assert_eq!(decode_once("%C5%BF%E2%9C%93"), "\u{17F}\u{2713}");
+        // Overlong forms name their character; other broken UTF-8 is U+FFFD per byte.
+        assert_eq!(decode_once("%C1%B5%E0%81%B5%F0%80%81%B5%C0%AF"), "uuu/");
+        assert_eq!(decode_once("%FF%C3(%ED%A0%80"), "\u{FFFD}\u{FFFD}(\u{FFFD}");
+        // Not escapes: left as they are.
+        assert_eq!(decode_once("%%ZZ%u12%u12G4%"), "%%ZZ%u12%u12G4%");
+        assert_eq!(decode_once("caf\u{E9}"), "caf\u{E9}");
     }
 
     #[test]

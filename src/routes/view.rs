@@ -5,15 +5,13 @@
 
 use super::agent::{narrowed, watch_or_choose};
 use super::{Ctx, Outcome};
+use crate::core::ids::VIEWER_AGENT_PREFIX;
 use crate::core::query::{visitor_ref, VisitorRef};
 use crate::edge::rate_limit::WhenUnavailable;
 use crate::error::GatewayError;
 use crate::observe::Watcher;
 use crate::settings::{ViewerSettings, AGENT_RATE_LIMITER_BINDING};
 use crate::upscope::models::{Agent, WatchUrlRequest};
-
-/// Prefixed to a viewer's id in what Upscope is sent as the agent.
-pub const VIEWER_ID_PREFIX: &str = "viewer:";
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let settings = ViewerSettings::load(ctx.env)?;
@@ -35,8 +33,8 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     };
     let key = &settings.link_key;
     let watcher = Watcher::Viewer { pseudonym: verifier.viewer_pseudonym(&settings.audit_key, &viewer.id).await? };
-    // Upscope sees viewers apart from staff: an id can never collide with an agent's.
-    let agent = Agent { id: format!("{VIEWER_ID_PREFIX}{}", viewer.id), name: viewer.name };
+    // Upscope sees viewers apart from staff, who may not use this prefix (`auth::identify_agent`).
+    let agent = Agent { id: format!("{VIEWER_AGENT_PREFIX}{}", viewer.id), name: viewer.name };
     let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
     let link_to = async |short_id: &str| verifier.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
     watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/view", link_to).await

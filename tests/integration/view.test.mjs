@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
-import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-view-tests-000001";
 const VISITOR_SECRET = "visitor-link-secret-for-view-tests-0001";
@@ -154,6 +154,60 @@ test("in Access mode, the console and the chooser carry a narrowing along, so pi
   } finally {
     await access.close();
   }
+});
+
+// What /view sends Upscope for its viewers, in spellings Upscope may read as the same id.
+const VIEWER_IDS = [
+  "viewer:cust-501", "VIEWER:cust-501", "Viewer:cust-501", " viewer:cust-501", "\u3000viewer:cust-501",
+  "\u200Bviewer:cust-501", "\uFF56\uFF49\uFF45\uFF57\uFF45\uFF52\uFF1Acust-501", "v\u0131ewer:cust-501",
+];
+const actingAs = (id, visitor = "uniqueid=alice-1001&") => `${visitor}agent_id=${encodeURIComponent(id)}&agent_name=Mallory`;
+const expectViewerIdRefused = (got, what) => {
+  assert.deepEqual([got.status, got.code], [400, "invalid_parameter"], `${what}: ${got.message}`);
+  assert.match(got.message, /^agent_id may not start with 'viewer:'/, what);
+};
+
+test("a signed /agent link cannot take a viewer's identity: agent_id in viewer: is a 400 before any upstream call", async () => {
+  for (const id of VIEWER_IDS) {
+    expectViewerIdRefused(await refusal(suite.gw, agentLink(actingAs(id))), `signed ${JSON.stringify(id)}`);
+    expectViewerIdRefused(await refusal(suite.gw, agentLink(actingAs(id, ""))), `signed console link ${JSON.stringify(id)}`);
+  }
+  // An unsigned one is refused as unsigned first: a forger learns nothing.
+  assert.equal((await refusal(suite.gw, `/agent?${actingAs("viewer:cust-501")}`)).code, "link_invalid");
+  assert.deepEqual(await suite.up.requests(), [], "no refused agent reached Upscope");
+  // Ids that only come near are staff ids like any other.
+  for (const id of ["reviewer:7", "viewers-team", "view:7"]) await expectRedirect(suite.gw, agentLink(actingAs(id)));
+  assert.deepEqual((await watches()).map((w) => w.body.agent.id), ["reviewer:7", "viewers-team", "view:7"]);
+});
+
+test("with AGENT_AUTH=none, agent_id in viewer: is a 400 before any upstream call", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
+    for (const id of VIEWER_IDS) expectViewerIdRefused(await refusal(gw, `/agent?${actingAs(id)}`), `none ${JSON.stringify(id)}`);
+  });
+  assert.deepEqual(await suite.up.requests(), []);
+});
+
+test("a Cloudflare Access identity in viewer: is a 403 that says why, before any upstream call", async () => {
+  const access = await startAccess();
+  const key = newKey("kid-reserved");
+  access.publish(key);
+  try {
+    const vars = baseVars(suite.up.apiBase, { AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE });
+    await withGateway({ vars, hosts: { [TEAM_DOMAIN]: access.url } }, async (gw) => {
+      const identities = [{ sub: "viewer:cust-501" }, { sub: " Viewer:cust-501" }, { sub: undefined, email: "VIEWER:cust-501@example.com" }];
+      for (const identity of identities) {
+        const got = await refusal(gw, "/agent?uniqueid=alice-1001", { "Cf-Access-Jwt-Assertion": token(key, claims(identity)) });
+        assert.deepEqual([got.status, got.code], [403, "agent_id_reserved"], `${JSON.stringify(identity)}: ${got.message}`);
+        assert.match(got.message, /Cloudflare Access identity starts with 'viewer:'/);
+      }
+      assert.deepEqual(await suite.up.requests(), [], "no refused agent reached Upscope");
+      // The same gateway still lets a staff identity in.
+      assert.equal((await gw.fetch("/agent?uniqueid=alice-1001", { headers: { "Cf-Access-Jwt-Assertion": token(key) } })).status, 302);
+    });
+  } finally {
+    await access.close();
+  }
+  assert.deepEqual((await watches()).map((w) => w.body.agent.id), ["7335d417-61da-459d-899c-0a01c76a2f94"]);
 });
 
 test("/view needs its own secret: missing, short or shared with another route is a 500 naming it", async () => {

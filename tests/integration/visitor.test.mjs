@@ -62,9 +62,48 @@ test("a ?url= page that names ___upscope_unique_id itself is refused: only the g
   const page = "https://shop.example.com/help?___upscope_unique_id=victim&a=1";
   for (const q of [`url=${encodeURIComponent(page)}&uniqueid=me`, `url=${encodeURIComponent(page)}`]) {
     const message = await expectRefused(`/visitor?${q}`, 400, "url_not_allowed");
-    assert.match(message, /may not carry ___upscope_unique_id: the gateway sets the visitor's ID itself \(use uniqueid=\)/);
+    assert.match(message, /may not mention upscope, .*: the gateway sets the visitor's ID \(___upscope_unique_id\) itself \(use uniqueid=\)/);
   }
   assert.deepEqual(await suite.up.requests(), []);
+});
+
+test("a ?url= whose query or fragment spells upscope in any disguise is refused, with no upstream call", async () => {
+  const help = "https://shop.example.com/help";
+  const disguised = [
+    ["IIS %u escapes for '_'", `${help}?___upscope%u005Funique%u005Fid=victim`],
+    ["long s (U+017F) for 's'", `${help}?___up\u017Fcope_unique_id=victim`],
+    ["long s in upper case", `${help}?___UP\u017FCOPE_UNIQUE_ID=victim`],
+    ["full-width low line (U+FF3F) for '_'", `${help}?___upscope\uFF3Funique\uFF3Fid=victim`],
+    ["IIS %u escape for a letter", `${help}?___%u0075pscope_unique_id=victim`],
+    ["IIS %u surrogate pair (mathematical bold u)", `${help}?___%uD835%uDC2Epscope_unique_id=victim`],
+    ["full-width letters", `${help}?___\uFF55\uFF50\uFF53\uFF43\uFF4F\uFF50\uFF45_unique_id=victim`],
+    ["mathematical bold letters", `${help}?___\u{1D42E}\u{1D429}\u{1D42C}\u{1D41C}\u{1D428}\u{1D429}\u{1D41E}_unique_id=victim`],
+    ["modifier letter small u", `${help}?___\u1D58pscope_unique_id=victim`],
+    ["a soft hyphen inside the word", `${help}?___up\u00ADscope_unique_id=victim`],
+    ["a full-width '%' escape", `${help}?___\uFF0575pscope_unique_id=victim`],
+    ["an overlong UTF-8 'u'", `${help}?___%C1%B5pscope_unique_id=victim`],
+    ["long s in the fragment", `${help}#/route?___up\u017Fcope_unique_id=victim`],
+  ];
+  for (const [name, page] of disguised) {
+    const message = await expectRefused(`/visitor?url=${encodeURIComponent(page)}&uniqueid=me`, 400, "url_not_allowed");
+    assert.match(message, /may not mention upscope/, name);
+  }
+  assert.equal((await suite.up.requests()).length, 0, "no disguised page reached Upscope");
+
+  // Pages that only come near: still accepted.
+  const fine = [
+    `${help}/faq?q=caf%C3%A9&mark=%E2%9C%93#section-2`,
+    `${help}/upscope-guide`,
+    `${help}?topic=setup%20scope`,
+    `${help}?q=scope#up`,
+    `${help}?ref=\uFF21\uFF22\uFF23`,
+    "https://shop.example.com/orders/42?x=1#item",
+  ];
+  for (const page of fine) {
+    const res = await suite.gw.fetch(`/visitor?url=${encodeURIComponent(page)}`);
+    assert.equal(res.status, 302, `${page}: ${await res.clone().text()}`);
+  }
+  assert.equal((await suite.up.requests()).length, fine.length);
 });
 
 test("a ___upscope_unique_id in PROXY_INITIAL_URL itself is replaced by the visitor's, or dropped", async () => {
