@@ -809,7 +809,8 @@ pub(crate) mod tests {
         let base = [("VIEWER_LINK_SECRET", viewer), ("VISITOR_LINK_SECRET", visitor)];
         let err = ViewerSettings::load(&src(&base)).err().unwrap();
         assert!(err.message().contains("/view needs the secret AUDIT_ID_SECRET"), "{}", err.message());
-        let short = ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
+        let short =
+            ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
         assert!(short.message().contains("AUDIT_ID_SECRET is shorter than 32"));
         assert!(!short.message().contains("short-audit-key"), "never the value");
         // Trimmed like every secret; equal to the link secret is allowed (the migration path).

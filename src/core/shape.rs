@@ -41,7 +41,11 @@ pub fn describe(body: &str) -> String {
             tell(format!("{name}{mark}.{sub}"), plain && is_field_name(sub));
         }
     }
-    let listed = if names.is_empty() { "no members it can name".to_owned() } else { format!("the members {}", names.join(", ")) };
+    let listed = if names.is_empty() {
+        "no members it can name".to_owned()
+    } else {
+        format!("the members {}", names.join(", "))
+    };
     match others {
         0 => listed,
         1 => format!("{listed} (and 1 other member)"),
@@ -73,7 +77,8 @@ mod tests {
 
     #[test]
     fn names_members_two_levels_deep_never_values() {
-        let body = r#"{"status":"ok","session":{"id":"x1","link":"https://elsewhere.example/s/secret-token"},"count":3}"#;
+        let body =
+            r#"{"status":"ok","session":{"id":"x1","link":"https://elsewhere.example/s/secret-token"},"count":3}"#;
         let told = describe(body);
         // serde_json without preserve_order keeps members sorted by name.
         assert_eq!(told, "the members count, session, session.id, session.link, status");

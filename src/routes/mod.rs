@@ -25,7 +25,9 @@ use crate::edge::response::into_response;
 use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
 use crate::http;
-use crate::observe::{generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary, UnreadableAnswer};
+use crate::observe::{
+    generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary, UnreadableAnswer,
+};
 use crate::settings::{frame_ancestors, FramedPages, UpstreamSettings};
 use crate::upscope::models::SessionUrl;
 use crate::upscope::{Client, UpstreamError};

@@ -6,13 +6,13 @@ use worker::Env;
 
 use super::{Ctx, Outcome};
 use crate::core::query::Params;
-use crate::edge::request::RequestHead;
-use crate::observe::RequestLog;
 use crate::core::sort::stable_sort_by;
 use crate::edge::env::binding;
 use crate::edge::kv::kv_namespace;
 use crate::edge::rate_limit::rate_limiter;
+use crate::edge::request::RequestHead;
 use crate::error::GatewayError;
+use crate::observe::RequestLog;
 use crate::readiness::{readiness, UpstreamCheck};
 use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 
@@ -30,7 +30,9 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     let check_upstream = match params.get("upstream") {
         None => false,
         Some("1") => true,
-        Some(_) => return Err(GatewayError::bad_request("invalid_parameter", "upstream: use upstream=1, or leave it out")),
+        Some(_) => {
+            return Err(GatewayError::bad_request("invalid_parameter", "upstream: use upstream=1, or leave it out"))
+        }
     };
     let report = readiness(env);
     // Members are inserted into the map (printed in name order), not

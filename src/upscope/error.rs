@@ -219,10 +219,13 @@ mod tests {
         let e = UpstreamError::Expected("a session URL").at("proxy_sessions", 200, body);
         assert_eq!((e.gateway_status(), e.code(), e.reason().as_str()), (502, "upstream_unreadable", "unreadable"));
         let message = e.message();
-        assert!(message.starts_with(
-            "Upscope's answer to proxy_sessions (HTTP 200) could not be read: the gateway needs a session URL, \
+        assert!(
+            message.starts_with(
+                "Upscope's answer to proxy_sessions (HTTP 200) could not be read: the gateway needs a session URL, \
 and it had the members session, session.id, session.link, status."
-        ), "{message}");
+            ),
+            "{message}"
+        );
         assert!(!message.contains("secret-token") && !message.contains("elsewhere"));
         // Anything else passes through `at` unchanged.
         assert_eq!(UpstreamError::TimedOut.at("search", 200, "{}"), UpstreamError::TimedOut);

@@ -253,8 +253,13 @@ mod tests {
             let got = read_proxy_url(&body.to_string()).unwrap();
             assert_eq!(url::Url::parse(got.expose()).unwrap().as_str(), url::Url::parse(want).unwrap().as_str());
         }
-        for other_shape in [json!({}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"}), json!({"url": 7})] {
-            assert!(matches!(read_proxy_url(&other_shape.to_string()), Err(UpstreamError::Expected(_))), "{other_shape}");
+        for other_shape in
+            [json!({}), json!({"proxy_session": "https://x"}), json!({"link": "https://x"}), json!({"url": 7})]
+        {
+            assert!(
+                matches!(read_proxy_url(&other_shape.to_string()), Err(UpstreamError::Expected(_))),
+                "{other_shape}"
+            );
         }
         for refused in [
             json!({"url": "ftp://x"}),
