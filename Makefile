@@ -68,9 +68,10 @@ check: setup
 deploy: check build
 	@node scripts/deploy.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(DRY_RUN),--dry-run)
 
-## The smoke check alone: GET /healthz and /readyz on ENV's custom domain (or SMOKE_URL).
-smoke: setup
-	@node scripts/deploy.mjs --env "$(ENV)" --smoke-only
+## Every flow end to end from Chromium (scripts/smoke.mjs): the local `make dev` gateway by default,
+## ENV=staging|production for that environment's URL (or SMOKE_URL), URL=https://… for any gateway.
+smoke: setup setup-browser
+	@node scripts/smoke.mjs $(if $(ENV),--env "$(ENV)") $(if $(URL),--url "$(URL)") $(if $(SECRETS),--secrets "$(SECRETS)")
 
 ## A/B benchmark of the built gateway against bench/reference.mjs (see README.md); BENCH_ARGS=--quick for one short round.
 bench: build setup-bench

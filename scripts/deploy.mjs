@@ -1,25 +1,26 @@
 // `make deploy ENV=<staging|production> [SECRETS=file] [DRY_RUN=1]`, after
-// `make check` and `make build`: `wrangler deploy --env <env>`, then a smoke
-// check of the deployed URL (GET /healthz must be 200, GET /readyz 200).
+// `make check` and `make build`: `wrangler deploy --env <env>`, then the
+// smoke check of the deployed URL (scripts/smoke.mjs: every flow, end to end).
 //
 // The URL is SMOKE_URL when set, else the environment's first custom domain
 // in wrangler.toml. A dry run uploads nothing (`wrangler deploy --dry-run`)
-// and so skips the smoke check; so does a machine that cannot reach the URL,
-// and it says why. `--smoke-only` (make smoke) runs the smoke check alone.
+// and so skips the smoke check; so does a machine that cannot resolve the
+// URL, and it says why. `make smoke ENV=…` runs the smoke check alone.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { lookup } from "node:dns/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { readEnv, DEPLOY_ENVS, ROOT } from "./lib/wrangler-config.mjs";
+import { DEPLOY_ENVS, ROOT } from "./lib/wrangler-config.mjs";
+import { parseSecretsFile } from "./check-config.mjs";
+import { smoke, table, target } from "./smoke.mjs";
 
 const { values } = parseArgs({
   options: {
     env: { type: "string", default: "" },
     secrets: { type: "string" },
     "dry-run": { type: "boolean" },
-    "smoke-only": { type: "boolean" },
   },
 });
 const env = values.env;
@@ -29,7 +30,7 @@ if (!DEPLOY_ENVS.includes(env)) {
   process.exit(2);
 }
 
-if (!values["smoke-only"]) deploy();
+deploy();
 
 function deploy() {
   const args = ["deploy", "--env", env];
@@ -47,34 +48,22 @@ function deploy() {
   }
 }
 
-const config = await readEnv(env);
-const domain = (config.routes ?? []).find((r) => typeof r === "object" && r.custom_domain)?.pattern;
-const base = process.env.SMOKE_URL || (domain ? `https://${domain}` : "");
-if (!base) {
-  say("smoke check skipped: no custom domain in wrangler.toml; set SMOKE_URL=https://… to check another URL");
-  process.exit(0);
-}
+// The smoke check: every flow end to end, from a real browser (scripts/smoke.mjs).
+const base = await target({ env });
 const host = new URL(base).hostname;
 try {
   await lookup(host);
 } catch (err) {
-  say(`smoke check skipped: ${host} does not resolve from here (${err.code}); offline, or DNS not yet propagated. Check by hand: curl ${base}/readyz`);
+  say(`smoke check skipped: ${host} does not resolve from here (${err.code}); offline, or DNS not yet propagated. Check later: make smoke ENV=${env}`);
   process.exit(0);
 }
-let failed = false;
-for (const [route, expected] of [["/healthz", 200], ["/readyz", 200]]) {
-  try {
-    const res = await fetch(base + route, { signal: AbortSignal.timeout(10_000), headers: { Accept: "application/json" } });
-    const body = await res.text();
-    const ok = res.status === expected;
-    failed ||= !ok;
-    say(`smoke ${route}: ${res.status} ${ok ? "ok" : `expected ${expected}`} ${body.slice(0, 500)}`);
-  } catch (err) {
-    failed = true;
-    say(`smoke ${route}: no answer (${err.cause?.code ?? err.name})`);
-  }
-}
-if (failed) {
+const secrets = { ...process.env, ...(values.secrets ? parseSecretsFile(readFileSync(values.secrets, "utf8")) : {}) };
+const accessToken = secrets.SMOKE_ACCESS_CLIENT_ID && secrets.SMOKE_ACCESS_CLIENT_SECRET
+  ? { id: secrets.SMOKE_ACCESS_CLIENT_ID, secret: secrets.SMOKE_ACCESS_CLIENT_SECRET }
+  : undefined;
+const rows = await smoke({ base, secrets, accessToken, log: (r) => say(`smoke ${r.step}: ${r.result}, ${r.reason}`) });
+console.log(table(rows));
+if (rows.some((r) => r.result === "fail")) {
   say("smoke check failed: see above; roll back with `wrangler rollback --env " + env + "` if the previous version was good");
   process.exit(1);
 }

@@ -1,50 +1,139 @@
-// make deploy's smoke check (`make smoke`), against the real wasm served by
-// Miniflare on loopback, standing in for the deployed URL.
+// `make smoke`: every flow end to end from Chromium, against `make dev`
+// (scripts/dev.mjs on free ports: wrangler dev and the simulator), against a
+// signed-link gateway with /view, and against gateways that are not there or
+// whose upstream answers in a shape the gateway cannot read.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 import { baseVars, startSimulator, withGateway } from "../support/harness.mjs";
 
-function smoke(url, env = "production") {
-  return spawnSync("node", ["scripts/deploy.mjs", "--env", env, "--smoke-only"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, SMOKE_URL: url },
-    timeout: 60_000,
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
   });
 }
 
-test("smoke check: passes on a ready gateway, fails on one that is not, never calls Upscope", async () => {
+/** Runs scripts/smoke.mjs with `args`; resolves to { status, stdout, ms }. Bounded at 150 s. */
+function smoke(args, env = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn("node", ["scripts/smoke.mjs", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stdout += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Nothing a smoke run prints may be a session URL, a signature or a secret. */
+function assertNothingSecret(stdout, secrets = []) {
+  for (const leak of ["/sim/watch/", "/sim/proxy/", "sig=", "exp=", "sim-dev-key", ...secrets]) {
+    assert.ok(!stdout.includes(leak), `smoke printed ${leak}:\n${stdout}`);
+  }
+}
+
+test("make smoke passes against make dev, fails naming the fields of an unreadable answer, and fails fast when the gateway is gone", async () => {
+  const [gatewayPort, simulatorPort] = [await freePort(), await freePort()];
+  const dev = spawn("node", ["scripts/dev.mjs"], {
+    cwd: ROOT,
+    env: { ...process.env, GATEWAY_PORT: String(gatewayPort), SIMULATOR_PORT: String(simulatorPort) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  dev.stdout.on("data", (d) => (output += d));
+  dev.stderr.on("data", (d) => (output += d));
+  const exited = new Promise((resolve) => dev.on("exit", resolve));
+  const url = `http://127.0.0.1:${gatewayPort}`;
+  try {
+    const started = Date.now();
+    while (!output.includes("Gateway:")) {
+      assert.ok(Date.now() - started < 120_000, `make dev not ready in 120 s:\n${output}`);
+      assert.equal(dev.exitCode, null, `make dev exited:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ok = await smoke(["--url", url]);
+    assert.equal(ok.status, 0, ok.stdout);
+    for (const step of ["gateway answers", "ready", "visitor opens /visitor", "agent by own ID", "agent by Short ID", "agent by lookup code"]) {
+      assert.match(ok.stdout, new RegExp(`pass  ${step}: `), step);
+    }
+    assert.match(ok.stdout, /visitor opens \/visitor: on the proxied page at 127\.0\.0\.1:\d+/);
+    assert.match(ok.stdout, /agent by own ID: 302 to a watch_url on 127\.0\.0\.1:\d+/);
+    assert.match(ok.stdout, /skip  viewer by own ID \(\/view\): \/view is not configured/);
+    assert.match(ok.stdout, /smoke: every step passed/);
+    assertNothingSecret(ok.stdout);
+
+    // Upscope answers proxy_sessions in a shape the gateway does not know: smoke names what it got.
+    const sim = `http://127.0.0.1:${simulatorPort}`;
+    await fetch(`${sim}/__sim/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", session: { id: "x1", link: "https://elsewhere.example/s/secret-token" } } }),
+    });
+    const odd = await smoke(["--url", url]);
+    assert.equal(odd.status, 1, odd.stdout);
+    assert.match(odd.stdout, /fail  visitor opens \/visitor: 502 upstream_unreadable: .*proxy_sessions.*the members session, session\.id, session\.link, status/);
+    assert.ok(!odd.stdout.includes("secret-token") && !odd.stdout.includes("elsewhere.example"), "names only, never values");
+    assert.match(odd.stdout, /smoke: \d+ step\(s\) failed/);
+  } finally {
+    dev.kill("SIGTERM");
+    await exited;
+  }
+  // The gateway is gone: a clear failure, fast.
+  const gone = await smoke(["--url", url]);
+  assert.equal(gone.status, 1, gone.stdout);
+  assert.ok(gone.ms < 60_000, `took ${gone.ms} ms`);
+  assert.match(gone.stdout, new RegExp(`fail  gateway answers: no gateway at 127\\.0\\.0\\.1:${gatewayPort} \\(ECONNREFUSED\\)`));
+});
+
+test("make smoke signs its links when the gateway needs it, covers /view, and names a missing secret", async () => {
+  const secrets = {
+    AGENT_LINK_SECRET: "agent-link-secret-for-smoke-tests-000001",
+    VISITOR_LINK_SECRET: "visitor-link-secret-for-smoke-tests-0001",
+    VIEWER_LINK_SECRET: "viewer-link-secret-for-smoke-tests-00001",
+    AUDIT_ID_SECRET: "audit-id-secret-for-smoke-tests-0000001",
+  };
   const up = await startSimulator();
   try {
-    await withGateway({ vars: baseVars(up.apiBase), listen: true }, async (gw) => {
-      const run = smoke(gw.url.replace(/\/$/, ""));
-      assert.equal(run.status, 0, run.stdout + run.stderr);
-      assert.match(run.stdout, /smoke \/healthz: 200 ok/);
-      assert.match(run.stdout, /smoke \/readyz: 200 ok/);
-      assert.match(run.stdout, /deployed and answering/);
+    const vars = baseVars(up.apiBase, { AGENT_AUTH: "signed-link", ALLOW_UNAUTHENTICATED_AGENTS: "", ...secrets });
+    await withGateway({ vars, listen: true }, async (gw) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "smoke-"));
+      const file = path.join(dir, "secrets.env");
+      writeFileSync(file, Object.entries(secrets).map(([k, v]) => `${k}="${v}"`).join("\n"));
+      const ok = await smoke(["--url", gw.url, "--secrets", file]);
+      assert.equal(ok.status, 0, ok.stdout);
+      assert.match(ok.stdout, /pass  viewer by own ID \(\/view\): 302 to a watch_url/);
+      assert.match(ok.stdout, /pass  agent by lookup code: 302 to a watch_url/);
+      assertNothingSecret(ok.stdout, Object.values(secrets));
+      const watches = (await up.requests()).filter((r) => r.path.endsWith("/watch_url")).map((r) => r.body.agent.id);
+      assert.deepEqual(watches.sort(), ["smoke-test", "smoke-test", "smoke-test", "viewer:smoke-viewer"]);
+
+      // Without the agent secret, the agent steps fail and say which secret is missing.
+      writeFileSync(file, `VISITOR_LINK_SECRET=${secrets.VISITOR_LINK_SECRET}\n`);
+      const missing = await smoke(["--url", gw.url, "--secrets", file], { AGENT_LINK_SECRET: "", VIEWER_LINK_SECRET: "" });
+      assert.equal(missing.status, 1, missing.stdout);
+      assert.match(missing.stdout, /fail  agent by own ID: set AGENT_LINK_SECRET in the environment or in SECRETS=file/);
     });
-    await withGateway({ vars: baseVars(up.apiBase, { AGENT_AUTH: "" }), listen: true }, async (gw) => {
-      const run = smoke(gw.url.replace(/\/$/, ""));
-      assert.equal(run.status, 1, run.stdout + run.stderr);
-      assert.match(run.stdout, /smoke \/readyz: 503 expected 200 .*AGENT_AUTH is not set/);
-      assert.match(run.stdout, /wrangler rollback --env production/);
-    });
-    assert.deepEqual(await up.requests(), []);
   } finally {
     await up.close();
   }
 });
 
-test("smoke check: a host that does not resolve (offline) is skipped, and says why", () => {
-  const run = smoke("https://gateway.invalid");
-  assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /smoke check skipped: gateway\.invalid does not resolve from here/);
-});
-
-test("smoke check: a wrong ENV is refused", () => {
-  const run = smoke("https://gateway.invalid", "dev");
+test("make smoke refuses an unknown ENV", async () => {
+  const run = await smoke(["--env", "dev"]);
   assert.equal(run.status, 2);
-  assert.match(run.stderr, /ENV must be one of staging, production/);
+  assert.match(run.stdout, /ENV must be one of staging, production/);
 });
