@@ -14,7 +14,7 @@ use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
-use crate::upscope::models::{Branding, Naked};
+use crate::upscope::models::Branding;
 
 /// The name of every variable and secret the gateway reads, written once.
 pub mod names {
@@ -186,6 +186,16 @@ fn whole_number(
     }
 }
 
+/// A `true`/`false` setting, or `None` when unset; anything else is refused.
+fn true_or_false(src: &impl Source, name: &str) -> Result<Option<bool>, GatewayError> {
+    match src.get(name).as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(misconfigured(format!("{name} must be 'true' or 'false'"))),
+    }
+}
+
 /// What `/visitor` may open, and the key its links are signed with, if any.
 pub struct VisitorSettings {
     pub initial_url: Url,
@@ -235,15 +245,18 @@ impl WatchSettings {
             Some("unique") => VisitorIdKind::Unique,
             Some(_) => return Err(misconfigured("VISITOR_ID_KIND must be 'short' or 'unique'")),
         };
-        let naked = match src.get(WATCH_BRANDING_NAKED).as_deref().map(str::trim) {
-            None => None,
-            Some("true") => Some(Naked::Yes),
-            Some("false") => Some(Naked::No),
-            Some("page_only") => Some(Naked::PageOnly),
-            Some(_) => return Err(misconfigured("WATCH_BRANDING_NAKED must be 'true', 'false' or 'page_only'")),
-        };
+        // Upscope's page_only shows the agent no controls and expects its link
+        // framed in a page that drives the session; the gateway redirects to
+        // the link top-level, so the agent could never end the session.
+        if src.get(WATCH_BRANDING_NAKED).is_some_and(|v| v.trim() == "page_only") {
+            return Err(misconfigured(
+                "WATCH_BRANDING_NAKED=page_only is not supported: Upscope then shows the agent no controls and \
+expects the session framed in a page of yours, but the gateway sends the agent to it directly, leaving them no way to \
+end the session. Use 'true' to hide Upscope's logo and keep the agent's controls",
+            ));
+        }
         let branding = Branding {
-            naked,
+            naked: true_or_false(src, WATCH_BRANDING_NAKED)?,
             retry_url: web_url(src, WATCH_RETRY_URL)?.map(String::from),
             on_end_url: web_url(src, WATCH_ON_END_URL)?.map(String::from),
         };
@@ -655,14 +668,14 @@ pub(crate) mod tests {
     fn agent_settings_full() {
         let s = AgentSettings::load(&src(&[
             ("VISITOR_ID_KIND", "unique"),
-            ("WATCH_BRANDING_NAKED", "page_only"),
+            ("WATCH_BRANDING_NAKED", "false"),
             ("WATCH_ON_END_URL", "https://help.example.com/done"),
             ("WATCH_PERMISSIONS", "click, allow_scroll draw"),
             ("SHORT_ID_CACHE_TTL", "60"),
         ]))
         .unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.watch.branding.naked, Some(Naked::PageOnly));
+        assert_eq!(s.watch.branding.naked, Some(false));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
         let flag = |name: &str| s.permissions.get(name).unwrap();
@@ -678,6 +691,7 @@ pub(crate) mod tests {
         for (name, value) in [
             ("VISITOR_ID_KIND", "email"),
             ("WATCH_BRANDING_NAKED", "yes"),
+            ("WATCH_BRANDING_NAKED", "page_only"),
             ("WATCH_RETRY_URL", "not a url"),
             ("WATCH_PERMISSIONS", "click,teleport"),
             ("SHORT_ID_CACHE_TTL", "59"),
@@ -708,6 +722,14 @@ pub(crate) mod tests {
             assert_eq!(err.status(), 500);
             assert!(err.message().contains(expected), "{pairs:?}: {}", err.message());
         }
+    }
+
+    #[test]
+    fn page_only_is_refused_saying_why() {
+        let err = AgentSettings::load(&src(&[("WATCH_BRANDING_NAKED", "page_only")])).unwrap_err();
+        let message = err.message();
+        assert!(message.contains("WATCH_BRANDING_NAKED=page_only"), "{message}");
+        assert!(message.contains("no way to end the session") && message.contains("'true'"), "{message}");
     }
 
     #[test]
