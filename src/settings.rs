@@ -26,6 +26,7 @@ pub mod names {
     pub const PROXY_ALLOWED_DOMAINS: &str = "PROXY_ALLOWED_DOMAINS";
     pub const VISITOR_ID_KIND: &str = "VISITOR_ID_KIND";
     pub const WATCH_BRANDING_NAKED: &str = "WATCH_BRANDING_NAKED";
+    pub const WATCH_BRANDING_NO_BOTTOM_BAR: &str = "WATCH_BRANDING_NO_BOTTOM_BAR";
     pub const WATCH_RETRY_URL: &str = "WATCH_RETRY_URL";
     pub const WATCH_ON_END_URL: &str = "WATCH_ON_END_URL";
     pub const WATCH_PERMISSIONS: &str = "WATCH_PERMISSIONS";
@@ -257,6 +258,7 @@ end the session. Use 'true' to hide Upscope's logo and keep the agent's controls
         }
         let branding = Branding {
             naked: true_or_false(src, WATCH_BRANDING_NAKED)?,
+            no_bottom_bar: true_or_false(src, WATCH_BRANDING_NO_BOTTOM_BAR)?,
             retry_url: web_url(src, WATCH_RETRY_URL)?.map(String::from),
             on_end_url: web_url(src, WATCH_ON_END_URL)?.map(String::from),
         };
@@ -669,13 +671,14 @@ pub(crate) mod tests {
         let s = AgentSettings::load(&src(&[
             ("VISITOR_ID_KIND", "unique"),
             ("WATCH_BRANDING_NAKED", "false"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", " true "),
             ("WATCH_ON_END_URL", "https://help.example.com/done"),
             ("WATCH_PERMISSIONS", "click, allow_scroll draw"),
             ("SHORT_ID_CACHE_TTL", "60"),
         ]))
         .unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.watch.branding.naked, Some(false));
+        assert_eq!((s.watch.branding.naked, s.watch.branding.no_bottom_bar), (Some(false), Some(true)));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
         let flag = |name: &str| s.permissions.get(name).unwrap();
@@ -692,6 +695,8 @@ pub(crate) mod tests {
             ("VISITOR_ID_KIND", "email"),
             ("WATCH_BRANDING_NAKED", "yes"),
             ("WATCH_BRANDING_NAKED", "page_only"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", "yes"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", "1"),
             ("WATCH_RETRY_URL", "not a url"),
             ("WATCH_PERMISSIONS", "click,teleport"),
             ("SHORT_ID_CACHE_TTL", "59"),

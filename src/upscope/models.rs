@@ -26,6 +26,9 @@ pub struct Branding {
     /// in a page of your own, and the gateway opens the link top-level.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naked: Option<bool>,
+    /// `true` hides the bar of connection information at the bottom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_bottom_bar: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,10 +242,11 @@ mod tests {
         };
         assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
         req.branding.naked = Some(true);
+        req.branding.no_bottom_bar = Some(false);
         req.permissions = crate::core::permissions::exactly(&["click"]);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
-            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": true}, "permissions": {
+            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": true, "no_bottom_bar": false}, "permissions": {
                 "allow_agent_redirect": false, "allow_audio": false, "allow_click": true, "allow_console": false,
                 "allow_draw": false, "allow_scroll": false, "allow_type": false
             }})
