@@ -31,6 +31,9 @@ pub enum GatewayError {
     },
     /// Over the limit of a configured rate-limiting binding.
     TooManyRequests,
+    /// A valid Access token of a service token that `ACCESS_SERVICE_TOKENS`
+    /// does not list: signed in, but not as anyone who may watch.
+    ServiceTokenNotListed,
     /// A confirmation POST that did not come from the gateway's own page.
     CrossSiteRequest,
     /// Cloudflare Access's signing keys could not be fetched or read.
@@ -72,7 +75,9 @@ impl GatewayError {
             Self::AmbiguousVisitor(_) => 409,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
-            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } | Self::CrossSiteRequest => 403,
+            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. }
+            | Self::ServiceTokenNotListed
+            | Self::CrossSiteRequest => 403,
             Self::AccessKeysUnavailable => 502,
             Self::TooManyRequests => 429,
             Self::Upstream(e) => e.gateway_status(),
@@ -95,6 +100,7 @@ impl GatewayError {
                 (_, _) => "link_invalid",
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
+            Self::ServiceTokenNotListed => "access_service_token_unlisted",
             Self::TooManyRequests => "rate_limited",
             Self::CrossSiteRequest => "cross_site_request",
             Self::Internal(_) => "internal_error",
@@ -124,6 +130,10 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => {
                 "Cloudflare Access's signing keys could not be fetched, so the sign-in cannot be checked. Try again shortly."
+                    .into()
+            }
+            Self::ServiceTokenNotListed => {
+                "This Cloudflare Access service token may not open /agent: its Client ID is not listed in ACCESS_SERVICE_TOKENS."
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
@@ -185,6 +195,7 @@ mod tests {
             (GatewayError::AccessKeysUnavailable, 502, "access_keys_unavailable"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
+            (GatewayError::ServiceTokenNotListed, 403, "access_service_token_unlisted"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),

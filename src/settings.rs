@@ -12,6 +12,7 @@ use crate::core::launch::LaunchOrigins;
 use crate::core::page_url::{parse_web_url, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
+use crate::core::service_tokens::ServiceTokens;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
 use crate::upscope::models::Branding;
@@ -35,6 +36,7 @@ pub mod names {
     pub const ACCESS_TEAM_DOMAIN: &str = "ACCESS_TEAM_DOMAIN";
     pub const ACCESS_AUD: &str = "ACCESS_AUD";
     pub const AGENT_LAUNCH_ORIGINS: &str = "AGENT_LAUNCH_ORIGINS";
+    pub const ACCESS_SERVICE_TOKENS: &str = "ACCESS_SERVICE_TOKENS";
     pub const ALLOW_UNAUTHENTICATED_AGENTS: &str = "ALLOW_UNAUTHENTICATED_AGENTS";
     pub const AGENT_LINK_SECRET: &str = "AGENT_LINK_SECRET";
     pub const AGENT_LINK_SECRET_PREVIOUS: &str = "AGENT_LINK_SECRET_PREVIOUS";
@@ -361,6 +363,9 @@ pub struct AccessSettings {
     pub audience: String,
     /// Helpdesk origins whose links start a session without a confirmation click.
     pub launch_origins: LaunchOrigins,
+    /// Service tokens (by Client ID) that may act as agents, and the names
+    /// they act under; none unless listed.
+    pub service_tokens: ServiceTokens,
 }
 
 impl AccessSettings {
@@ -376,7 +381,14 @@ impl AccessSettings {
         })?;
         let launch_origins = LaunchOrigins::parse(&list(src, AGENT_LAUNCH_ORIGINS))
             .map_err(|why| misconfigured(format!("{AGENT_LAUNCH_ORIGINS}: {why}")))?;
-        Ok(Self { team_domain, audience: audience.trim().to_owned(), launch_origins })
+        let service_tokens = src
+            .get(ACCESS_SERVICE_TOKENS)
+            .map(|text| {
+                ServiceTokens::parse(&text).map_err(|why| misconfigured(format!("{ACCESS_SERVICE_TOKENS}: {why}")))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self { team_domain, audience: audience.trim().to_owned(), launch_origins, service_tokens })
     }
 }
 
@@ -735,6 +747,42 @@ pub(crate) mod tests {
         let message = err.message();
         assert!(message.contains("WATCH_BRANDING_NAKED=page_only"), "{message}");
         assert!(message.contains("no way to end the session") && message.contains("'true'"), "{message}");
+    }
+
+    #[test]
+    fn service_tokens_are_checked_with_access_and_never_echo_more_than_a_client_id() {
+        let access =
+            [("AGENT_AUTH", "access"), ("ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com"), ("ACCESS_AUD", "aud-tag")];
+        let load = |value: &str| {
+            let mut pairs: HashMap<&str, &str> = access.iter().copied().collect();
+            pairs.insert("ACCESS_SERVICE_TOKENS", value);
+            AgentAuth::load(&pairs)
+        };
+        let secret = "3f1c9e0d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+        let id = "e367826f93b8d71185e03fe518aff3b4.access";
+        let cases: [(String, String); 12] = [
+            (id.to_owned(), "entry 1 is not".to_owned()),
+            (format!("{secret}=Smoke test"), "entry 1: the client id".to_owned()),
+            (format!("{secret}.access"), "entry 1 is not".to_owned()),
+            ("=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            (".access=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            ("a b.access=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            (format!("{id}=Smoke test, x.access"), "entry 2 is not".to_owned()),
+            (format!("{id}="), format!("the agent name for {id}")),
+            (format!("{id}=Smoke\u{7}test"), "the agent name for".to_owned()),
+            (format!("{id}={}", "n".repeat(101)), "1 to 100 characters".to_owned()),
+            (format!("{id}=Smoke test,{id}=Again"), format!("{id} is listed twice")),
+            (format!("{}.access=Long", "a".repeat(114)), "entry 1: the client id".to_owned()),
+        ];
+        for (value, expected) in &cases {
+            let err = load(value).err().unwrap_or_else(|| panic!("{value:.60} was accepted"));
+            assert_eq!(err.status(), 500);
+            let message = err.message();
+            assert!(message.contains("ACCESS_SERVICE_TOKENS") && message.contains(expected), "{value:.60}: {message}");
+            for never in [secret, "Smoke", "Again", "Long"] {
+                assert!(!message.contains(never), "{value:.60}: echoed {never}: {message}");
+            }
+        }
     }
 
     #[test]

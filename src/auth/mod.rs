@@ -312,6 +312,7 @@ mod tests {
             team_domain: "team.cloudflareaccess.com".into(),
             audience: "aud".into(),
             launch_origins: Default::default(),
+            service_tokens: Default::default(),
         });
         let err = identify(&auth, "lookup=4821&agent_id=a-7&agent_name=Ann", None).unwrap_err();
         assert_eq!(err, GatewayError::Refused { credential: Credential::AccessToken, refusal: Refusal::Missing });

@@ -16,6 +16,7 @@ pub mod negotiate;
 pub mod page_url;
 pub mod permissions;
 pub mod query;
+pub mod service_tokens;
 pub mod sort;
 pub mod text;
 pub mod time;
