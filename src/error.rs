@@ -31,6 +31,9 @@ pub enum GatewayError {
     },
     /// Over the limit of a configured rate-limiting binding.
     TooManyRequests,
+    /// A valid Access token of a service token that `ACCESS_SERVICE_TOKENS`
+    /// does not list: signed in, but not as anyone who may watch.
+    ServiceTokenNotListed,
     /// A confirmation POST that did not come from the gateway's own page.
     CrossSiteRequest,
     /// A route that refuses when its rate limiter cannot say (failed, or too slow).
@@ -76,7 +79,9 @@ impl GatewayError {
             Self::AmbiguousVisitor(_) => 409,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
-            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. } | Self::CrossSiteRequest => 403,
+            Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. }
+            | Self::ServiceTokenNotListed
+            | Self::CrossSiteRequest => 403,
             Self::AccessKeysUnavailable => 502,
             Self::AgentIdReserved => 403,
             Self::TooManyRequests => 429,
@@ -102,6 +107,7 @@ impl GatewayError {
             },
             Self::AccessKeysUnavailable => "access_keys_unavailable",
             Self::AgentIdReserved => "agent_id_reserved",
+            Self::ServiceTokenNotListed => "access_service_token_unlisted",
             Self::TooManyRequests => "rate_limited",
             Self::CrossSiteRequest => "cross_site_request",
             Self::RateLimiterUnavailable => "rate_limiter_unavailable",
@@ -138,6 +144,10 @@ impl GatewayError {
                 "Your Cloudflare Access identity starts with 'viewer:', which this gateway reserves for the people \
                  who watch through /view links, so it cannot watch as an agent. Ask your administrator for another \
                  identity."
+                    .into()
+            }
+            Self::ServiceTokenNotListed => {
+                "This Cloudflare Access service token may not open /agent: its Client ID is not listed in ACCESS_SERVICE_TOKENS."
                     .into()
             }
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
@@ -212,6 +222,7 @@ mod tests {
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
             (GatewayError::RateLimiterUnavailable, 503, "rate_limiter_unavailable"),
+            (GatewayError::ServiceTokenNotListed, 403, "access_service_token_unlisted"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),
             (refused(Credential::AgentLink, Refusal::Invalid), 401, "link_invalid"),
             (refused(Credential::VisitorLink, Refusal::Expired), 403, "link_expired"),

@@ -14,9 +14,10 @@ use crate::core::page_url::{check_web_url, is_loopback, UrlPrefix};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::core::redact;
+use crate::core::service_tokens::ServiceTokens;
 use crate::core::text::list_items;
 use crate::error::GatewayError;
-use crate::upscope::models::{Branding, Naked};
+use crate::upscope::models::Branding;
 
 /// The name of every variable and secret the gateway reads, written once.
 pub mod names {
@@ -28,6 +29,7 @@ pub mod names {
     pub const PROXY_ALLOWED_DOMAINS: &str = "PROXY_ALLOWED_DOMAINS";
     pub const VISITOR_ID_KIND: &str = "VISITOR_ID_KIND";
     pub const WATCH_BRANDING_NAKED: &str = "WATCH_BRANDING_NAKED";
+    pub const WATCH_BRANDING_NO_BOTTOM_BAR: &str = "WATCH_BRANDING_NO_BOTTOM_BAR";
     pub const WATCH_RETRY_URL: &str = "WATCH_RETRY_URL";
     pub const WATCH_ON_END_URL: &str = "WATCH_ON_END_URL";
     pub const WATCH_PERMISSIONS: &str = "WATCH_PERMISSIONS";
@@ -36,6 +38,7 @@ pub mod names {
     pub const ACCESS_TEAM_DOMAIN: &str = "ACCESS_TEAM_DOMAIN";
     pub const ACCESS_AUD: &str = "ACCESS_AUD";
     pub const AGENT_LAUNCH_ORIGINS: &str = "AGENT_LAUNCH_ORIGINS";
+    pub const ACCESS_SERVICE_TOKENS: &str = "ACCESS_SERVICE_TOKENS";
     pub const ALLOW_UNAUTHENTICATED_AGENTS: &str = "ALLOW_UNAUTHENTICATED_AGENTS";
     pub const AGENT_LINK_SECRET: &str = "AGENT_LINK_SECRET";
     pub const AGENT_LINK_SECRET_PREVIOUS: &str = "AGENT_LINK_SECRET_PREVIOUS";
@@ -175,6 +178,16 @@ fn whole_number(
     }
 }
 
+/// A `true`/`false` setting, or `None` when unset; anything else is refused.
+fn true_or_false(src: &impl Source, name: &str) -> Result<Option<bool>, GatewayError> {
+    match src.get(name).as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(misconfigured(format!("{name} must be 'true' or 'false'"))),
+    }
+}
+
 /// What `/visitor` may open, and the key its links are signed with, if any.
 pub struct VisitorSettings {
     pub initial_url: Url,
@@ -229,15 +242,19 @@ impl WatchSettings {
             Some("unique") => VisitorIdKind::Unique,
             Some(_) => return Err(misconfigured("VISITOR_ID_KIND must be 'short' or 'unique'")),
         };
-        let naked = match src.get(WATCH_BRANDING_NAKED).as_deref().map(str::trim) {
-            None => None,
-            Some("true") => Some(Naked::Yes),
-            Some("false") => Some(Naked::No),
-            Some("page_only") => Some(Naked::PageOnly),
-            Some(_) => return Err(misconfigured("WATCH_BRANDING_NAKED must be 'true', 'false' or 'page_only'")),
-        };
+        // Upscope's page_only shows the agent no controls and expects its link
+        // framed in a page that drives the session; the gateway redirects to
+        // the link top-level, so the agent could never end the session.
+        if src.get(WATCH_BRANDING_NAKED).is_some_and(|v| v.trim() == "page_only") {
+            return Err(misconfigured(
+                "WATCH_BRANDING_NAKED=page_only is not supported: Upscope then shows the agent no controls and \
+expects the session framed in a page of yours, but the gateway sends the agent to it directly, leaving them no way to \
+end the session. Use 'true' to hide Upscope's logo and keep the agent's controls",
+            ));
+        }
         let branding = Branding {
-            naked,
+            naked: true_or_false(src, WATCH_BRANDING_NAKED)?,
+            no_bottom_bar: true_or_false(src, WATCH_BRANDING_NO_BOTTOM_BAR)?,
             retry_url: web_url(src, WATCH_RETRY_URL)?.map(String::from),
             on_end_url: web_url(src, WATCH_ON_END_URL)?.map(String::from),
         };
@@ -340,6 +357,9 @@ pub struct AccessSettings {
     pub audience: String,
     /// Helpdesk origins whose links start a session without a confirmation click.
     pub launch_origins: LaunchOrigins,
+    /// Service tokens (by Client ID) that may act as agents, and the names
+    /// they act under; none unless listed.
+    pub service_tokens: ServiceTokens,
 }
 
 impl AccessSettings {
@@ -355,7 +375,14 @@ impl AccessSettings {
         })?;
         let launch_origins = LaunchOrigins::parse(&list(src, AGENT_LAUNCH_ORIGINS))
             .map_err(|why| misconfigured(format!("{AGENT_LAUNCH_ORIGINS}: {why}")))?;
-        Ok(Self { team_domain, audience: audience.trim().to_owned(), launch_origins })
+        let service_tokens = src
+            .get(ACCESS_SERVICE_TOKENS)
+            .map(|text| {
+                ServiceTokens::parse(&text).map_err(|why| misconfigured(format!("{ACCESS_SERVICE_TOKENS}: {why}")))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self { team_domain, audience: audience.trim().to_owned(), launch_origins, service_tokens })
     }
 }
 
@@ -701,14 +728,15 @@ pub(crate) mod tests {
     fn agent_settings_full() {
         let s = AgentSettings::load(&src(&[
             ("VISITOR_ID_KIND", "unique"),
-            ("WATCH_BRANDING_NAKED", "page_only"),
+            ("WATCH_BRANDING_NAKED", "false"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", " true "),
             ("WATCH_ON_END_URL", "https://help.example.com/done"),
             ("WATCH_PERMISSIONS", "click, allow_scroll draw"),
             ("SHORT_ID_CACHE_TTL", "60"),
         ]))
         .unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Unique);
-        assert_eq!(s.watch.branding.naked, Some(Naked::PageOnly));
+        assert_eq!((s.watch.branding.naked, s.watch.branding.no_bottom_bar), (Some(false), Some(true)));
         assert_eq!(s.watch.branding.on_end_url.as_deref(), Some("https://help.example.com/done"));
         assert_eq!(s.permissions.len(), 7);
         let flag = |name: &str| s.permissions.get(name).unwrap();
@@ -724,6 +752,9 @@ pub(crate) mod tests {
         for (name, value) in [
             ("VISITOR_ID_KIND", "email"),
             ("WATCH_BRANDING_NAKED", "yes"),
+            ("WATCH_BRANDING_NAKED", "page_only"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", "yes"),
+            ("WATCH_BRANDING_NO_BOTTOM_BAR", "1"),
             ("WATCH_RETRY_URL", "not a url"),
             ("WATCH_PERMISSIONS", "click,teleport"),
             ("SHORT_ID_CACHE_TTL", "59"),
@@ -753,6 +784,50 @@ pub(crate) mod tests {
             let err = AgentAuth::load(&pairs.iter().copied().collect::<HashMap<_, _>>()).err().unwrap();
             assert_eq!(err.status(), 500);
             assert!(err.message().contains(expected), "{pairs:?}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn page_only_is_refused_saying_why() {
+        let err = AgentSettings::load(&src(&[("WATCH_BRANDING_NAKED", "page_only")])).unwrap_err();
+        let message = err.message();
+        assert!(message.contains("WATCH_BRANDING_NAKED=page_only"), "{message}");
+        assert!(message.contains("no way to end the session") && message.contains("'true'"), "{message}");
+    }
+
+    #[test]
+    fn service_tokens_are_checked_with_access_and_never_echo_more_than_a_client_id() {
+        let access =
+            [("AGENT_AUTH", "access"), ("ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com"), ("ACCESS_AUD", "aud-tag")];
+        let load = |value: &str| {
+            let mut pairs: HashMap<&str, &str> = access.iter().copied().collect();
+            pairs.insert("ACCESS_SERVICE_TOKENS", value);
+            AgentAuth::load(&pairs)
+        };
+        let secret = "3f1c9e0d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+        let id = "e367826f93b8d71185e03fe518aff3b4.access";
+        let cases: [(String, String); 12] = [
+            (id.to_owned(), "entry 1 is not".to_owned()),
+            (format!("{secret}=Smoke test"), "entry 1: the client id".to_owned()),
+            (format!("{secret}.access"), "entry 1 is not".to_owned()),
+            ("=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            (".access=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            ("a b.access=Smoke test".to_owned(), "entry 1: the client id".to_owned()),
+            (format!("{id}=Smoke test, x.access"), "entry 2 is not".to_owned()),
+            (format!("{id}="), format!("the agent name for {id}")),
+            (format!("{id}=Smoke\u{7}test"), "the agent name for".to_owned()),
+            (format!("{id}={}", "n".repeat(101)), "1 to 100 characters".to_owned()),
+            (format!("{id}=Smoke test,{id}=Again"), format!("{id} is listed twice")),
+            (format!("{}.access=Long", "a".repeat(114)), "entry 1: the client id".to_owned()),
+        ];
+        for (value, expected) in &cases {
+            let err = load(value).err().unwrap_or_else(|| panic!("{value:.60} was accepted"));
+            assert_eq!(err.status(), 500);
+            let message = err.message();
+            assert!(message.contains("ACCESS_SERVICE_TOKENS") && message.contains(expected), "{value:.60}: {message}");
+            for never in [secret, "Smoke", "Again", "Long"] {
+                assert!(!message.contains(never), "{value:.60}: echoed {never}: {message}");
+            }
         }
     }
 

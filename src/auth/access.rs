@@ -150,8 +150,12 @@ impl<C: Crypto, T: Transport> AccessVerifier<'_, C, T> {
             return Err(refused(Refusal::Invalid));
         }
         let issuer = format!("https://{}", self.settings.team_domain);
-        let expected =
-            Expected { audience: &self.settings.audience, issuer: &issuer, now_seconds: self.now_ms / 1000.0 };
+        let expected = Expected {
+            audience: &self.settings.audience,
+            issuer: &issuer,
+            now_seconds: self.now_ms / 1000.0,
+            service_tokens: &self.settings.service_tokens,
+        };
         jwt::agent_from_claims(&token.claims, &expected).map_err(problem)
     }
 
@@ -209,10 +213,11 @@ fn refused(refusal: Refusal) -> GatewayError {
 }
 
 fn problem(p: TokenProblem) -> GatewayError {
-    refused(match p {
-        TokenProblem::Invalid => Refusal::Invalid,
-        TokenProblem::Expired => Refusal::Expired,
-    })
+    match p {
+        TokenProblem::Invalid => refused(Refusal::Invalid),
+        TokenProblem::Expired => refused(Refusal::Expired),
+        TokenProblem::UnlistedService => GatewayError::ServiceTokenNotListed,
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +227,7 @@ mod tests {
     use super::*;
     use crate::auth::crypto::testing::FakeCrypto;
     use crate::auth::jwt::testing::token;
+    use crate::core::service_tokens::ServiceTokens;
     use crate::outbound::testing::{block_on, FakeTransport};
 
     const NOW_MS: f64 = 1_800_000_000_000.0;
@@ -233,7 +239,12 @@ mod tests {
         "public_cert":{"kid":"k1","cert":"-----BEGIN CERTIFICATE-----"}}"#;
 
     fn settings() -> AccessSettings {
-        AccessSettings { team_domain: TEAM.into(), audience: "aud-tag".into(), launch_origins: Default::default() }
+        AccessSettings {
+            team_domain: TEAM.into(),
+            audience: "aud-tag".into(),
+            launch_origins: Default::default(),
+            service_tokens: ServiceTokens::parse("e367826f93b8d71185e03fe518aff3b4.access=Smoke test").unwrap(),
+        }
     }
 
     fn claims() -> Value {
@@ -377,6 +388,25 @@ mod tests {
         let t2 = signed_token("k2", "modulus-two", claims());
         assert_eq!(verify(&fake, &keys, NOW_MS + 5.0, Some(&t2)).unwrap().id, "user-1");
         assert_eq!(fake.requests.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_service_token_is_its_listed_agent_or_refused_as_unlisted() {
+        let fake = FakeTransport::answering([(200, JWKS)]);
+        let keys = KeyCache::default();
+        let service = |client_id: &str| {
+            json!({"type":"app","aud":["aud-tag"],"iss":format!("https://{TEAM}"),"exp":NOW_MS / 1000.0 + 600.0,
+                   "common_name":client_id,"sub":""})
+        };
+        let t = signed_token("k1", "modulus-one", service("e367826f93b8d71185e03fe518aff3b4.access"));
+        let agent = verify(&fake, &keys, NOW_MS, Some(&t)).unwrap();
+        assert_eq!(
+            agent,
+            Agent { id: "service:e367826f93b8d71185e03fe518aff3b4.access".into(), name: "Smoke test".into() }
+        );
+        let t = signed_token("k1", "modulus-one", service("0a0b0c0d0e0f00112233445566778899.access"));
+        assert_eq!(code(verify(&fake, &keys, NOW_MS, Some(&t))), "access_service_token_unlisted");
+        assert_eq!(fake.requests.borrow().len(), 1, "one key fetch, nothing else");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::{CLOCK_SKEW_SECONDS, MAX_ID_CHARS, MAX_NAME_CHARS};
 use crate::core::base64url;
 use crate::core::json::{member, nullable, text};
+use crate::core::service_tokens::{is_service_namespace, ServiceTokens, SERVICE_AGENT_PREFIX};
 use crate::upscope::models::Agent;
 
 /// Tokens longer than this are refused unparsed.
@@ -14,11 +15,13 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// `exp`/`nbf` leeway, in the claims' own unit (seconds, as numbers).
 const CLOCK_SKEW: f64 = CLOCK_SKEW_SECONDS as f64;
 
-/// Why a token was refused; only `Expired` is told apart to the user.
+/// Why a token was refused; `Invalid` says nothing more to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
     Invalid,
     Expired,
+    /// A valid service token whose Client ID is not listed.
+    UnlistedService,
 }
 
 #[derive(Debug)]
@@ -43,6 +46,8 @@ pub struct Claims {
     sub: Option<String>,
     email: Option<String>,
     name: Option<String>,
+    /// A service token's Client ID.
+    common_name: Option<String>,
 }
 
 impl Claims {
@@ -56,6 +61,7 @@ impl Claims {
             sub: text(claims, "sub")?,
             email: text(claims, "email")?,
             name: text(claims, "name")?,
+            common_name: text(claims, "common_name")?,
         })
     }
 }
@@ -111,10 +117,13 @@ pub struct Expected<'a> {
     pub audience: &'a str,
     pub issuer: &'a str,
     pub now_seconds: f64,
+    /// The service tokens that may act as agents (`ACCESS_SERVICE_TOKENS`).
+    pub service_tokens: &'a ServiceTokens,
 }
 
 /// Checks audience, issuer and lifetime (with skew), then names the agent:
-/// id = `sub` (or the email), name = `name` (or the email).
+/// a person by id = `sub` (or the email), name = `name` (or the email); a
+/// listed service token by id = `service:<Client ID>` and its listed name.
 pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, TokenProblem> {
     let audience_ok = match &claims.aud {
         Value::String(aud) => aud == expected.audience,
@@ -132,8 +141,19 @@ pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, 
         return Err(TokenProblem::Invalid);
     }
     let email = usable(&claims.email);
-    let id =
-        usable(&claims.sub).or(email).filter(|id| id.chars().count() <= MAX_ID_CHARS).ok_or(TokenProblem::Invalid)?;
+    // A service token names no person: Access sends its Client ID in
+    // `common_name`, no email and an empty `sub`. Only a listed one acts.
+    if let (Some(client_id), None) = (usable(&claims.common_name), email) {
+        let name = expected.service_tokens.name_of(client_id).ok_or(TokenProblem::UnlistedService)?;
+        return Ok(Agent { id: format!("{SERVICE_AGENT_PREFIX}{client_id}"), name: name.to_owned() });
+    }
+    // Nor can a person's id enter the services' namespace. Access's `sub` is
+    // a UUID and an e-mail address cannot start `service:` (no unquoted
+    // colon before the @), but this holds whatever an identity provider sends.
+    let id = usable(&claims.sub)
+        .or(email)
+        .filter(|id| id.chars().count() <= MAX_ID_CHARS && !is_service_namespace(id))
+        .ok_or(TokenProblem::Invalid)?;
     let name = usable(&claims.name).or(email).unwrap_or(id);
     Ok(Agent { id: id.to_owned(), name: name.chars().take(MAX_NAME_CHARS).collect() })
 }
@@ -165,9 +185,27 @@ mod tests {
     use super::*;
 
     const NOW: f64 = 1_800_000_000.0;
+    const CLIENT_ID: &str = "e367826f93b8d71185e03fe518aff3b4.access";
+    static LISTED: std::sync::LazyLock<ServiceTokens> =
+        std::sync::LazyLock::new(|| ServiceTokens::parse(&format!("{CLIENT_ID}=Smoke test")).unwrap());
 
     fn expected() -> Expected<'static> {
-        Expected { audience: "aud-tag", issuer: "https://team.cloudflareaccess.com", now_seconds: NOW }
+        Expected {
+            audience: "aud-tag",
+            issuer: "https://team.cloudflareaccess.com",
+            now_seconds: NOW,
+            service_tokens: &LISTED,
+        }
+    }
+
+    /// A service token's claims as Access documents them: no email, `sub` empty.
+    fn service(extra: Value) -> Claims {
+        let mut base = json!({
+            "type": "app", "aud": ["aud-tag"], "iss": "https://team.cloudflareaccess.com", "exp": NOW + 600.0,
+            "iat": NOW, "common_name": CLIENT_ID, "sub": ""
+        });
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        Claims::from_json(base.as_object().unwrap()).unwrap()
     }
 
     fn claims(extra: Value) -> Claims {
@@ -252,6 +290,38 @@ mod tests {
         assert_eq!(agent_from_claims(&claims(json!({"sub":"","email":null})), &expected()), Err(TokenProblem::Invalid));
         let agent = agent_from_claims(&claims(json!({"aud":"aud-tag","name":"N".repeat(300)})), &expected()).unwrap();
         assert_eq!(agent.name.len(), 100);
+    }
+
+    #[test]
+    fn a_listed_service_token_is_its_listed_agent_and_no_other_is_anyone() {
+        let smoke = Agent { id: format!("service:{CLIENT_ID}"), name: "Smoke test".into() };
+        assert_eq!(agent_from_claims(&service(json!({})), &expected()), Ok(smoke.clone()));
+        assert_eq!(agent_from_claims(&service(json!({"sub": null})), &expected()), Ok(smoke.clone()));
+        // A service token is a service whatever else it carries, short of an email.
+        assert_eq!(agent_from_claims(&service(json!({"sub": "x", "name": "Boss"})), &expected()), Ok(smoke));
+        let unlisted = service(json!({"common_name": "0a0b0c0d0e0f00112233445566778899.access"}));
+        assert_eq!(agent_from_claims(&unlisted, &expected()), Err(TokenProblem::UnlistedService));
+        let none = Expected { service_tokens: &ServiceTokens::default(), ..expected() };
+        assert_eq!(agent_from_claims(&service(json!({})), &none), Err(TokenProblem::UnlistedService));
+        // Checked like any token first.
+        assert_eq!(agent_from_claims(&service(json!({"exp": NOW - 31.0})), &expected()), Err(TokenProblem::Expired));
+        assert_eq!(agent_from_claims(&service(json!({"aud": ["other"]})), &expected()), Err(TokenProblem::Invalid));
+        // With an email it is a person, named as one.
+        let person = service(json!({"email": "ann@example.com"}));
+        assert_eq!(agent_from_claims(&person, &expected()).unwrap().id, "ann@example.com");
+        let t = token(json!({"alg":"RS256","kid":"k1"}), json!({"common_name": 7}), b"s");
+        assert_eq!(parse(&t).unwrap_err(), TokenProblem::Invalid);
+    }
+
+    #[test]
+    fn a_person_never_gets_an_id_in_the_service_namespace() {
+        for sub in [format!("service:{CLIENT_ID}"), "SERVICE:x".into(), "Service:".into()] {
+            let claims = claims(json!({"sub": sub}));
+            assert_eq!(agent_from_claims(&claims, &expected()), Err(TokenProblem::Invalid), "{sub}");
+        }
+        let by_email = claims(json!({"sub": "", "email": "service:x@example.com"}));
+        assert_eq!(agent_from_claims(&by_email, &expected()), Err(TokenProblem::Invalid));
+        assert!(agent_from_claims(&claims(json!({"sub": "services-team"})), &expected()).is_ok());
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crypto::Crypto;
 use signed_link::verify_signed_link;
 
 use crate::core::canonical::SIGNATURE_PARAM;
+use crate::core::fold::fold;
 use crate::core::ids::{in_viewer_namespace, VIEWER_AGENT_PREFIX};
+use crate::core::service_tokens::SERVICE_AGENT_PREFIX;
 use crate::core::query::{Params, VISITOR_PARAMS};
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
@@ -94,6 +96,18 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
                     ),
                 ),
             });
+        }
+        // `service:` names Access service tokens (`core::service_tokens`);
+        // access.rs refuses a person's id there, and a link may not claim one.
+        let linked = !matches!(auth, AgentAuth::Access(_));
+        if linked && fold(&agent.id).trim_start().starts_with(SERVICE_AGENT_PREFIX) {
+            return Err(GatewayError::bad_request(
+                "invalid_parameter",
+                format!(
+                    "agent_id may not start with '{SERVICE_AGENT_PREFIX}' (in any case or spelling): the gateway names \
+                     Cloudflare Access service tokens that way, so a linked agent must never be sent as one."
+                ),
+            ));
         }
         Ok(agent)
     }
@@ -350,6 +364,7 @@ mod tests {
             team_domain: "team.example".into(),
             audience: "aud".into(),
             launch_origins: Default::default(),
+            service_tokens: Default::default(),
         };
         let auth = AgentAuth::Access(settings);
         let key = RsaPublicKey { n: "modulus-one".into(), e: "AQAB".into() };
@@ -377,6 +392,7 @@ mod tests {
             team_domain: "team.cloudflareaccess.com".into(),
             audience: "aud".into(),
             launch_origins: Default::default(),
+            service_tokens: Default::default(),
         });
         let err = identify(&auth, "lookup=4821&agent_id=a-7&agent_name=Ann", None).unwrap_err();
         assert_eq!(err, GatewayError::Refused { credential: Credential::AccessToken, refusal: Refusal::Missing });

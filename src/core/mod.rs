@@ -18,6 +18,7 @@ pub mod page_url;
 pub mod permissions;
 pub mod query;
 pub mod redact;
+pub mod service_tokens;
 pub mod shape;
 pub mod sort;
 pub mod text;

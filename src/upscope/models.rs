@@ -18,30 +18,17 @@ pub struct Agent {
     pub name: String,
 }
 
-/// `branding.naked` of a watch_url request: sent as `true`, `false` or
-/// `"page_only"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Naked {
-    Yes,
-    No,
-    PageOnly,
-}
-
-impl Serialize for Naked {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Naked::Yes => serializer.serialize_bool(true),
-            Naked::No => serializer.serialize_bool(false),
-            Naked::PageOnly => serializer.serialize_str("page_only"),
-        }
-    }
-}
-
 /// `branding` of a watch_url request; only what is set is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Branding {
+    /// `true` hides Upscope's logo. Never `"page_only"`, which Upscope also
+    /// documents: that shows the agent no controls at all, for a link framed
+    /// in a page of your own, and the gateway opens the link top-level.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub naked: Option<Naked>,
+    pub naked: Option<bool>,
+    /// `true` hides the bar of connection information at the bottom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_bottom_bar: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -284,12 +271,6 @@ mod tests {
     }
 
     #[test]
-    fn naked_is_sent_as_a_bool_or_page_only() {
-        let json = |naked| serde_json::to_string(&naked).unwrap();
-        assert_eq!([json(Naked::Yes), json(Naked::No), json(Naked::PageOnly)], ["true", "false", r#""page_only""#]);
-    }
-
-    #[test]
     fn watch_request_sends_only_what_is_set() {
         let mut req = WatchUrlRequest {
             agent: Agent { id: "a1".into(), name: "Ann".into() },
@@ -297,11 +278,12 @@ mod tests {
             permissions: Grant::new(),
         };
         assert_eq!(serde_json::to_value(&req).unwrap(), json!({"agent": {"id": "a1", "name": "Ann"}}));
-        req.branding.naked = Some(Naked::PageOnly);
+        req.branding.naked = Some(true);
+        req.branding.no_bottom_bar = Some(false);
         req.permissions = crate::core::permissions::exactly(&["click"]);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
-            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": "page_only"}, "permissions": {
+            json!({"agent": {"id": "a1", "name": "Ann"}, "branding": {"naked": true, "no_bottom_bar": false}, "permissions": {
                 "allow_agent_redirect": false, "allow_audio": false, "allow_click": true, "allow_console": false,
                 "allow_draw": false, "allow_scroll": false, "allow_type": false
             }})

@@ -131,7 +131,7 @@ test("branding and permissions from settings are sent with the agent", async () 
   await withGateway({
     vars: baseVars(suite.up.apiBase, {
       WATCH_PERMISSIONS: "click,scroll,draw",
-      WATCH_BRANDING_NAKED: "page_only",
+      WATCH_BRANDING_NAKED: "true",
       WATCH_ON_END_URL: "https://help.example.com/done",
       WATCH_RETRY_URL: "https://help.example.com/retry",
     }),
@@ -141,13 +141,28 @@ test("branding and permissions from settings are sent with the agent", async () 
     const [{ body }] = await suite.up.requests();
     assert.deepEqual(body, {
       agent: AGENT_BODY,
-      branding: { naked: "page_only", retry_url: "https://help.example.com/retry", on_end_url: "https://help.example.com/done" },
+      branding: { naked: true, retry_url: "https://help.example.com/retry", on_end_url: "https://help.example.com/done" },
       permissions: {
         allow_agent_redirect: false, allow_audio: false, allow_click: true, allow_console: false,
         allow_draw: true, allow_scroll: true, allow_type: false,
       },
     });
   });
+});
+
+test("WATCH_BRANDING_NAKED=page_only is refused: a 500 naming it and saying why, no upstream call, and /readyz reports it", async () => {
+  await withGateway({ vars: baseVars(suite.up.apiBase, { WATCH_BRANDING_NAKED: "page_only" }) }, async (gw) => {
+    const message = await expectRefusedBy(gw, `/agent?visitorid=sBob0002&${AGENT}`, 500, "gateway_misconfigured");
+    assert.match(message, /WATCH_BRANDING_NAKED/);
+    assert.match(message, /page_only/);
+    assert.match(message, /no way to end the session/);
+    assert.match(message, /'true'/);
+    const ready = await gw.fetch("/readyz", { headers: { Accept: "application/json" } });
+    assert.equal(ready.status, 503);
+    const { problems } = await ready.json();
+    assert.deepEqual(problems.filter((p) => p.includes("WATCH_BRANDING_NAKED")).length, 1, JSON.stringify(problems));
+  });
+  assert.deepEqual(await suite.up.requests(), []);
 });
 
 test("two agents on one visitor each get their own watch_url under their own identity", async () => {

@@ -5,7 +5,8 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startSimulator, baseVars, refusal, withGateway } from "../support/harness.mjs";
 import {
-  startAccess, newKey, token, claims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
+  startAccess, newKey, token, claims, serviceClaims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
+  SERVICE_CLIENT_ID,
 } from "../support/access-idp.mjs";
 
 const LINK = "/agent?visitorid=sAlice01";
@@ -81,6 +82,8 @@ test("bad tokens are refused before any upstream call", async () => {
     ["signed by another key with a known kid", token(stranger), 401, "access_token_invalid"],
     ["alg none", unsignedToken(key1), 401, "access_token_invalid"],
     ["HS256 keyed with the public key", hs256WithPublicKey(key1), 401, "access_token_invalid"],
+    ["a person whose sub claims the service namespace", token(key1, claims({ sub: `service:${SERVICE_CLIENT_ID}` })), 401, "access_token_invalid"],
+    ["a service token, with none listed", token(key1, serviceClaims()), 403, "access_service_token_unlisted"],
     ["claims changed after signing", (() => {
       const [h, , s] = token(key1).split(".");
       const forged = Buffer.from(JSON.stringify(claims({ sub: "admin" }))).toString("base64url");
@@ -156,6 +159,67 @@ test("incomplete access configuration is a 500 naming the setting, with no call 
       assert.equal(got.code, "gateway_misconfigured");
       assert.match(got.message, expected);
     }, { [missing]: "" });
+  }
+  assert.equal(access.fetches(), 0);
+  assert.deepEqual(await up.requests(), []);
+});
+
+test("a listed service token is an agent: id service:<client id>, named by ACCESS_SERVICE_TOKENS", async () => {
+  const listed = `${SERVICE_CLIENT_ID}=Smoke test,\n 5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access = Helpdesk backend`;
+  await withAccessGateway(async (gw) => {
+    const res = await gw.fetch(`${LINK}&agent_id=mallory&agent_name=Mallory`, { headers: withToken(token(key1, serviceClaims())) });
+    assert.equal(res.status, 302, await res.clone().text());
+    const other = await gw.fetch(LINK, {
+      headers: withToken(token(key2, serviceClaims("5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access", { sub: undefined }))),
+    });
+    assert.equal(other.status, 302, await other.clone().text());
+    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
+    const bodies = (await up.requests()).map((r) => r.body);
+    assert.deepEqual(bodies, [
+      { agent: { id: `service:${SERVICE_CLIENT_ID}`, name: "Smoke test" } },
+      { agent: { id: "service:5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access", name: "Helpdesk backend" } },
+    ]);
+    const audits = gw.logLines().filter((l) => l.audit).map((l) => l.audit.agent_id);
+    assert.deepEqual(audits, [`service:${SERVICE_CLIENT_ID}`, "service:5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access"]);
+  }, { ACCESS_SERVICE_TOKENS: listed });
+});
+
+test("an unlisted service token is refused before any upstream call; a person still gets in", async () => {
+  await withAccessGateway(async (gw) => {
+    const stranger = await refusal(gw, LINK, withToken(token(key1, serviceClaims("0a0b0c0d0e0f00112233445566778899.access"))));
+    assert.deepEqual([stranger.status, stranger.code], [403, "access_service_token_unlisted"], stranger.message);
+    assert.match(stranger.message, /ACCESS_SERVICE_TOKENS/);
+    // An expired service token is expired, listed or not; a tampered one is invalid.
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await refusal(gw, LINK, withToken(token(key1, serviceClaims(SERVICE_CLIENT_ID, { exp: now - 120 }))));
+    assert.deepEqual([expired.status, expired.code], [403, "access_token_expired"]);
+    const [h, , sig] = token(key1, serviceClaims("0a0b0c0d0e0f00112233445566778899.access")).split(".");
+    const swapped = Buffer.from(JSON.stringify(serviceClaims())).toString("base64url");
+    assert.equal((await refusal(gw, LINK, withToken(`${h}.${swapped}.${sig}`))).code, "access_token_invalid");
+    assert.deepEqual(await up.requests(), []);
+    assert.equal((await gw.fetch(LINK, { headers: withToken(token(key1)) })).status, 302, "people are unaffected");
+  }, { ACCESS_SERVICE_TOKENS: `${SERVICE_CLIENT_ID}=Smoke test` });
+});
+
+test("a malformed ACCESS_SERVICE_TOKENS is a 500 naming it, echoing no value but a client id; /readyz reports it", async () => {
+  const pastedSecret = "3f1c9e0d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+  const cases = [
+    [SERVICE_CLIENT_ID, /ACCESS_SERVICE_TOKENS/],
+    [`${pastedSecret}=Smoke test`, /ACCESS_SERVICE_TOKENS/],
+    [`${SERVICE_CLIENT_ID}=`, new RegExp(`ACCESS_SERVICE_TOKENS.*${SERVICE_CLIENT_ID.replace(".", "\\.")}`)],
+    [`${SERVICE_CLIENT_ID}=Smoke test, ${SERVICE_CLIENT_ID}=Again`, /ACCESS_SERVICE_TOKENS.*twice/],
+  ];
+  for (const [value, expected] of cases) {
+    await withAccessGateway(async (gw) => {
+      const got = await refusal(gw, LINK, withToken(token(key1, serviceClaims())));
+      assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], `${value}: ${got.message}`);
+      assert.match(got.message, expected);
+      assert.ok(!got.message.includes(pastedSecret), "a pasted secret is never echoed");
+      assert.ok(!got.message.includes("Smoke test") && !got.message.includes("Again"), "names are not echoed");
+      const ready = await (await gw.fetch("/readyz", { headers: { Accept: "application/json" } })).json();
+      assert.ok(ready.problems.some((p) => p.includes("ACCESS_SERVICE_TOKENS")), JSON.stringify(ready));
+      assert.ok(!JSON.stringify(ready).includes(pastedSecret));
+    }, { ACCESS_SERVICE_TOKENS: value });
   }
   assert.equal(access.fetches(), 0);
   assert.deepEqual(await up.requests(), []);

@@ -115,6 +115,43 @@ test("over Upscope's defaults (WATCH_PERMISSIONS unset) a narrowing only denies"
   assert.equal(plain.body.permissions, undefined);
 });
 
+test("WATCH_BRANDING_NO_BOTTOM_BAR is sent as branding.no_bottom_bar on /agent and /view, and only when set", async () => {
+  const agentPath = agentLink("visitorid=sBob0002&agent_id=a-1&agent_name=Ann");
+  const viewPath = viewLink(`visitorid=sBob0002&${VIEWER}`);
+  const sent = async (gw) => {
+    await suite.up.reset();
+    const pages = [];
+    for (const path of [agentPath, viewPath]) pages.push(await (await fetch(await expectRedirect(gw, path))).text());
+    return { bodies: (await watches()).map((w) => w.body), pages };
+  };
+  for (const [value, noBottomBar, shown] of [["true", true, "hidden"], ["false", false, "shown"]]) {
+    await withGateway({ vars: baseVars(suite.up.apiBase, linkVars({ WATCH_BRANDING_NO_BOTTOM_BAR: value })) }, async (gw) => {
+      const { bodies, pages } = await sent(gw);
+      assert.deepEqual(bodies, [
+        { agent: { id: "a-1", name: "Ann" }, branding: { no_bottom_bar: noBottomBar } },
+        { agent: { id: "viewer:cust-501", name: "Pat Customer" }, branding: { no_bottom_bar: noBottomBar }, permissions: NONE },
+      ]);
+      for (const page of pages) assert.match(page, new RegExp(`id="watch-bottom-bar">${shown}<`));
+    });
+  }
+  // Unset (this file's usual gateway): no branding at all.
+  const { bodies } = await sent(suite.gw);
+  assert.deepEqual(bodies, [
+    { agent: { id: "a-1", name: "Ann" }, permissions: only("click", "scroll", "draw") },
+    { agent: { id: "viewer:cust-501", name: "Pat Customer" }, permissions: NONE },
+  ]);
+  // Anything but true or false is a 500 naming the setting, on both routes, with no upstream call.
+  await suite.up.reset();
+  await withGateway({ vars: baseVars(suite.up.apiBase, linkVars({ WATCH_BRANDING_NO_BOTTOM_BAR: "yes" })) }, async (gw) => {
+    for (const path of [agentPath, viewPath]) {
+      const got = await refusal(gw, path);
+      assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], path);
+      assert.match(got.message, /WATCH_BRANDING_NO_BOTTOM_BAR must be 'true' or 'false'/);
+    }
+  });
+  assert.deepEqual(await suite.up.requests(), []);
+});
+
 test("the chooser's links keep the viewer, the narrowing and /view; the device's session is view-only", async () => {
   const res = await suite.gw.fetch(viewLink(`uniqueid=carol-3003&${VIEWER}`));
   assert.equal(res.status, 200);
@@ -178,6 +215,16 @@ test("a signed /agent link cannot take a viewer's identity: agent_id in viewer: 
   // Ids that only come near are staff ids like any other.
   for (const id of ["reviewer:7", "viewers-team", "view:7"]) await expectRedirect(suite.gw, agentLink(actingAs(id)));
   assert.deepEqual((await watches()).map((w) => w.body.agent.id), ["reviewer:7", "viewers-team", "view:7"]);
+});
+
+test("a linked agent cannot pose as an Access service token either: agent_id in service: is a 400", async () => {
+  for (const id of ["service:e367826f93b8d71185e03fe518aff3b4.access", "SERVICE:x", " \uFF53ervice:x"]) {
+    const got = await refusal(suite.gw, agentLink(actingAs(id)));
+    assert.deepEqual([got.status, got.code], [400, "invalid_parameter"], id);
+    assert.match(got.message, /^agent_id may not start with 'service:'/);
+  }
+  assert.deepEqual(await suite.up.requests(), []);
+  await expectRedirect(suite.gw, agentLink(actingAs("services-desk")));
 });
 
 test("with AGENT_AUTH=none, agent_id in viewer: is a 400 before any upstream call", async () => {

@@ -263,7 +263,8 @@ is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code
 <table><tr><th>Visitor's own ID</th><td id="watch-unique-id">${escapeHtml(visitor.unique_id ?? "(none)")}</td></tr>
 <tr><th>Name</th><td>${escapeHtml(visitor.call_name ?? "(unknown)")}</td></tr>
 <tr><th>Device</th><td>${escapeHtml([visitor.device_name, visitor.browser_name].filter(Boolean).join(", "))}</td></tr>
-<tr><th>Permissions</th><td id="watch-permissions">${escapeHtml(describePermissions(watch.permissions))}</td></tr></table>`);
+<tr><th>Permissions</th><td id="watch-permissions">${escapeHtml(describePermissions(watch.permissions))}</td></tr>
+<tr><th>Bottom bar (connection information)</th><td id="watch-bottom-bar">${watch.branding?.no_bottom_bar === true ? "hidden" : "shown"}</td></tr></table>`);
   }
 
   function indexPage(res) {

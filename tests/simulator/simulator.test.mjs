@@ -77,6 +77,19 @@ test("watch_url needs agent id and name, 404s unknown visitors, and returns a fr
   assert.match(await (await fetch(b.watch_url)).text(), /id="watch-agent-name">B</);
 });
 
+test("watch_url takes the documented branding, and the watch page shows whether the bottom bar is hidden", async () => {
+  const agent = { id: "a", name: "A" };
+  const page = async (branding) => {
+    const res = await api("/visitors/sBob0002/watch_url", { method: "POST", body: branding ? { agent, branding } : { agent } });
+    assert.equal(res.status, 200);
+    return (await fetch((await res.json()).watch_url)).text();
+  };
+  const full = { naked: true, retry_url: "https://help.example.com/retry", no_bottom_bar: true, on_end_url: "https://help.example.com/done" };
+  assert.match(await page(full), /id="watch-bottom-bar">hidden</);
+  assert.match(await page({ no_bottom_bar: false }), /id="watch-bottom-bar">shown</);
+  assert.match(await page(null), /id="watch-bottom-bar">shown</, "documented default: null, the bar is shown");
+});
+
 test("DELETE /visitors/:id/session answers plain ok, 404 for unknown visitors", async () => {
   const res = await api("/visitors/sBob0002/session", { method: "DELETE" });
   assert.equal(await res.text(), "ok");

@@ -1,7 +1,7 @@
 // A stand-in for Cloudflare Access on loopback: it publishes a team's
 // signing keys at /cdn-cgi/access/certs (counting the fetches) and mints
-// Access tokens with real RSA signatures, plus the forgeries the gateway
-// must refuse.
+// Access tokens with real RSA signatures (for people and for service
+// tokens), plus the forgeries the gateway must refuse.
 import http from "node:http";
 import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
 
@@ -62,6 +62,27 @@ export function claims(extra = {}) {
     identity_nonce: "6ei69kawdKzMIAPF",
     sub: "7335d417-61da-459d-899c-0a01c76a2f94",
     country: "GB",
+    ...extra,
+  };
+}
+
+/** A service token's Client ID, as Access issues them (`CF-Access-Client-Id`). */
+export const SERVICE_CLIENT_ID = "e367826f93b8d71185e03fe518aff3b4.access";
+
+/**
+ * Claims as Access issues them for a service token (machine-to-machine
+ * login): the token's Client ID in `common_name`, `sub` empty, no email.
+ */
+export function serviceClaims(clientId = SERVICE_CLIENT_ID, extra = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    type: "app",
+    aud: [AUDIENCE],
+    exp: now + 600,
+    iss: `https://${TEAM_DOMAIN}`,
+    common_name: clientId,
+    iat: now,
+    sub: "",
     ...extra,
   };
 }
