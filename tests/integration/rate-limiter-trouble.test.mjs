@@ -34,7 +34,8 @@ const withTroubledLimiters = (trouble, run, extra = {}, options = {}) =>
   withGateway({
     ...options,
     vars: baseVars(up.apiBase, {
-      UPSTREAM_TIMEOUT_MS: "1000", VISITOR_LINK_SECRET: VISITOR_SECRET, VIEWER_LINK_SECRET: VIEWER_SECRET, ...extra,
+      UPSTREAM_TIMEOUT_MS: "1000", VISITOR_LINK_SECRET: VISITOR_SECRET, VIEWER_LINK_SECRET: VIEWER_SECRET,
+      AUDIT_ID_SECRET: "audit-id-secret-for-limiter-tests-00001", ...extra,
     }),
     rateLimits: { VISITOR_RATE_LIMITER: trouble, AGENT_RATE_LIMITER: trouble },
   }, run);
