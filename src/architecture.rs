@@ -141,6 +141,24 @@ fn the_core_imports_nothing_above_it() {
 }
 
 #[test]
+fn settings_stand_below_the_flows_and_their_parts_skip_the_facade() {
+    // Settings are read by auth, services and routes, so they import none of
+    // them: only the core, the error type and the models Upscope is asked with.
+    let below =
+        |t: &str| t.starts_with("core/") || t.starts_with("settings/") || t == "error.rs" || t == "upscope/models.rs";
+    let graph = graph();
+    let settings: Vec<_> = graph.iter().filter(|(f, _)| f.starts_with("settings/")).collect();
+    assert!(settings.len() > 5, "settings/ is split by concern: {settings:?}");
+    for (file, targets) in settings {
+        let above: Vec<&String> = targets.iter().filter(|t| !below(t)).collect();
+        assert!(above.is_empty(), "{file} imports {above:?}: settings must not depend on what reads them");
+        // mod.rs only re-exports its parts (paths this checker cannot see), so a
+        // part importing it would hide a circle.
+        assert!(!targets.contains("settings/mod.rs"), "{file} imports settings/mod.rs: import the part itself");
+    }
+}
+
+#[test]
 fn no_file_imports_itself_through_others() {
     let graph = graph();
     // Depth-first search for a path back to the start, from every file.
@@ -166,5 +184,7 @@ fn the_checker_sees_imports() {
     let choose = &graph["core/choose.rs"];
     assert!(choose.contains("core/ids.rs") && choose.contains("core/visitor.rs"), "{choose:?}");
     assert!(graph["routes/agent.rs"].contains("routes/mod.rs"), "super:: is followed");
+    let watch = &graph["settings/watch.rs"];
+    assert!(watch.contains("settings/links.rs") && watch.contains("settings/source.rs"), "{watch:?}");
     assert!(graph["error.rs"].contains("upscope/error.rs") || graph["error.rs"].contains("upscope/mod.rs"));
 }
