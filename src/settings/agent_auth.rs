@@ -7,7 +7,7 @@ use super::names::{
     ACCESS_AUD, ACCESS_SERVICE_TOKENS, ACCESS_TEAM_DOMAIN, AGENT_AUTH, AGENT_LAUNCH_ORIGINS, AGENT_LINK_MAX_TTL,
     AGENT_LINK_SECRET, ALLOW_UNAUTHENTICATED_AGENTS,
 };
-use super::source::{list, misconfigured, Source};
+use super::source::{list, misconfigured, one_of, Source};
 use crate::core::launch::LaunchOrigins;
 use crate::core::service_tokens::ServiceTokens;
 use crate::error::GatewayError;
@@ -24,23 +24,31 @@ pub enum AgentAuth {
 
 impl AgentAuth {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        match src.get(AGENT_AUTH).as_deref().map(str::trim) {
+        let modes = [("access", Mode::Access), ("signed-link", Mode::SignedLink), ("none", Mode::Unauthenticated)];
+        match one_of(src, AGENT_AUTH, &modes)? {
             None => Err(misconfigured("AGENT_AUTH is not set (access, signed-link, or none for local testing)")),
-            Some("access") => Ok(Self::Access(AccessSettings::load(src)?)),
-            Some("signed-link") => Ok(Self::SignedLink(
+            Some(Mode::Access) => Ok(Self::Access(AccessSettings::load(src)?)),
+            Some(Mode::SignedLink) => Ok(Self::SignedLink(
                 link_key(src, AGENT_LINK_SECRET, AGENT_LINK_MAX_TTL)?
                     .ok_or_else(|| misconfigured("AGENT_AUTH=signed-link needs the secret AGENT_LINK_SECRET"))?,
             )),
-            Some("none") => match src.get(ALLOW_UNAUTHENTICATED_AGENTS).as_deref().map(str::trim) {
+            Some(Mode::Unauthenticated) => match src.get(ALLOW_UNAUTHENTICATED_AGENTS).as_deref().map(str::trim) {
                 Some("true") => Ok(Self::Unauthenticated),
                 _ => Err(misconfigured(
                     "AGENT_AUTH=none lets anyone watch any visitor; it also needs ALLOW_UNAUTHENTICATED_AGENTS=true \
 (local testing only)",
                 )),
             },
-            Some(_) => Err(misconfigured("AGENT_AUTH must be access, signed-link or none")),
         }
     }
+}
+
+/// The word `AGENT_AUTH` holds, before the settings each mode needs are read.
+#[derive(Clone, Copy)]
+enum Mode {
+    Access,
+    SignedLink,
+    Unauthenticated,
 }
 
 /// `AGENT_AUTH=access`: whose tokens are accepted, and what else acts as an agent.

@@ -58,14 +58,33 @@ pub(super) fn whole_number(
     }
 }
 
-/// A `true`/`false` setting, or `None` when unset; anything else is refused.
-pub(super) fn true_or_false(src: &impl Source, name: &str) -> Result<Option<bool>, GatewayError> {
-    match src.get(name).as_deref().map(str::trim) {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(_) => Err(misconfigured(format!("{name} must be 'true' or 'false'"))),
+/// A setting that takes one of a few words (`choices`), or `None` when
+/// unset. Anything else is refused naming the setting and the words it
+/// takes, never the value: a secret pasted into the wrong setting would
+/// otherwise reach `/readyz`.
+pub(super) fn one_of<T: Copy>(src: &impl Source, name: &str, choices: &[(&str, T)]) -> Result<Option<T>, GatewayError> {
+    let Some(value) = src.get(name) else { return Ok(None) };
+    match choices.iter().find(|(word, _)| *word == value.trim()) {
+        Some(&(_, chosen)) => Ok(Some(chosen)),
+        None => Err(must_be(name, &choices.iter().map(|(word, _)| *word).collect::<Vec<_>>())),
     }
+}
+
+/// A `true`/`false` setting, or `None` when unset; anything else (`True`,
+/// `yes`, `1`) is refused rather than guessed at.
+pub(super) fn true_or_false(src: &impl Source, name: &str) -> Result<Option<bool>, GatewayError> {
+    one_of(src, name, &[("true", true), ("false", false)])
+}
+
+/// "`name` must be a, b or c": apart from `one_of`, so that it is compiled
+/// once rather than for each type of choice.
+fn must_be(name: &str, words: &[&str]) -> GatewayError {
+    let spoken = match words.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    misconfigured(format!("{name} must be {spoken}"))
 }
 
 #[cfg(test)]
@@ -83,5 +102,39 @@ pub(super) mod tests {
     /// Settings from name/value pairs.
     pub fn src(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
         pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn one_of_takes_its_words_trimmed_and_names_them_when_refusing() {
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum Tint {
+            Red,
+            Green,
+        }
+        let tints = [("red", Tint::Red), ("green", Tint::Green), ("blue-ish", Tint::Red)];
+        assert_eq!(one_of(&src(&[]), "TINT", &tints).unwrap(), None);
+        assert_eq!(one_of(&src(&[("TINT", "  ")]), "TINT", &tints).unwrap(), None, "blank is unset");
+        assert_eq!(one_of(&src(&[("TINT", " green\n")]), "TINT", &tints).unwrap(), Some(Tint::Green));
+        for bad in ["Red", "GREEN", "re d", "s3cret-pasted-here"] {
+            let err = one_of(&src(&[("TINT", bad)]), "TINT", &tints).unwrap_err();
+            assert_eq!(err.status(), 500);
+            assert_eq!(err.message(), "gateway misconfigured: TINT must be red, green or blue-ish", "{bad}");
+        }
+        let err = one_of(&src(&[("ONE", "two")]), "ONE", &[("one", ())]).unwrap_err();
+        assert_eq!(err.message(), "gateway misconfigured: ONE must be one");
+    }
+
+    #[test]
+    fn true_or_false_is_exactly_that() {
+        let flag = |value: &'static str| true_or_false(&src(&[("FLAG", value)]), "FLAG");
+        assert_eq!(true_or_false(&src(&[]), "FLAG").unwrap(), None);
+        assert_eq!((flag("true").unwrap(), flag(" false ").unwrap()), (Some(true), Some(false)));
+        for typo in ["True", "FALSE", "yes", "no", "1", "0", "on"] {
+            assert_eq!(
+                flag(typo).unwrap_err().message(),
+                "gateway misconfigured: FLAG must be true or false",
+                "{typo}"
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::names::{
     AUDIT_ID_SECRET, SHORT_ID_CACHE_TTL, VIEWER_LINK_MAX_TTL, VIEWER_LINK_SECRET, VIEWER_PERMISSIONS, VISITOR_ID_KIND,
     WATCH_BRANDING_NAKED, WATCH_BRANDING_NO_BOTTOM_BAR, WATCH_ON_END_URL, WATCH_PERMISSIONS, WATCH_RETRY_URL,
 };
-use super::source::{misconfigured, secret, true_or_false, web_url, whole_number, Source};
+use super::source::{misconfigured, one_of, secret, true_or_false, web_url, whole_number, Source};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::VisitorIdKind;
 use crate::error::GatewayError;
@@ -32,14 +32,13 @@ pub struct WatchSettings {
 
 impl WatchSettings {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
-        let visitor_id_kind = match src.get(VISITOR_ID_KIND).as_deref().map(str::trim) {
-            None | Some("short") => VisitorIdKind::Short,
-            Some("unique") => VisitorIdKind::Unique,
-            Some(_) => return Err(misconfigured("VISITOR_ID_KIND must be 'short' or 'unique'")),
-        };
+        let visitor_id_kind =
+            one_of(src, VISITOR_ID_KIND, &[("short", VisitorIdKind::Short), ("unique", VisitorIdKind::Unique)])?
+                .unwrap_or(VisitorIdKind::Short);
         // Upscope's page_only shows the agent no controls and expects its link
         // framed in a page that drives the session; the gateway redirects to
-        // the link top-level, so the agent could never end the session.
+        // the link top-level, so the agent could never end the session. Refused
+        // here, with that reason, rather than by the reader's "true or false".
         if src.get(WATCH_BRANDING_NAKED).is_some_and(|v| v.trim() == "page_only") {
             return Err(misconfigured(
                 "WATCH_BRANDING_NAKED=page_only is not supported: Upscope then shows the agent no controls and \

@@ -146,7 +146,7 @@ test("WATCH_BRANDING_NO_BOTTOM_BAR is sent as branding.no_bottom_bar on /agent a
     for (const path of [agentPath, viewPath]) {
       const got = await refusal(gw, path);
       assert.deepEqual([got.status, got.code], [500, "gateway_misconfigured"], path);
-      assert.match(got.message, /WATCH_BRANDING_NO_BOTTOM_BAR must be 'true' or 'false'/);
+      assert.match(got.message, /WATCH_BRANDING_NO_BOTTOM_BAR must be true or false/);
     }
   });
   assert.deepEqual(await suite.up.requests(), []);
