@@ -7,7 +7,7 @@ use super::names::{
     ACCESS_AUD, ACCESS_SERVICE_TOKENS, ACCESS_TEAM_DOMAIN, AGENT_AUTH, AGENT_LAUNCH_ORIGINS, AGENT_LINK_MAX_TTL,
     AGENT_LINK_SECRET, ALLOW_UNAUTHENTICATED_AGENTS,
 };
-use super::source::{list, misconfigured, one_of, Source};
+use super::source::{list, misconfigured, one_of, true_or_false, Source};
 use crate::core::launch::LaunchOrigins;
 use crate::core::service_tokens::ServiceTokens;
 use crate::error::GatewayError;
@@ -25,20 +25,23 @@ pub enum AgentAuth {
 impl AgentAuth {
     pub fn load(src: &impl Source) -> Result<Self, GatewayError> {
         let modes = [("access", Mode::Access), ("signed-link", Mode::SignedLink), ("none", Mode::Unauthenticated)];
-        match one_of(src, AGENT_AUTH, &modes)? {
-            None => Err(misconfigured("AGENT_AUTH is not set (access, signed-link, or none for local testing)")),
-            Some(Mode::Access) => Ok(Self::Access(AccessSettings::load(src)?)),
-            Some(Mode::SignedLink) => Ok(Self::SignedLink(
+        let Some(mode) = one_of(src, AGENT_AUTH, &modes)? else {
+            return Err(misconfigured("AGENT_AUTH is not set (access, signed-link, or none for local testing)"));
+        };
+        // Strict, and in every mode: `True` or `yes` is named at once rather
+        // than read as "off" in silence, like every other true/false setting.
+        let unauthenticated_allowed = true_or_false(src, ALLOW_UNAUTHENTICATED_AGENTS)? == Some(true);
+        match mode {
+            Mode::Access => Ok(Self::Access(AccessSettings::load(src)?)),
+            Mode::SignedLink => Ok(Self::SignedLink(
                 link_key(src, AGENT_LINK_SECRET, AGENT_LINK_MAX_TTL)?
                     .ok_or_else(|| misconfigured("AGENT_AUTH=signed-link needs the secret AGENT_LINK_SECRET"))?,
             )),
-            Some(Mode::Unauthenticated) => match src.get(ALLOW_UNAUTHENTICATED_AGENTS).as_deref().map(str::trim) {
-                Some("true") => Ok(Self::Unauthenticated),
-                _ => Err(misconfigured(
-                    "AGENT_AUTH=none lets anyone watch any visitor; it also needs ALLOW_UNAUTHENTICATED_AGENTS=true \
+            Mode::Unauthenticated if unauthenticated_allowed => Ok(Self::Unauthenticated),
+            Mode::Unauthenticated => Err(misconfigured(
+                "AGENT_AUTH=none lets anyone watch any visitor; it also needs ALLOW_UNAUTHENTICATED_AGENTS=true \
 (local testing only)",
-                )),
-            },
+            )),
         }
     }
 }
@@ -182,5 +185,35 @@ mod tests {
         }
         let none = AgentAuth::load(&src(&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "true")]));
         assert!(matches!(none, Ok(AgentAuth::Unauthenticated)));
+    }
+
+    #[test]
+    fn allow_unauthenticated_agents_is_true_or_false_in_every_mode() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let load = |mode: &'static str, flag: &'static str| {
+            AgentAuth::load(&src(&[
+                ("AGENT_AUTH", mode),
+                ("AGENT_LINK_SECRET", secret),
+                ("ALLOW_UNAUTHENTICATED_AGENTS", flag),
+            ]))
+        };
+        assert!(matches!(load("none", " true\n"), Ok(AgentAuth::Unauthenticated)));
+        // `false` (or unset) is off: AGENT_AUTH=none still needs exactly `true`.
+        for off in ["false", ""] {
+            let message = load("none", off).err().unwrap().message();
+            assert!(message.contains("it also needs ALLOW_UNAUTHENTICATED_AGENTS=true"), "{off:?}: {message}");
+        }
+        assert!(matches!(load("signed-link", "false"), Ok(AgentAuth::SignedLink(_))));
+        // A typo is a 500 naming the setting and what it takes, in any mode, never quoting the value.
+        for mode in ["none", "signed-link"] {
+            for typo in ["True", "yes", "1", "on"] {
+                let err = load(mode, typo).err().unwrap();
+                assert_eq!(err.status(), 500);
+                assert_eq!(err.message(), "gateway misconfigured: ALLOW_UNAUTHENTICATED_AGENTS must be true or false");
+            }
+        }
+        // AGENT_AUTH is read first: its own gap is the one reported.
+        let unset = AgentAuth::load(&src(&[("ALLOW_UNAUTHENTICATED_AGENTS", "yes")])).err().unwrap();
+        assert!(unset.message().contains("AGENT_AUTH is not set"), "{}", unset.message());
     }
 }

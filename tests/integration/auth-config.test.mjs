@@ -16,7 +16,10 @@ const cases = [
   ["AGENT_AUTH unset", { AGENT_AUTH: "", ALLOW_UNAUTHENTICATED_AGENTS: "" }, /AGENT_AUTH is not set/],
   ["AGENT_AUTH unset, even with the none flag", { AGENT_AUTH: "" }, /AGENT_AUTH is not set/],
   ["none without the second flag", { ALLOW_UNAUTHENTICATED_AGENTS: "" }, /ALLOW_UNAUTHENTICATED_AGENTS=true/],
-  ["none with a flag that is not true", { ALLOW_UNAUTHENTICATED_AGENTS: "1" }, /ALLOW_UNAUTHENTICATED_AGENTS=true/],
+  ["none with the flag false", { ALLOW_UNAUTHENTICATED_AGENTS: "false" }, /ALLOW_UNAUTHENTICATED_AGENTS=true/],
+  // Strict: neither true nor false is named, not read as off, whatever the mode.
+  ["none with a flag that is neither true nor false", { ALLOW_UNAUTHENTICATED_AGENTS: "1" }, /ALLOW_UNAUTHENTICATED_AGENTS must be true or false/],
+  ["signed-link with a misspelt flag", { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: "0123456789abcdef0123456789abcdef", ALLOW_UNAUTHENTICATED_AGENTS: "True" }, /ALLOW_UNAUTHENTICATED_AGENTS must be true or false/],
   ["unknown mode", { AGENT_AUTH: "password" }, /AGENT_AUTH must be access, signed-link or none/],
   ["signed-link without its secret", { AGENT_AUTH: "signed-link" }, /AGENT_LINK_SECRET/],
   ["signed-link with a short secret", { AGENT_AUTH: "signed-link", AGENT_LINK_SECRET: "hunter2" }, /at least|shorter than 32/],
