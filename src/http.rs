@@ -1,6 +1,7 @@
-//! What each kind of answer is: status, body and the headers particular to
-//! it, as a plain value (`Answer`). `edge::response` hands it to the runtime
-//! with the headers every answer carries.
+//! The gateway's answers as plain values (`Answer`: status, body and the
+//! headers particular to each kind), with no platform in sight:
+//! `edge::response` turns an `Answer` into the runtime's `Response`, adding
+//! the headers every answer carries.
 
 use crate::error::GatewayError;
 use crate::upscope::models::SessionUrl;

@@ -10,7 +10,6 @@
 #[cfg(test)]
 mod architecture;
 mod auth;
-mod cache;
 mod core;
 mod edge;
 mod error;
@@ -24,6 +23,7 @@ pub mod readiness;
 mod routes;
 mod services;
 mod settings;
+mod short_id_cache;
 mod upscope;
 
 /// The Worker's `fetch` export, as `#[event(fetch)]` would write it, with

@@ -14,9 +14,9 @@ use worker::Env;
 use super::env::binding;
 use super::js::{object, settled};
 use super::timer::within;
-use crate::cache::{cache_key, ShortIdCache};
 use crate::core::ids::{ShortId, UniqueId};
 use crate::observe::{CacheEvent, RequestLog};
+use crate::short_id_cache::{cache_key, ShortIdCache};
 
 #[wasm_bindgen]
 extern "C" {

@@ -1,6 +1,7 @@
-//! Outbound HTTP behind a small trait: the Upscope client and the Access key
-//! fetch speak `Transport`; `edge::fetch::FetchTransport` is the Workers Fetch API
-//! with the request's deadline, and tests use the in-memory `FakeTransport`.
+//! The `Transport` trait: every HTTP call the gateway makes goes through it.
+//! The Upscope client and the Access key fetch speak `Transport`;
+//! `edge::fetch::FetchTransport` is the Workers Fetch API with the request's
+//! deadline, and tests use the in-memory `FakeTransport`.
 
 /// Which outbound call this is, as it appears in the request's log line.
 /// Names only: URLs carry IDs and session tokens, so they are never logged.

@@ -2,12 +2,12 @@
 //! agent. Own IDs may use the optional short-id cache for a head start.
 
 use super::{both, search_with_head_start, Raced};
-use crate::cache::ShortIdCache;
 use crate::core::choose::{choose_for_agent, Candidate, Choice, Wanted};
 use crate::core::ids::{ShortId, UniqueId};
 use crate::core::query::VisitorRef;
 use crate::error::GatewayError;
 use crate::outbound::Transport;
+use crate::short_id_cache::ShortIdCache;
 use crate::upscope::models::{SessionUrl, WatchUrlRequest};
 use crate::upscope::{Client, UpstreamError};
 
@@ -175,9 +175,9 @@ fn not_found(visitor: VisitorRef) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::cache_key;
-    use crate::cache::testing::MemoryCache;
     use crate::core::ids::{LookupCode, ShortId, UniqueId};
+    use crate::short_id_cache::cache_key;
+    use crate::short_id_cache::testing::MemoryCache;
     use crate::upscope::client::testing::{block_on, client, FakeTransport};
     use crate::upscope::models::{Agent, Branding};
 

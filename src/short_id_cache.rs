@@ -1,7 +1,9 @@
-//! The only thing the gateway ever caches: a visitor's own ID → Upscope
-//! Short ID, in the optional KV namespace `SHORT_ID_CACHE` (`edge::kv` is the
-//! Workers KV side). A cache failure never fails a request; it only costs a
-//! head start, and shows in the log line.
+//! The Short ID cache (`ShortIdCache`): a visitor's own ID → Upscope Short
+//! ID, in the optional KV namespace `SHORT_ID_CACHE` (`edge::kv` is the
+//! Workers KV side); the only thing the gateway keeps in KV. (Access's
+//! signing keys are held in memory by `auth::access::KeyCache`.) A cache
+//! failure never fails a request; it only costs a head start, and shows in
+//! the log line.
 
 use crate::core::ids::{ShortId, UniqueId};
 
