@@ -1,0 +1,51 @@
+// A hostile review of the fixes for issues 17 and 18: each test here failed
+// against the code it was written for (see the commit that adds it).
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startSimulator, baseVars, withGateway } from "../support/harness.mjs";
+import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+
+let up, access, key;
+
+before(async () => {
+  up = await startSimulator();
+  access = await startAccess();
+  key = newKey("kid-one");
+});
+after(async () => {
+  await access?.close();
+  await up?.close();
+});
+beforeEach(async () => {
+  await up.reset();
+  access.publish(key);
+});
+
+const accessVars = (extra = {}) => baseVars(up.apiBase, {
+  AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
+});
+const withAccessGateway = (extra, run) => withGateway({ vars: accessVars(extra), hosts: { [TEAM_DOMAIN]: access.url } }, run);
+const signedIn = (headers = {}, extra = {}) =>
+  ({ "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee", ...extra })), ...headers });
+
+test("AGENT_LAUNCH_ORIGINS: a wrong entry is named in /readyz and on /agent's pages without its password or query", async () => {
+  for (const value of [
+    "https://helpdesk:hunter2@acme.zendesk.example",
+    "https://acme.zendesk.example/?token=s3cret",
+    "https://*.zendesk.example/?token=s3cret",
+  ]) {
+    await withAccessGateway({ AGENT_LAUNCH_ORIGINS: value }, async (gw) => {
+      const ready = await gw.fetch("/readyz", { headers: { Accept: "application/json" } });
+      assert.equal(ready.status, 503);
+      const problems = (await ready.json()).problems.join("\n");
+      assert.match(problems, /AGENT_LAUNCH_ORIGINS: entry 1/, problems);
+      const page = await (await gw.fetch("/agent?visitorid=sAlice01", { headers: signedIn() })).text();
+      assert.match(page, /AGENT_LAUNCH_ORIGINS/);
+      for (const leak of ["hunter2", "s3cret", "helpdesk:"]) {
+        assert.ok(!problems.includes(leak), `/readyz quotes ${leak}: ${problems}`);
+        assert.ok(!page.includes(leak), `the error page quotes ${leak}`);
+      }
+    });
+  }
+  assert.deepEqual(await up.calls(), []);
+});
