@@ -49,3 +49,21 @@ test("AGENT_LAUNCH_ORIGINS: a wrong entry is named in /readyz and on /agent's pa
   }
   assert.deepEqual(await up.calls(), []);
 });
+
+test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wildcard a sibling site falls under", async () => {
+  // A sibling subdomain is untrusted (README: "a sibling subdomain may host
+  // anyone's pages"). Framing the confirmation would let it click the button
+  // for the agent (clickjacking): the button's POST is same-origin inside the frame.
+  await withAccessGateway({ AGENT_EMBED_ORIGINS: "https://*.example.com" }, async (gw) => {
+    const res = await gw.fetch("/agent?visitorid=sAlice01", {
+      headers: signedIn({ "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe", Referer: "https://uploads.example.com/x" }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /Open this co-browsing session\?/);
+    assert.match(res.headers.get("content-security-policy"), /frame-ancestors 'none'$/);
+    // The console and the chooser, which start nothing by themselves, keep the route's policy.
+    const console = await gw.fetch("/agent", { headers: signedIn({ "Sec-Fetch-Site": "same-site" }) });
+    assert.match(console.headers.get("content-security-policy"), /frame-ancestors https:\/\/\*\.example\.com$/);
+  });
+  assert.deepEqual(await up.calls(), []);
+});
