@@ -67,3 +67,21 @@ test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wi
   });
   assert.deepEqual(await up.calls(), []);
 });
+
+test("/readyz?upstream=1 asked many times at once asks Upscope once", async () => {
+  // The endpoint is public: without a claim on the check in flight, a burst
+  // of requests spends a call each (and could draw Upscope's rate limit on
+  // the account that agents use).
+  await up.fault({ method: "GET", path: "/usage", delay_ms: 400, status: 200, body: { status: "ok" }, times: 50 });
+  await withGateway({ vars: baseVars(up.apiBase) }, async (gw) => {
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => gw.fetch("/readyz?upstream=1", { headers: { Accept: "application/json" } })),
+    );
+    const bodies = await Promise.all(answers.map((res) => res.json()));
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.status, 200, JSON.stringify(bodies[i]));
+      assert.equal(bodies[i].upstream.status, "ok");
+    }
+    assert.deepEqual(await up.calls(), ["GET /v1.3/usage"]);
+  });
+});
