@@ -85,3 +85,16 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
     assert.deepEqual(await up.calls(), ["GET /v1.3/usage"]);
   });
 });
+
+test("an Access identity in the service: namespace is refused in look-alike spellings too, as viewer: is", async () => {
+  await withAccessGateway({}, async (gw) => {
+    for (const sub of ["\u017Fervice:e367826f93b8d71185e03fe518aff3b4.access", "\uFF53ervice:x", "SERV\u0130CE:x"]) {
+      const res = await gw.fetch("/agent?visitorid=sAlice01", {
+        headers: signedIn({ Accept: "application/json" }, { sub }),
+      });
+      assert.equal(res.status, 401, sub);
+      assert.equal((await res.json()).error.code, "access_token_invalid", sub);
+    }
+  });
+  assert.deepEqual(await up.calls(), []);
+});
