@@ -4,6 +4,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startSimulator, baseVars, withGateway } from "../support/harness.mjs";
 import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+import { smoke } from "../../scripts/smoke.mjs";
 
 let up, access, key;
 
@@ -97,4 +98,20 @@ test("an Access identity in the service: namespace is refused in look-alike spel
     }
   });
   assert.deepEqual(await up.calls(), []);
+});
+
+test("make smoke never prints a signed link, even when Chromium cannot open the page it was sent to", async () => {
+  const secrets = { VISITOR_LINK_SECRET: "visitor-link-secret-for-hostile-pass-0001" };
+  // The proxy URL points at a closed loopback port: Chromium's error names the link it was given.
+  await up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { url: "http://127.0.0.1:9/closed" } });
+  await withGateway({ vars: baseVars(up.apiBase, secrets), listen: true }, async (gw) => {
+    const printed = [];
+    const rows = await smoke({ base: gw.url, secrets, log: (r) => printed.push(`${r.step}: ${r.reason}`) });
+    const visitor = rows.find((r) => r.step === "visitor opens /visitor");
+    assert.equal(visitor.result, "fail", JSON.stringify(rows));
+    const text = printed.join("\n");
+    for (const leak of ["sig=", "exp=", "uniqueid=", "/closed"]) {
+      assert.ok(!text.includes(leak), `smoke printed ${leak}:\n${text}`);
+    }
+  });
 });
