@@ -61,6 +61,24 @@ function describeError(status, text) {
 }
 
 /**
+ * `text` with every URL in it cut to its scheme and host: an error thrown
+ * by Chromium or fetch names the link it was given, and a link may be signed
+ * (`sig=`) or be a session URL.
+ */
+export function hostsOnly(text) {
+  return String(text).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (match) => {
+    // Punctuation ending a sentence is the sentence's, not the URL's.
+    const [url, after] = [match.replace(/[),.;:!?]+$/, ""), /[),.;:!?]*$/.exec(match)[0]];
+    try {
+      const { protocol, host } = new URL(url);
+      return `${protocol}//${host}${after}`;
+    } catch {
+      return `(a URL)${after}`;
+    }
+  });
+}
+
+/**
  * Runs every step against `base` and returns the rows. `secrets` holds
  * AGENT_LINK_SECRET and friends; `accessToken` is `{ id, secret }`;
  * `headers` go with every request (e.g. a version override).
@@ -69,7 +87,8 @@ export async function smoke({ base, secrets = {}, accessToken, headers = {}, log
   const rows = [];
   const gateway = new URL(base);
   const row = (step, result, started, reason) => {
-    const r = { step, result, ms: Date.now() - started, reason };
+    // Whatever a step says, no URL leaves this function but its host.
+    const r = { step, result, ms: Date.now() - started, reason: hostsOnly(reason) };
     rows.push(r);
     log(r);
     return r;

@@ -146,6 +146,10 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
         (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &env, route, *query, &log).await),
     };
+    // The launch confirmation is never framed, whatever the route allows:
+    // in a frame, the page around it could have the agent click its button
+    // unawares (an `AGENT_EMBED_ORIGINS` wildcard may cover anyone's site).
+    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { FrameAncestors::NONE } else { framing };
     let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
