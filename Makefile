@@ -29,7 +29,7 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser setup-bench build dev test test-unit test-integration check deploy rollback smoke bench
+.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration check deploy rollback smoke bench
 
 setup:
 	@scripts/setup.sh
@@ -49,19 +49,26 @@ build: setup build/index.js
 build/index.js: $(BUILD_INPUTS)
 	@scripts/build.sh
 
+# make dev's own build (wrangler.toml [env.dev.build]): Cargo.toml's dev-wasm
+# profile, no wasm-opt, into build-dev/; quick to rebuild after an edit.
+build-dev: setup build-dev/index.js
+
+build-dev/index.js: $(BUILD_INPUTS)
+	@scripts/build.sh dev
+
 ## Starts the gateway (wrangler dev, port 8787) with the Upscope simulator (port 8788) as upstream.
 dev: setup
 	node scripts/dev.mjs
 
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
-test: build setup-browser setup-bench
+test: build build-dev setup-browser setup-bench
 	cargo test --quiet
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
 test-unit:
 	cargo test
 
-test-integration: build setup-browser setup-bench
+test-integration: build build-dev setup-browser setup-bench
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
 ## Checks ENV's settings with the Worker's own settings code; one line per problem.
