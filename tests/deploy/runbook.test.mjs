@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 
@@ -24,7 +25,8 @@ test("the runbook has the steps it promises", () => {
   for (const heading of ["Upscope", "sign in", "KV namespace", "secrets", "Access", "Custom domain", "deploy", "Smoke check", "Logs", "Rollback", "Rotating"]) {
     assert.match(runbook, new RegExp(`^## .*${heading}`, "mi"), heading);
   }
-  for (const must of ["wrangler tail --env", "wrangler rollback", "make deploy ENV=production", "make check ENV=production", "WSL"]) {
+  for (const must of ["wrangler tail --env", "wrangler rollback", "make deploy ENV=production", "make check ENV=production", "WSL",
+    "The first deploy", "gradual", "Cloudflare-Workers-Version-Overrides", "STEPS=10,50,100", "make rollback ENV=production", "traffic returned to", "old secret values"]) {
     assert.ok(runbook.includes(must), must);
   }
   assert.ok(commands.length >= 20, `${commands.length} commands`);
@@ -41,7 +43,13 @@ test("every make command names a target, and the offline-safe ones run", () => {
     let args;
     let env = { ...process.env };
     if (target === "check") args = ["check", `ENV=${vars.ENV}`, "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1"];
-    else if (target === "deploy") args = ["deploy", `ENV=${vars.ENV}`, "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1", "DRY_RUN=1"];
+    else if (target === "deploy") args = ["deploy", `ENV=${vars.ENV}`, ...(vars.STEPS ? [`STEPS=${vars.STEPS}`] : []), "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1", "DRY_RUN=1"];
+    else if (target === "rollback") {
+      // Rolling back needs Cloudflare: the stand-in wrangler answers for it (tests/deploy/rollout.test.mjs
+      // drives it further), and the smoke host does not resolve, so the smoke check is skipped.
+      args = ["rollback", `ENV=${vars.ENV}`, ...(vars.VERSION ? [`VERSION=${vars.VERSION}`] : [])];
+      Object.assign(env, standInAccount(vars.ENV, vars.VERSION), { SMOKE_URL: "https://gateway.invalid" });
+    }
     else if (target === "smoke") {
       // Whatever the line targets, offline it is a host that does not resolve.
       args = ["smoke", ...(vars.ENV ? [`ENV=${vars.ENV}`] : []), ...(vars.URL || !vars.ENV ? ["URL=https://gateway.invalid"] : [])];
@@ -55,9 +63,40 @@ test("every make command names a target, and the offline-safe ones run", () => {
     const expected = target === "smoke" ? 2 : 0;
     assert.equal(run.status, expected, `${line} (as make ${args.join(" ")}):\n${run.stdout}\n${run.stderr}`);
     if (target === "deploy") assert.match(run.stdout, /dry run: nothing was uploaded/);
+    if (target === "rollback") {
+      const calls = readFileSync(env.STANDIN_WRANGLER_LOG, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(calls, [
+        ["rollback", ...(vars.VERSION ? [vars.VERSION] : []), "--env", vars.ENV, "-y", "--message", "make rollback"],
+        ["deployments", "status", "--json", "--env", vars.ENV],
+      ]);
+      const back = vars.VERSION ?? PREVIOUS;
+      assert.match(run.stdout, new RegExp(`rolled back to ${back}; smoke check skipped`));
+      assert.match(run.stdout, /secrets it was deployed with/);
+    }
     if (target === "smoke") assert.match(run.stdout, /fail  gateway answers: no gateway at gateway\.invalid \((ENOTFOUND|EAI_AGAIN)\)/);
   }
 });
+
+const PREVIOUS = "0a0a0a0a-0000-4000-8000-000000000001";
+const CURRENT = "0b0b0b0b-0000-4000-8000-000000000002";
+/** A stand-in wrangler (tests/support/wrangler-stand-in.mjs) whose account had PREVIOUS, then CURRENT, and knows `extra`. */
+function standInAccount(env, extra) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "runbook-rollback-"));
+  const state = path.join(dir, "state.json");
+  const versions = Object.fromEntries([PREVIOUS, CURRENT, extra].filter(Boolean).map((id) => [id, { tag: "t", message: "m" }]));
+  writeFileSync(state, JSON.stringify({
+    deployments: [
+      { id: "d1", created_on: "2026-01-01T00:00:00Z", versions: [{ version_id: PREVIOUS, percentage: 100 }] },
+      { id: "d2", created_on: "2026-01-02T00:00:00Z", versions: [{ version_id: CURRENT, percentage: 100 }] },
+    ],
+    versions,
+  }));
+  return {
+    WRANGLER: path.join(ROOT, "tests/support/wrangler-stand-in.mjs"),
+    STANDIN_WRANGLER_STATE: state,
+    STANDIN_WRANGLER_LOG: path.join(dir, "argv.log"),
+  };
+}
 
 test("every wrangler command and flag is known to the pinned wrangler", () => {
   const byPath = new Map();
