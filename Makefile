@@ -14,6 +14,8 @@ ENV ?=
 # as `wrangler deploy --secrets-file` takes). Without it, `check` asks
 # `wrangler secret list` which secrets are set.
 SECRETS ?=
+# Optional: another wrangler config to check (a copy being edited); `check` only.
+CONFIG ?=
 # ALLOW_PLACEHOLDERS=1: REPLACE-ME values are notes, not problems; for CI
 # and dry runs only, never for a real deploy.
 ifneq ($(ALLOW_PLACEHOLDERS),)
@@ -61,7 +63,7 @@ test-integration: build setup-browser setup-bench
 
 ## Checks ENV's settings with the Worker's own settings code; one line per problem.
 check: setup
-	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders)
+	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders) $(if $(CONFIG),--config "$(CONFIG)")
 
 ## check, build, `wrangler deploy --env ENV`, then a smoke check of the deployed URL.
 ## DRY_RUN=1 stops short of uploading (`wrangler deploy --dry-run`).

@@ -57,6 +57,8 @@ test("staging and production: complete, with Workers Logs, the metadata binding,
     const c = await readEnv(env);
     assert.equal(c.observability?.enabled, true, env);
     assert.equal(typeof c.observability?.head_sampling_rate, "number", env);
+    assert.equal(c.observability?.logs?.invocation_logs, false, `${env}: invocation logs would record every request's URL`);
+    assert.deepEqual(c.analytics_engine_datasets, [{ binding: "METRICS", dataset: `upscope_gateway_${env}` }], env);
     assert.equal(c.version_metadata?.binding, "CF_VERSION_METADATA", env);
     assert.deepEqual(c.kv_namespaces.map((k) => k.binding), ["SHORT_ID_CACHE"], env);
     assert.deepEqual(c.ratelimits.map((r) => r.name).sort(), ["AGENT_RATE_LIMITER", "VISITOR_RATE_LIMITER"], env);
@@ -107,6 +109,8 @@ test("check: an environment that would answer 500 fails (AGENT_AUTH = \"\")", as
 test("check: more ways to break production are each named", async () => {
   const cases = [
     [(t) => t.replace('[env.production.observability]\nenabled = true', "[env.production.observability]\nenabled = false"), /no \[observability\] enabled = true/],
+    [(t) => t.replace('[env.production.observability.logs]\nenabled = true\ninvocation_logs = false', '[env.production.observability.logs]\nenabled = true\ninvocation_logs = true'), /keeps Workers Logs' invocation logs on: .*full URL .*invocation_logs = false under \[env.production.observability.logs\]/],
+    [(t) => t.replace('[env.production.observability.logs]\nenabled = true\ninvocation_logs = false\n', ''), /keeps Workers Logs' invocation logs on/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "none"\nALLOW_UNAUTHENTICATED_AGENTS = "true"'), /unauthenticated .*local testing only/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nVISITOR_LINK_SECRET = "oops"'), /VISITOR_LINK_SECRET is a secret but \[env.production\] sets it in \[vars\]/],
     [(t) => t.replace('UPSTREAM_TIMEOUT_MS = "5000"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production', 'UPSTREAM_TIMEOUT_MS = "50"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production'), /UPSTREAM_TIMEOUT_MS must be/],
@@ -120,6 +124,26 @@ test("check: more ways to break production are each named", async () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+});
+
+test("make check refuses a copy of the config whose staging keeps invocation logs on, saying why", () => {
+  const { file, dir } = editedConfig((t) =>
+    t.replace("[env.staging.observability.logs]\nenabled = true\ninvocation_logs = false", "[env.staging.observability.logs]\nenabled = true\ninvocation_logs = true"));
+  try {
+    const args = ["--no-print-directory", "check", "ENV=staging", `CONFIG=${file}`, "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1"];
+    const on = spawnSync("make", args, { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    assert.equal(on.status, 2, on.stdout + on.stderr);
+    const problems = on.stdout.split("\n").filter((l) => l.startsWith("check staging: problem: "));
+    assert.deepEqual(problems, [
+      "check staging: problem: [env.staging] keeps Workers Logs' invocation logs on: they would store every request's full URL (uniqueid=, viewer_id=, agent names, link signatures); add invocation_logs = false under [env.staging.observability.logs]",
+    ]);
+    // The checked-in config passes the same command.
+    const off = spawnSync("make", args.filter((a) => !a.startsWith("CONFIG=")), { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    assert.equal(off.status, 0, off.stdout + off.stderr);
+    assert.match(off.stdout, /check staging: ready/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
