@@ -26,7 +26,7 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser setup-bench build dev test test-unit test-integration check deploy smoke bench
+.PHONY: setup setup-browser setup-bench build dev test test-unit test-integration check deploy smoke bench stats
 
 setup:
 	@scripts/setup.sh
@@ -74,6 +74,13 @@ deploy: check build
 ## ENV=staging|production for that environment's URL (or SMOKE_URL), URL=https://… for any gateway.
 smoke: setup setup-browser
 	@node scripts/smoke.mjs $(if $(ENV),--env "$(ENV)") $(if $(URL),--url "$(URL)") $(if $(SECRETS),--secrets "$(SECRETS)")
+
+## ENV's numbers from its METRICS Analytics Engine dataset (docs/metrics.sql): requests, 4xx/5xx rates,
+## p50/p95 per route, upstream failures by cause, sessions per hour. SINCE=24h (or 90m, 7d).
+## Needs CLOUDFLARE_API_TOKEN (Account Analytics: Read) and CLOUDFLARE_ACCOUNT_ID in the environment.
+SINCE ?=
+stats: setup
+	@node scripts/stats.mjs --env "$(ENV)" $(if $(SINCE),--since "$(SINCE)")
 
 ## A/B benchmark of the built gateway against bench/reference.mjs (see README.md); BENCH_ARGS=--quick for one short round.
 bench: build setup-bench
