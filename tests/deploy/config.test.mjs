@@ -40,7 +40,29 @@ test("every environment deploys in a dry run, offline", async () => {
     assert.match(run.stdout, /--dry-run: exiting now/, env);
     assert.ok(existsSync(path.join(outdir, "index.js")), `${env}: no bundle in ${outdir}`);
     assert.doesNotMatch(run.stdout + run.stderr, /Multiple environments are defined/, env);
+    if (DEPLOY_ENVS.includes(env)) {
+      assert.match(run.stdout, new RegExp(`env\\.METRICS \\(upscope_gateway_${env}\\) +Analytics Engine Dataset`), env);
+      assert.match(run.stdout, new RegExp(`sending Tail events to the following Workers:\\n- upscope-gateway-audit-${env}`), env);
+    }
     rmSync(outdir, { recursive: true, force: true });
+  }
+});
+
+test("the audit trail's Tail Worker deploys in a dry run for staging and production, and the gateway names it", async () => {
+  const auditConfig = path.join(ROOT, "audit/wrangler.toml");
+  for (const env of DEPLOY_ENVS) {
+    const outdir = tmp(`gateway-audit-dry-${env}-`);
+    const run = wrangler(["deploy", "--dry-run", "--env", env, "--config", auditConfig, "--outdir", outdir]);
+    assert.equal(run.status, 0, `${env}:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /env\.AUDIT_DB \(upscope-gateway-audit-/, env);
+    assert.match(run.stdout, /--dry-run: exiting now/, env);
+    rmSync(outdir, { recursive: true, force: true });
+    const audit = await readEnv(env, auditConfig);
+    assert.equal(audit.name, `upscope-gateway-audit-${env}`);
+    assert.equal(audit.observability?.logs?.invocation_logs, false, env);
+    assert.deepEqual(audit.d1_databases.map((d) => [d.binding, d.migrations_dir]), [["AUDIT_DB", "migrations"]]);
+    const gateway = await readEnv(env);
+    assert.deepEqual(gateway.tail_consumers, [{ service: audit.name }], `${env}: the gateway's tail consumer is the audit worker`);
   }
 });
 

@@ -70,7 +70,8 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * `datapoint <JSON>`; read them back with `dataPoints()`); `metrics: "broken"`
  * one whose `writeDataPoint` throws. Miniflare's own dataset keeps nothing.
  * `tails` names workers (given in `extraWorkers`) that receive its trace
- * events, as `tail_consumers` does when deployed.
+ * events, as `tail_consumers` does when deployed; `miniflareOptions` are
+ * Miniflare's shared options (`d1Persist`, …).
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
  * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
  * `[version_metadata]` does when deployed.
@@ -78,7 +79,7 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata, metrics = false, tails, extraWorkers } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata, metrics = false, tails, extraWorkers, miniflareOptions = {} } = {}) {
   const logs = [];
   const isReal = ([, limit]) => typeof limit === "number";
   const realLimiters = Object.fromEntries(Object.entries(rateLimits).filter(isReal));
@@ -106,6 +107,7 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
+    ...miniflareOptions,
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     workers: [
       gateway,
