@@ -71,7 +71,7 @@ export async function runQuery(sql, { apiBase, accountId, token }) {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (err) {
-    const why = err.name === "TimeoutError" ? `no answer in ${TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.message);
+    const why = err.name === "TimeoutError" ? `no answer in ${TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
     throw new Error(`could not reach the Analytics Engine SQL API at ${host}: ${why}`);
   }
   const text = await res.text();
