@@ -19,6 +19,8 @@ SECRETS ?=
 STEPS ?=
 # `make rollback`: the version to return to (default: the one before).
 VERSION ?=
+# Optional: another wrangler config to check (a copy being edited); `check` only.
+CONFIG ?=
 # ALLOW_PLACEHOLDERS=1: REPLACE-ME values are notes, not problems; for CI
 # and dry runs only, never for a real deploy.
 ifneq ($(ALLOW_PLACEHOLDERS),)
@@ -29,7 +31,7 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration check deploy rollback smoke bench
+.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration check deploy rollback smoke bench stats
 
 setup:
 	@scripts/setup.sh
@@ -73,7 +75,7 @@ test-integration: build build-dev setup-browser setup-bench
 
 ## Checks ENV's settings with the Worker's own settings code; one line per problem.
 check: setup
-	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders)
+	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders) $(if $(CONFIG),--config "$(CONFIG)")
 
 ## check, build, then a gradual rollout (scripts/deploy.mjs): `wrangler versions upload`, a smoke check
 ## of the new version through a version override, then traffic in STEPS (default 10,100), smoke-checked
@@ -89,6 +91,13 @@ rollback: setup
 ## ENV=staging|production for that environment's URL (or SMOKE_URL), URL=https://… for any gateway.
 smoke: setup setup-browser
 	@node scripts/smoke.mjs $(if $(ENV),--env "$(ENV)") $(if $(URL),--url "$(URL)") $(if $(SECRETS),--secrets "$(SECRETS)")
+
+## ENV's numbers from its METRICS Analytics Engine dataset (docs/metrics.sql): requests, 4xx/5xx rates,
+## p50/p95 per route, upstream failures by cause, sessions per hour. SINCE=24h (or 90m, 7d).
+## Needs CLOUDFLARE_API_TOKEN (Account Analytics: Read) and CLOUDFLARE_ACCOUNT_ID in the environment.
+SINCE ?=
+stats: setup
+	@node scripts/stats.mjs --env "$(ENV)" $(if $(SINCE),--since "$(SINCE)")
 
 ## A/B benchmark of the built gateway against bench/reference.mjs (see README.md); BENCH_ARGS=--quick for one short round.
 bench: build setup-bench

@@ -72,6 +72,9 @@ const UPSTREAM_TIMEOUT_RANGE_MS: RangeInclusive<u64> = 100..=60_000;
 /// Optional Workers rate-limiting bindings.
 pub const VISITOR_RATE_LIMITER_BINDING: &str = "VISITOR_RATE_LIMITER";
 pub const AGENT_RATE_LIMITER_BINDING: &str = "AGENT_RATE_LIMITER";
+/// The Workers Analytics Engine dataset each request writes one data point
+/// to (`observe::data_point`); unbound, no metrics.
+pub const METRICS_BINDING: &str = "METRICS";
 pub const DEFAULT_LINK_MAX_TTL_SECONDS: u64 = 300;
 const MAX_LINK_MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 /// HMAC keys shorter than this are too easy to guess offline from one link.

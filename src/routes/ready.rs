@@ -7,7 +7,7 @@ use worker::Env;
 use super::{Ctx, Outcome};
 use crate::core::query::Params;
 use crate::core::sort::stable_sort_by;
-use crate::edge::env::binding;
+use crate::edge::env::{binding, deployed_version_id};
 use crate::edge::kv::kv_namespace;
 use crate::edge::rate_limit::rate_limiter;
 use crate::edge::request::RequestHead;
@@ -16,7 +16,7 @@ use crate::error::GatewayError;
 use crate::observe::RequestLog;
 use crate::readiness::{readiness, UpstreamCheck, UpstreamPlan, UpstreamState};
 use crate::settings::{
-    UpstreamSettings, AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
+    UpstreamSettings, AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
 };
 
 /// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
@@ -60,6 +60,9 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     features.extend(["visitor", "agent"]);
     if kv_namespace(env, SHORT_ID_CACHE_BINDING).is_some() {
         features.push("short_id_cache");
+    }
+    if binding(env, METRICS_BINDING).is_some() {
+        features.push("metrics");
     }
     if rate_limiter(env, VISITOR_RATE_LIMITER_BINDING).is_some() {
         features.push("visitor_rate_limit");
@@ -143,14 +146,4 @@ fn upstream_member(check: Option<&UpstreamCheck>, now: f64) -> Value {
         }
     }
     Value::Object(member)
-}
-
-/// The id of the deployed Worker version, when the metadata binding is bound.
-fn deployed_version_id(env: &Env) -> Option<String> {
-    let metadata = binding(env, VERSION_METADATA_BINDING)?;
-    if !metadata.is_object() {
-        return None;
-    }
-    let id = worker::js_sys::Reflect::get(&metadata, &"id".into()).ok()?.as_string()?;
-    Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
 }

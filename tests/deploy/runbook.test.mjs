@@ -55,12 +55,17 @@ test("every make command names a target, and the offline-safe ones run", () => {
       args = ["smoke", ...(vars.ENV ? [`ENV=${vars.ENV}`] : []), ...(vars.URL || !vars.ENV ? ["URL=https://gateway.invalid"] : [])];
       env.SMOKE_URL = "https://gateway.invalid";
     } else if (target === "setup") args = ["setup"];
+    else if (target === "stats") {
+      // Offline, the SQL API is a closed loopback port: it must say so.
+      args = ["stats", `ENV=${vars.ENV}`, ...(vars.SINCE ? [`SINCE=${vars.SINCE}`] : [])];
+      env = { ...env, CLOUDFLARE_API_TOKEN: "offline-token", CLOUDFLARE_ACCOUNT_ID: "offline", STATS_API_BASE: "http://127.0.0.1:47/client/v4" };
+    }
     else assert.fail(`${line}: the runbook test does not know how to run make ${target} offline`);
     if (ran.has(args.join(" "))) continue; // the same offline run as an earlier line
     ran.add(args.join(" "));
     const run = spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8", env, timeout: 180_000 });
     // Offline, a smoke check can only fail, and must say why.
-    const expected = target === "smoke" ? 2 : 0;
+    const expected = target === "smoke" || target === "stats" ? 2 : 0;
     assert.equal(run.status, expected, `${line} (as make ${args.join(" ")}):\n${run.stdout}\n${run.stderr}`);
     if (target === "deploy") assert.match(run.stdout, /dry run: nothing was uploaded/);
     if (target === "rollback") {
@@ -73,6 +78,7 @@ test("every make command names a target, and the offline-safe ones run", () => {
       assert.match(run.stdout, new RegExp(`rolled back to ${back}; smoke check skipped`));
       assert.match(run.stdout, /secrets it was deployed with/);
     }
+    if (target === "stats") assert.match(run.stderr, /stats: could not reach the Analytics Engine SQL API at 127\.0\.0\.1:47: ECONNREFUSED/);
     if (target === "smoke") assert.match(run.stdout, /fail  gateway answers: no gateway at gateway\.invalid \((ENOTFOUND|EAI_AGAIN)\)/);
   }
 });
@@ -104,7 +110,7 @@ test("every wrangler command and flag is known to the pinned wrangler", () => {
     const words = line.split(/\s+/).slice(1);
     const sub = [];
     for (const w of words) {
-      if (!/^[a-z]+$/.test(w)) break;
+      if (!/^[a-z][a-z0-9]*$/.test(w)) break;
       sub.push(w);
     }
     const flags = words.filter((w) => w.startsWith("--")).map((w) => w.split("=")[0]);
