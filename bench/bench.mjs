@@ -74,6 +74,9 @@ export function workers(build = path.join(root, "build"), { referenceLogs = fals
         ALLOW_UNAUTHENTICATED_AGENTS: "true",
       },
       kvNamespaces: { SHORT_ID_CACHE: `bench-${name}-kv` },
+      // Miniflare's own Analytics Engine dataset (it keeps nothing), so each
+      // request's data point is built and written as when deployed.
+      analyticsEngineDatasets: { METRICS: { dataset: `bench_${name}` } },
       ...upstreamRouted,
   });
   return [

@@ -1,7 +1,7 @@
 // `make check ENV=<staging|production> [SECRETS=file]`: before deploying,
 // checks that environment's settings with the Worker's own settings code.
 //
-//   node scripts/check-config.mjs --env production [--secrets FILE] [--allow-placeholders]
+//   node scripts/check-config.mjs --env production [--secrets FILE] [--allow-placeholders] [--config wrangler.toml]
 //
 // The config comes from wrangler's own reader; the vars plus the secrets
 // are handed to the native `check-config` binary (src/bin/check-config.rs),
@@ -44,7 +44,8 @@ export function parseSecretsFile(text) {
 
 /**
  * The problems of environment `env` that its config shows by itself (a
- * placeholder left, Workers Logs off, a secret written into [vars]), then
+ * placeholder left, Workers Logs off, invocation logs on, a secret written
+ * into [vars]), then
  * the problems `readiness` finds in its vars and secrets. Returns
  * `{ problems, notes, features }`.
  */
@@ -69,6 +70,16 @@ export async function checkEnvironment(env, { secrets, secretNames, allowPlaceho
 
   if (config.observability?.enabled !== true) {
     problems.push(`${section} has no [observability] enabled = true: Workers Logs would stay off`);
+  }
+  // Invocation logs are on unless switched off; they record each request's
+  // full URL, with the customer IDs, agent names and signatures in it.
+  if (config.observability?.logs?.invocation_logs !== false) {
+    problems.push(
+      `${section} keeps Workers Logs' invocation logs on: they would store every request's full URL (uniqueid=, viewer_id=, agent names, link signatures); add invocation_logs = false under [env.${env}.observability.logs]`,
+    );
+  }
+  if (!(config.analytics_engine_datasets ?? []).some((d) => d.binding === "METRICS")) {
+    notes.push(`${section} binds no METRICS Analytics Engine dataset: the gateway writes no metrics there`);
   }
   for (const name of SECRET_NAMES) {
     if (name in vars) problems.push(`${name} is a secret but ${section} sets it in [vars]: remove it and run wrangler secret put ${name} --env ${env}`);
@@ -132,7 +143,12 @@ function deployedSecretNames(env) {
 
 async function main() {
   const { values } = parseArgs({
-    options: { env: { type: "string", default: "" }, secrets: { type: "string" }, "allow-placeholders": { type: "boolean" } },
+    options: {
+      env: { type: "string", default: "" },
+      secrets: { type: "string" },
+      "allow-placeholders": { type: "boolean" },
+      config: { type: "string" },
+    },
   });
   const env = values.env;
   let secrets;
@@ -150,6 +166,7 @@ async function main() {
     secrets,
     secretNames,
     allowPlaceholders: values["allow-placeholders"],
+    configPath: values.config,
   });
   for (const note of notes) console.log(`check ${env}: note: ${note}`);
   for (const problem of problems) console.log(`check ${env}: problem: ${problem}`);

@@ -61,15 +61,39 @@ function describeError(status, text) {
 }
 
 /**
+ * `text` with every URL in it cut to its scheme and host: an error thrown
+ * by Chromium or fetch names the link it was given, and a link may be signed
+ * (`sig=`) or be a session URL.
+ */
+export function hostsOnly(text) {
+  return String(text).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (match) => {
+    // Punctuation ending a sentence is the sentence's, not the URL's.
+    const [url, after] = [match.replace(/[),.;:!?]+$/, ""), /[),.;:!?]*$/.exec(match)[0]];
+    try {
+      const { protocol, host } = new URL(url);
+      return `${protocol}//${host}${after}`;
+    } catch {
+      return `(a URL)${after}`;
+    }
+  });
+}
+
+/**
  * Runs every step against `base` and returns the rows. `secrets` holds
  * AGENT_LINK_SECRET and friends; `accessToken` is `{ id, secret }`;
  * `headers` go with every request (e.g. a version override).
+ * `version: { id, waitMs }` makes the `ready` step require that `/readyz`
+ * reports `version_id` = `id` (the Worker version that answered, from the
+ * CF_VERSION_METADATA binding), asking again for up to `waitMs` while another
+ * version answers (a new deployment takes a few seconds to reach every
+ * location).
  */
-export async function smoke({ base, secrets = {}, accessToken, headers = {}, log = () => {} }) {
+export async function smoke({ base, secrets = {}, accessToken, headers = {}, version, log = () => {} }) {
   const rows = [];
   const gateway = new URL(base);
   const row = (step, result, started, reason) => {
-    const r = { step, result, ms: Date.now() - started, reason };
+    // Whatever a step says, no URL leaves this function but its host.
+    const r = { step, result, ms: Date.now() - started, reason: hostsOnly(reason) };
     rows.push(r);
     log(r);
     return r;
@@ -99,15 +123,26 @@ export async function smoke({ base, secrets = {}, accessToken, headers = {}, log
   started = Date.now();
   let features = [];
   {
-    const res = await request("/readyz?upstream=1");
-    const body = await res.json().catch(() => ({}));
+    const deadline = Date.now() + (version?.waitMs ?? 0);
+    let res;
+    let body;
+    for (;;) {
+      res = await request("/readyz?upstream=1");
+      body = await res.json().catch(() => ({}));
+      if (!version || body.version_id === version.id || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     features = body.features ?? [];
     const upstream = body.upstream ? `; upstream ${body.upstream.status}${body.upstream.reason ? ` (${body.upstream.reason})` : ""}` : "";
     if (res.status !== 200) {
       const problems = (body.problems ?? []).join("; ") || body.error?.message || `HTTP ${res.status}`;
-      return [...rows, row("ready", "fail", started, `${problems}${upstream}`)];
+      return [...rows, row("ready", "fail", started, `${problems}${upstream}${answeredBy(body)}`)];
     }
-    row("ready", "pass", started, `${features.join(", ")}${upstream}`);
+    if (version && body.version_id !== version.id) {
+      const got = body.version_id ? `version ${body.version_id} answered` : "/readyz names no version_id (is [version_metadata] bound?)";
+      return [...rows, row("ready", "fail", started, `want version ${version.id}, but ${got}`)];
+    }
+    row("ready", "pass", started, `${features.join(", ")}${upstream}${answeredBy(body)}`);
   }
 
   const ownId = `smoke-${randomBytes(6).toString("hex")}`;
@@ -190,6 +225,9 @@ export async function smoke({ base, secrets = {}, accessToken, headers = {}, log
   }
   return rows;
 }
+
+/** "; version <id>" when /readyz names the Worker version that answered. */
+const answeredBy = (body) => (body.version_id ? `; version ${body.version_id}` : "");
 
 /** Cloudflare Access's service-token headers, when a token is given. */
 const accessHeaders = (token) => (token ? { "CF-Access-Client-Id": token.id, "CF-Access-Client-Secret": token.secret } : {});

@@ -120,6 +120,17 @@ impl RequestLog {
         *self.audit.borrow_mut() = Some(audit);
     }
 
+    /// The cache's part in one word: its first event, or `none`.
+    fn cache_name(&self) -> &'static str {
+        match self.cache.borrow().first() {
+            None => "none",
+            Some(CacheEvent::Hit) => "hit",
+            Some(CacheEvent::Miss) => "miss",
+            Some(CacheEvent::Stale) => "stale",
+            Some(CacheEvent::Failed(_)) => "error",
+        }
+    }
+
     /// Upscope answered in a shape the gateway could not read.
     pub fn unreadable(&self, answer: UnreadableAnswer) {
         *self.unreadable.borrow_mut() = Some(answer);
@@ -169,17 +180,10 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         }
         let _ = write!(line, ",\"ms\":{}}}", call.ms);
     }
-    let events = log.cache.borrow();
-    let cache = match events.first() {
-        None => "none",
-        Some(CacheEvent::Hit) => "hit",
-        Some(CacheEvent::Miss) => "miss",
-        Some(CacheEvent::Stale) => "stale",
-        Some(CacheEvent::Failed(_)) => "error",
-    };
     line.push_str("],\"cache\":");
-    push_json_str(&mut line, cache);
+    push_json_str(&mut line, log.cache_name());
     let _ = write!(line, ",\"total_ms\":{}", summary.total_ms);
+    let events = log.cache.borrow();
     let other_warnings = log.warnings.borrow();
     let warnings = events
         .iter()
@@ -222,6 +226,59 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
     }
     line.push('}');
     line
+}
+
+/// Upstream calls a metrics data point itemises; later ones are only counted.
+pub const POINT_CALLS: usize = 8;
+
+/// One Workers Analytics Engine data point per request, in a fixed layout
+/// (README, "Metrics"; `docs/metrics.sql` queries it). Like the log line it
+/// is built from names and numbers only; unlike it, never the audit record:
+/// no agent, viewer or visitor is named in a metric.
+///
+/// - `index1`: the route (`/visitor`, `/agent`, `/view`, `/healthz`, `/readyz`, `other`)
+/// - `blob1` outcome (`redirect`, `ok`, `page`, or the error code), `blob2`
+///   cache (`none`, `hit`, `miss`, `stale`, `error`), `blob3` the deployed
+///   version id (empty when unbound), `blob4` the crate version;
+///   `blob5`..`blob12` call *n*'s endpoint, `blob13`..`blob20` call *n*'s
+///   error (`timeout`, `unreachable`; empty when it had an HTTP answer)
+/// - `double1` HTTP status, `double2` total ms, `double3` upstream calls made
+///   (all of them); `double4`..`double11` call *n*'s HTTP status (0 for
+///   none), `double12`..`double19` call *n*'s ms
+///
+/// Unused call slots are empty strings and zeros.
+#[derive(Debug, PartialEq)]
+pub struct DataPoint {
+    pub index: &'static str,
+    /// `blob1`..`blob20`, one a line: no piece can hold a line break.
+    pub blobs: String,
+    pub doubles: [f64; 3 + 2 * POINT_CALLS],
+}
+
+/// The request's data point; `version_id` is the deployed version's id.
+pub fn data_point(summary: &Summary, log: &RequestLog, version_id: &str) -> DataPoint {
+    let calls = log.calls.borrow();
+    let mut doubles = [0.0; 3 + 2 * POINT_CALLS];
+    doubles[0] = f64::from(summary.status);
+    doubles[1] = summary.total_ms as f64;
+    doubles[2] = calls.len() as f64;
+    let version_id = if version_id.contains('\n') { "" } else { version_id };
+    let mut blobs = [summary.outcome, log.cache_name(), version_id, env!("CARGO_PKG_VERSION")].join("\n");
+    let mut errors = String::new();
+    for n in 0..POINT_CALLS {
+        blobs.push('\n');
+        errors.push('\n');
+        let Some(call) = calls.get(n) else { continue };
+        blobs.push_str(call.endpoint);
+        doubles[3 + POINT_CALLS + n] = call.ms as f64;
+        match call.result {
+            CallResult::Status(status) => doubles[3 + n] = f64::from(status),
+            CallResult::Unreachable => errors.push_str("unreachable"),
+            CallResult::TimedOut => errors.push_str("timeout"),
+        }
+    }
+    blobs.push_str(&errors);
+    DataPoint { index: summary.route, blobs, doubles }
 }
 
 /// `text` as a JSON string literal (quotes, backslashes and control
@@ -383,6 +440,85 @@ mod tests {
         push_json_str(&mut odd, "a\"b\\c\nd\u{1}é");
         assert_eq!(odd, r#""a\"b\\c\nd\u0001é""#.replace("\\n", "\\u000a"));
         assert_eq!(serde_json::from_str::<String>(&odd).unwrap(), "a\"b\\c\nd\u{1}é");
+    }
+
+    /// A point's blobs, split as the edge splits them.
+    fn blobs(point: &DataPoint) -> Vec<&str> {
+        point.blobs.split('\n').collect()
+    }
+
+    #[test]
+    fn a_data_point_has_a_fixed_layout_of_names_and_numbers() {
+        let log = RequestLog::default();
+        log.cache(CacheEvent::Hit);
+        log.call(CallRecord { endpoint: "search", result: CallResult::Status(503), ms: 12 });
+        log.call(CallRecord { endpoint: "search", result: CallResult::Unreachable, ms: 3 });
+        log.call(CallRecord { endpoint: "watch_url", result: CallResult::TimedOut, ms: 5000 });
+        log.audit(Audit { watcher: Watcher::Agent("agent-7".into()), short_id: "sAlice01".into(), named_by: "unique" });
+        let point = data_point(&summary(), &log, "4f1c0b2a-9d8e-4c7b-a6f5-0e1d2c3b4a59");
+        assert_eq!(point.index, "/agent");
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            blobs(&point),
+            [
+                "redirect",
+                "hit",
+                "4f1c0b2a-9d8e-4c7b-a6f5-0e1d2c3b4a59",
+                version,
+                "search",
+                "search",
+                "watch_url",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "unreachable",
+                "timeout",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        );
+        assert_eq!(
+            point.doubles,
+            [302.0, 41.0, 3.0, 503.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 12.0, 3.0, 5000.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
+        for forbidden in ["agent-7", "sAlice01"] {
+            assert!(!point.blobs.contains(forbidden), "the audit record is no metric");
+        }
+    }
+
+    #[test]
+    fn a_data_point_without_calls_and_one_with_more_than_it_itemises() {
+        let quiet = data_point(
+            &Summary { route: "other", status: 404, outcome: "not_found", ..summary() },
+            &RequestLog::default(),
+            "",
+        );
+        assert_eq!(quiet.index, "other");
+        let version = env!("CARGO_PKG_VERSION");
+        let mut expected = vec!["not_found", "none", "", version];
+        expected.extend([""; 2 * POINT_CALLS]);
+        assert_eq!(blobs(&quiet), expected);
+        let mut doubles = [0.0; 19];
+        doubles[..2].copy_from_slice(&[404.0, 41.0]);
+        assert_eq!(quiet.doubles, doubles);
+
+        let busy = RequestLog::default();
+        for ms in 1..=10 {
+            busy.call(CallRecord { endpoint: "search", result: CallResult::Status(200), ms });
+        }
+        let point = data_point(&summary(), &busy, "a\nb");
+        assert_eq!(blobs(&point).len(), 20);
+        assert_eq!(blobs(&point)[2], "", "a version id that would break the layout is left out");
+        assert_eq!(blobs(&point)[4..12], ["search"; 8]);
+        assert_eq!(point.doubles[2], 10.0, "every call is counted");
+        assert_eq!(point.doubles[3..11], [200.0; 8]);
+        assert_eq!(point.doubles[11..19], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], "the first eight are itemised");
     }
 
     #[test]

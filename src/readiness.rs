@@ -112,6 +112,42 @@ impl UpstreamCheck {
     }
 }
 
+/// What `/readyz?upstream=1` knows of Upscope in one isolate: its last
+/// answer, and when a check still under way (another request's) began.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpstreamState {
+    pub last: Option<UpstreamCheck>,
+    pub checking_since_ms: Option<f64>,
+}
+
+/// What a request for `/readyz?upstream=1` does about Upscope.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamPlan {
+    /// A fresh answer is known: use it.
+    Use(UpstreamCheck),
+    /// Another request is asking right now: wait for its answer rather than
+    /// ask again, so a burst of requests costs one call.
+    Wait,
+    /// Ask Upscope (and claim the check before awaiting it).
+    Check,
+}
+
+impl UpstreamState {
+    pub const EMPTY: Self = Self { last: None, checking_since_ms: None };
+
+    /// The plan at `now_ms`. A check runs within `timeout_ms` (the upstream
+    /// deadline), so one older than that was abandoned and is asked again.
+    pub fn plan(&self, now_ms: f64, timeout_ms: f64) -> UpstreamPlan {
+        if let Some(check) = self.last.as_ref().filter(|check| check.is_fresh(now_ms)) {
+            return UpstreamPlan::Use(check.clone());
+        }
+        match self.checking_since_ms {
+            Some(since) if now_ms >= since && now_ms - since < timeout_ms => UpstreamPlan::Wait,
+            _ => UpstreamPlan::Check,
+        }
+    }
+}
+
 /// Settings from a JSON object of names to strings (or lists of strings, as
 /// a wrangler config may write them): what the pre-deploy check reads.
 pub struct JsonVars(BTreeMap<String, String>);
@@ -150,6 +186,22 @@ impl Source for JsonVars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_under_way_is_waited_for_until_its_deadline_then_asked_again() {
+        let ok = UpstreamCheck { at_ms: 1_000.0, outcome: Ok(()) };
+        let idle = UpstreamState::EMPTY;
+        assert_eq!(idle.plan(1_000.0, 5_000.0), UpstreamPlan::Check);
+        let checking = UpstreamState { last: None, checking_since_ms: Some(1_000.0) };
+        assert_eq!(checking.plan(1_000.0, 5_000.0), UpstreamPlan::Wait);
+        assert_eq!(checking.plan(5_999.0, 5_000.0), UpstreamPlan::Wait);
+        assert_eq!(checking.plan(6_000.0, 5_000.0), UpstreamPlan::Check, "abandoned");
+        assert_eq!(checking.plan(999.0, 5_000.0), UpstreamPlan::Check, "a clock that went backwards asks again");
+        // A fresh answer wins over a check under way; a stale one does not.
+        let both = UpstreamState { last: Some(ok.clone()), checking_since_ms: Some(31_500.0) };
+        assert_eq!(both.plan(2_000.0, 5_000.0), UpstreamPlan::Use(ok));
+        assert_eq!(both.plan(32_000.0, 5_000.0), UpstreamPlan::Wait);
+    }
 
     #[test]
     fn an_upstream_check_is_kept_thirty_seconds() {

@@ -15,10 +15,9 @@ use crypto::Crypto;
 use signed_link::verify_signed_link;
 
 use crate::core::canonical::SIGNATURE_PARAM;
-use crate::core::fold::fold;
 use crate::core::ids::{in_viewer_namespace, VIEWER_AGENT_PREFIX};
-use crate::core::service_tokens::SERVICE_AGENT_PREFIX;
 use crate::core::query::{Params, VISITOR_PARAMS};
+use crate::core::service_tokens::{is_service_namespace, SERVICE_AGENT_PREFIX};
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
 use crate::settings::{AgentAuth, LinkKey};
@@ -100,7 +99,7 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
         // `service:` names Access service tokens (`core::service_tokens`);
         // access.rs refuses a person's id there, and a link may not claim one.
         let linked = !matches!(auth, AgentAuth::Access(_));
-        if linked && fold(&agent.id).trim_start().starts_with(SERVICE_AGENT_PREFIX) {
+        if linked && is_service_namespace(&agent.id) {
             return Err(GatewayError::bad_request(
                 "invalid_parameter",
                 format!(

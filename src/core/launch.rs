@@ -10,6 +10,7 @@
 //! operator lists (their helpdesk) go straight through.
 
 use super::framing::is_origin;
+use super::redact;
 
 /// Where a request says it came from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,20 +37,24 @@ pub struct LaunchOrigins(Vec<String>);
 
 impl LaunchOrigins {
     /// Reads `https://acme.zendesk.com`-style origins; anything else is
-    /// refused with a reason (the entry is an origin, never a secret).
+    /// refused with a reason naming the entry by position and by what of it
+    /// cannot hold a credential (`redact::entry`): a pasted helpdesk URL may
+    /// carry a password or a token, and the reason reaches `/readyz`.
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
         let mut origins = Vec::new();
-        for entry in entries {
+        for (i, entry) in entries.iter().enumerate() {
             let entry = entry.as_ref();
             let trimmed = entry.strip_suffix('/').unwrap_or(entry);
+            let named = || redact::entry(i + 1, entry);
             if trimmed.contains('*') {
                 return Err(format!(
-                    "'{entry}' has a wildcard; list each helpdesk origin exactly (a wildcard over a vendor's domain trusts all its customers)"
+                    "{} has a wildcard; list each helpdesk origin exactly (a wildcard over a vendor's domain trusts all its customers)",
+                    named()
                 ));
             }
             match origin_of(trimmed) {
                 Some(origin) if is_origin(trimmed) => origins.push(origin),
-                _ => return Err(format!("'{entry}' is not an origin like https://acme.zendesk.com")),
+                _ => return Err(format!("{} is not an origin like https://acme.zendesk.com", named())),
             }
         }
         Ok(Self(origins))
@@ -122,11 +127,26 @@ mod tests {
     fn launch_origins_are_exact_origins() {
         let trusted = LaunchOrigins::parse(&["https://Acme.Zendesk.com/", "http://localhost:3000"]).unwrap();
         assert_eq!(trusted.0, ["https://acme.zendesk.com", "http://localhost:3000"]);
-        for bad in ["https://*.zendesk.com", "acme.zendesk.com", "https://acme.zendesk.com/agent", "'self'", "*"] {
+        for (bad, named) in [
+            ("https://*.zendesk.com", "entry 1 (https://*.zendesk.com/)"),
+            ("acme.zendesk.com", "entry 1 (acme.zendesk.com)"),
+            ("https://acme.zendesk.com/agent", "entry 1 (https://acme.zendesk.com/agent)"),
+            ("'self'", "entry 1 ('self')"),
+            ("*", "entry 1 has"),
+        ] {
             let err = LaunchOrigins::parse(&[bad]).unwrap_err();
-            assert!(err.contains(bad), "{bad}: {err}");
+            assert!(err.starts_with(named), "{bad}: {err}");
         }
         assert!(LaunchOrigins::parse(&["https://*.zendesk.com"]).unwrap_err().contains("wildcard"));
+        // A pasted URL's password or query is never repeated: the reason reaches /readyz.
+        for leaky in [
+            "https://desk:hunter2@acme.zendesk.com",
+            "https://acme.zendesk.com/?token=s3cret",
+            "https://*.z.com/?token=s3cret",
+        ] {
+            let err = LaunchOrigins::parse(&["https://ok.example", leaky]).unwrap_err();
+            assert!(err.starts_with("entry 2") && !err.contains("hunter2") && !err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! Access names it only by the token's Client ID, so the operator names the
 //! agent it stands for.
 
+use super::fold::fold;
+
 /// Agent ids of service tokens start with this; a person's never does (see
 /// `auth::jwt`), so no one can sign in as a listed service or collide with it.
 pub const SERVICE_AGENT_PREFIX: &str = "service:";
@@ -64,10 +66,12 @@ fn is_client_id(id: &str) -> bool {
         && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether a person's id would fall in the service namespace (in any case,
-/// in case Upscope compares agent ids without it).
+/// Whether an id would fall in the service namespace once folded (any case,
+/// full-width or look-alike letters, after whitespace or invisible
+/// characters), as `viewer:` is judged (`ids::in_viewer_namespace`), in
+/// case Upscope compares agent ids less strictly than byte for byte.
 pub fn is_service_namespace(id: &str) -> bool {
-    id.get(..SERVICE_AGENT_PREFIX.len()).is_some_and(|head| head.eq_ignore_ascii_case(SERVICE_AGENT_PREFIX))
+    fold(id).trim_start().starts_with(SERVICE_AGENT_PREFIX)
 }
 
 #[cfg(test)]
@@ -100,7 +104,15 @@ mod tests {
 
     #[test]
     fn the_service_namespace_is_matched_in_any_case() {
-        for id in ["service:x", "SERVICE:x", "Service:"] {
+        for id in [
+            "service:x",
+            "SERVICE:x",
+            "Service:",
+            "\u{17F}ervice:x",
+            "\u{FF53}ervice:x",
+            "SERV\u{130}CE:x",
+            " service:x",
+        ] {
             assert!(is_service_namespace(id), "{id}");
         }
         for id in ["services:x", "service", "7335d417-61da-459d-899c-0a01c76a2f94", "ann@example.com", "é"] {

@@ -36,6 +36,19 @@ pub fn binding(env: &Env, name: &str) -> Option<JsValue> {
     worker::js_sys::Reflect::get(env, &name.into()).ok().filter(|value| !value.is_undefined())
 }
 
+/// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
+pub const VERSION_METADATA_BINDING: &str = "CF_VERSION_METADATA";
+
+/// The id of the deployed Worker version, when the metadata binding is bound.
+pub fn deployed_version_id(env: &Env) -> Option<String> {
+    let metadata = binding(env, VERSION_METADATA_BINDING)?;
+    if !metadata.is_object() {
+        return None;
+    }
+    let id = worker::js_sys::Reflect::get(&metadata, &"id".into()).ok()?.as_string()?;
+    Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
+}
+
 /// Vars and secrets cannot change under a running isolate's `env`, so each
 /// name is read from it once (a JS↔wasm crossing or two, and for an unset
 /// name a failing look-up) and remembered for as long as the same `env`

@@ -48,3 +48,10 @@ export async function exchange(url, method, head, body, signal) {
   const text = await response.text();
   return status + (retryAfter === null ? "\n-\n" : "\n+" + retryAfter + "\n") + text;
 }
+
+// One Workers Analytics Engine data point: `blobs` one a line, as
+// `data_point` in src/observe.rs lays them out; `doubles` copied out of
+// wasm memory into the plain array the binding takes.
+export function writeDataPoint(dataset, index, blobs, doubles) {
+  dataset.writeDataPoint({ indexes: [index], blobs: blobs.split("\n"), doubles: Array.from(doubles) });
+}

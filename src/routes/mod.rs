@@ -19,6 +19,7 @@ use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
 use crate::edge::env::upstream_settings;
 use crate::edge::fetch::FetchTransport;
+use crate::edge::metrics::write_data_point;
 use crate::edge::rate_limit::{within_rate_limit, WhenUnavailable};
 use crate::edge::request::{Header, RequestHead};
 use crate::edge::response::into_response;
@@ -146,6 +147,10 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
         (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &env, route, *query, &log).await),
     };
+    // The launch confirmation is never framed, whatever the route allows:
+    // in a frame, the page around it could have the agent click its button
+    // unawares (an `AGENT_EMBED_ORIGINS` wildcard may cover anyone's site).
+    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { FrameAncestors::NONE } else { framing };
     let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
@@ -177,6 +182,8 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         outcome,
         total_ms: (Date::now() - started).max(0.0) as u64,
     };
+    // The data point first: a dataset that fails says so in the line.
+    write_data_point(&env, &summary, &log);
     // The console method sets the level Workers Logs files the line under.
     let line = log_line(&summary, &log);
     let line = JsValue::from_str(&line);

@@ -7,20 +7,26 @@ use worker::Env;
 use super::{Ctx, Outcome};
 use crate::core::query::Params;
 use crate::core::sort::stable_sort_by;
-use crate::edge::env::binding;
+use crate::edge::env::{binding, deployed_version_id};
 use crate::edge::kv::kv_namespace;
 use crate::edge::rate_limit::rate_limiter;
 use crate::edge::request::RequestHead;
+use crate::edge::timer::sleep;
 use crate::error::GatewayError;
 use crate::observe::RequestLog;
-use crate::readiness::{readiness, UpstreamCheck};
-use crate::settings::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
+use crate::readiness::{readiness, UpstreamCheck, UpstreamPlan, UpstreamState};
+use crate::settings::{
+    UpstreamSettings, AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
+};
 
 /// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
 pub const VERSION_METADATA_BINDING: &str = "CF_VERSION_METADATA";
 
-/// Upscope's last answer to `?upstream=1` in this isolate.
-static LAST_UPSTREAM_CHECK: Mutex<Option<UpstreamCheck>> = Mutex::new(None);
+/// Upscope's last answer to `?upstream=1` in this isolate, and the check under way.
+static UPSTREAM: Mutex<UpstreamState> = Mutex::new(UpstreamState::EMPTY);
+
+/// How often a request waiting for another's check looks for its answer.
+const WAIT_POLL_MS: u64 = 50;
 
 /// Readiness: every setting `/visitor` and `/agent` need, checked with the
 /// routes' own loaders. Names only, never values. Plain `/readyz` never
@@ -55,6 +61,9 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     if kv_namespace(env, SHORT_ID_CACHE_BINDING).is_some() {
         features.push("short_id_cache");
     }
+    if binding(env, METRICS_BINDING).is_some() {
+        features.push("metrics");
+    }
     if rate_limiter(env, VISITOR_RATE_LIMITER_BINDING).is_some() {
         features.push("visitor_rate_limit");
     }
@@ -66,9 +75,8 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     if check_upstream {
         // Only now: the settings the call needs (its timeout, the key) are known to be good.
         let ctx = Ctx::new(req, env, params, log)?;
-        let now = Date::now();
-        let check = upstream_check(&ctx, now).await?;
-        body.insert("upstream".into(), upstream_member(Some(&check), now));
+        let check = upstream_check(&ctx, UpstreamSettings::timeout_ms(env)?).await?;
+        body.insert("upstream".into(), upstream_member(Some(&check), Date::now()));
         if let Err((_, message)) = check.outcome {
             body.insert("status".into(), Value::from("not_ready"));
             body.insert("problems".into(), Value::from(vec![message]));
@@ -79,18 +87,44 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     Ok(Outcome::Json(Value::Object(body)))
 }
 
-/// This isolate's fresh answer, or a new one from Upscope.
-async fn upstream_check(ctx: &Ctx<'_>, now: f64) -> Result<UpstreamCheck, GatewayError> {
-    let kept = LAST_UPSTREAM_CHECK.lock().ok().and_then(|last| last.clone()).filter(|c| c.is_fresh(now));
-    if let Some(check) = kept {
+/// This isolate's fresh answer, the answer of a check another request has
+/// under way, or a new one from Upscope: however many requests arrive at
+/// once, one call. The endpoint is public, and must not become a way to
+/// spend the account's API calls or draw Upscope's rate limit onto it.
+async fn upstream_check(ctx: &Ctx<'_>, timeout_ms: u64) -> Result<UpstreamCheck, GatewayError> {
+    let client = ctx.upscope()?;
+    // Waiting is the gateway's own time, not the upstream deadline's; bounded,
+    // since a check under way ends by its own deadline.
+    let waited = ctx
+        .transport
+        .uncharged(async {
+            for _ in 0..timeout_ms / WAIT_POLL_MS + 2 {
+                let plan = upstream_state().plan(Date::now(), timeout_ms as f64);
+                match plan {
+                    UpstreamPlan::Use(check) => return Some(check),
+                    UpstreamPlan::Check => return None,
+                    UpstreamPlan::Wait => sleep(WAIT_POLL_MS).await,
+                }
+            }
+            None
+        })
+        .await;
+    if let Some(check) = waited {
         return Ok(check);
     }
-    let outcome = ctx.upscope()?.usage().await.map_err(|e| (e.reason(), format!("Upscope: {}", e.message())));
+    // Claimed before awaiting (nothing runs in between): requests arriving meanwhile wait.
+    let now = Date::now();
+    upstream_state().checking_since_ms = Some(now);
+    let outcome = client.usage().await.map_err(|e| (e.reason(), format!("Upscope: {}", e.message())));
     let check = UpstreamCheck { at_ms: now, outcome };
-    if let Ok(mut last) = LAST_UPSTREAM_CHECK.lock() {
-        *last = Some(check.clone());
-    }
+    let mut state = upstream_state();
+    state.last = Some(check.clone());
+    state.checking_since_ms = None;
     Ok(check)
+}
+
+fn upstream_state() -> std::sync::MutexGuard<'static, UpstreamState> {
+    UPSTREAM.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `{"status":"ok"|"failed"|"not_checked","endpoint":"usage","reason":…,"age_seconds":…}`.
@@ -112,14 +146,4 @@ fn upstream_member(check: Option<&UpstreamCheck>, now: f64) -> Value {
         }
     }
     Value::Object(member)
-}
-
-/// The id of the deployed Worker version, when the metadata binding is bound.
-fn deployed_version_id(env: &Env) -> Option<String> {
-    let metadata = binding(env, VERSION_METADATA_BINDING)?;
-    if !metadata.is_object() {
-        return None;
-    }
-    let id = worker::js_sys::Reflect::get(&metadata, &"id".into()).ok()?.as_string()?;
-    Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
 }

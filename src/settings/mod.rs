@@ -22,7 +22,7 @@ mod watch;
 pub use agent_auth::{AccessSettings, AgentAuth};
 pub use framing::{frame_ancestors, FramedPages};
 pub use links::LinkKey;
-pub use names::{AGENT_RATE_LIMITER_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
+pub use names::{AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 pub use source::Source;
 pub use upstream::UpstreamSettings;
 pub use visitor::VisitorSettings;

@@ -40,3 +40,6 @@ pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
 /// Optional Workers rate-limiting bindings.
 pub const VISITOR_RATE_LIMITER_BINDING: &str = "VISITOR_RATE_LIMITER";
 pub const AGENT_RATE_LIMITER_BINDING: &str = "AGENT_RATE_LIMITER";
+/// The Workers Analytics Engine dataset each request writes one data point
+/// to (`observe::data_point`); unbound, no metrics.
+pub const METRICS_BINDING: &str = "METRICS";

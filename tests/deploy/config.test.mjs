@@ -40,7 +40,29 @@ test("every environment deploys in a dry run, offline", async () => {
     assert.match(run.stdout, /--dry-run: exiting now/, env);
     assert.ok(existsSync(path.join(outdir, "index.js")), `${env}: no bundle in ${outdir}`);
     assert.doesNotMatch(run.stdout + run.stderr, /Multiple environments are defined/, env);
+    if (DEPLOY_ENVS.includes(env)) {
+      assert.match(run.stdout, new RegExp(`env\\.METRICS \\(upscope_gateway_${env}\\) +Analytics Engine Dataset`), env);
+      assert.match(run.stdout, new RegExp(`sending Tail events to the following Workers:\\n- upscope-gateway-audit-${env}`), env);
+    }
     rmSync(outdir, { recursive: true, force: true });
+  }
+});
+
+test("the audit trail's Tail Worker deploys in a dry run for staging and production, and the gateway names it", async () => {
+  const auditConfig = path.join(ROOT, "audit/wrangler.toml");
+  for (const env of DEPLOY_ENVS) {
+    const outdir = tmp(`gateway-audit-dry-${env}-`);
+    const run = wrangler(["deploy", "--dry-run", "--env", env, "--config", auditConfig, "--outdir", outdir]);
+    assert.equal(run.status, 0, `${env}:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /env\.AUDIT_DB \(upscope-gateway-audit-/, env);
+    assert.match(run.stdout, /--dry-run: exiting now/, env);
+    rmSync(outdir, { recursive: true, force: true });
+    const audit = await readEnv(env, auditConfig);
+    assert.equal(audit.name, `upscope-gateway-audit-${env}`);
+    assert.equal(audit.observability?.logs?.invocation_logs, false, env);
+    assert.deepEqual(audit.d1_databases.map((d) => [d.binding, d.migrations_dir]), [["AUDIT_DB", "migrations"]]);
+    const gateway = await readEnv(env);
+    assert.deepEqual(gateway.tail_consumers, [{ service: audit.name }], `${env}: the gateway's tail consumer is the audit worker`);
   }
 });
 
@@ -57,6 +79,8 @@ test("staging and production: complete, with Workers Logs, the metadata binding,
     const c = await readEnv(env);
     assert.equal(c.observability?.enabled, true, env);
     assert.equal(typeof c.observability?.head_sampling_rate, "number", env);
+    assert.equal(c.observability?.logs?.invocation_logs, false, `${env}: invocation logs would record every request's URL`);
+    assert.deepEqual(c.analytics_engine_datasets, [{ binding: "METRICS", dataset: `upscope_gateway_${env}` }], env);
     assert.equal(c.version_metadata?.binding, "CF_VERSION_METADATA", env);
     assert.deepEqual(c.kv_namespaces.map((k) => k.binding), ["SHORT_ID_CACHE"], env);
     assert.deepEqual(c.ratelimits.map((r) => r.name).sort(), ["AGENT_RATE_LIMITER", "VISITOR_RATE_LIMITER"], env);
@@ -107,6 +131,8 @@ test("check: an environment that would answer 500 fails (AGENT_AUTH = \"\")", as
 test("check: more ways to break production are each named", async () => {
   const cases = [
     [(t) => t.replace('[env.production.observability]\nenabled = true', "[env.production.observability]\nenabled = false"), /no \[observability\] enabled = true/],
+    [(t) => t.replace('[env.production.observability.logs]\nenabled = true\ninvocation_logs = false', '[env.production.observability.logs]\nenabled = true\ninvocation_logs = true'), /keeps Workers Logs' invocation logs on: .*full URL .*invocation_logs = false under \[env.production.observability.logs\]/],
+    [(t) => t.replace('[env.production.observability.logs]\nenabled = true\ninvocation_logs = false\n', ''), /keeps Workers Logs' invocation logs on/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "none"\nALLOW_UNAUTHENTICATED_AGENTS = "true"'), /unauthenticated .*local testing only/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nVISITOR_LINK_SECRET = "oops"'), /VISITOR_LINK_SECRET is a secret but \[env.production\] sets it in \[vars\]/],
     [(t) => t.replace('UPSTREAM_TIMEOUT_MS = "5000"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production', 'UPSTREAM_TIMEOUT_MS = "50"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production'), /UPSTREAM_TIMEOUT_MS must be/],
@@ -120,6 +146,26 @@ test("check: more ways to break production are each named", async () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+});
+
+test("make check refuses a copy of the config whose staging keeps invocation logs on, saying why", () => {
+  const { file, dir } = editedConfig((t) =>
+    t.replace("[env.staging.observability.logs]\nenabled = true\ninvocation_logs = false", "[env.staging.observability.logs]\nenabled = true\ninvocation_logs = true"));
+  try {
+    const args = ["--no-print-directory", "check", "ENV=staging", `CONFIG=${file}`, "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1"];
+    const on = spawnSync("make", args, { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    assert.equal(on.status, 2, on.stdout + on.stderr);
+    const problems = on.stdout.split("\n").filter((l) => l.startsWith("check staging: problem: "));
+    assert.deepEqual(problems, [
+      "check staging: problem: [env.staging] keeps Workers Logs' invocation logs on: they would store every request's full URL (uniqueid=, viewer_id=, agent names, link signatures); add invocation_logs = false under [env.staging.observability.logs]",
+    ]);
+    // The checked-in config passes the same command.
+    const off = spawnSync("make", args.filter((a) => !a.startsWith("CONFIG=")), { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    assert.equal(off.status, 0, off.stdout + off.stderr);
+    assert.match(off.stdout, /check staging: ready/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

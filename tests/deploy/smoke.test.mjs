@@ -6,22 +6,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 import { baseVars, startSimulator, withGateway } from "../support/harness.mjs";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { startDev } from "../support/dev.mjs";
 
 /** Runs scripts/smoke.mjs with `args`; resolves to { status, stdout, ms }. Bounded at 150 s. */
 function smoke(args, env = {}) {
@@ -47,24 +36,10 @@ function assertNothingSecret(stdout, secrets = []) {
 }
 
 test("make smoke passes against make dev, fails naming the fields of an unreadable answer, and fails fast when the gateway is gone", async () => {
-  const [gatewayPort, simulatorPort] = [await freePort(), await freePort()];
-  const dev = spawn("node", ["scripts/dev.mjs"], {
-    cwd: ROOT,
-    env: { ...process.env, GATEWAY_PORT: String(gatewayPort), SIMULATOR_PORT: String(simulatorPort) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  dev.stdout.on("data", (d) => (output += d));
-  dev.stderr.on("data", (d) => (output += d));
-  const exited = new Promise((resolve) => dev.on("exit", resolve));
+  const dev = await startDev();
+  const { gatewayPort, simulatorPort } = dev;
   const url = `http://127.0.0.1:${gatewayPort}`;
   try {
-    const started = Date.now();
-    while (!output.includes("Gateway:")) {
-      assert.ok(Date.now() - started < 120_000, `make dev not ready in 120 s:\n${output}`);
-      assert.equal(dev.exitCode, null, `make dev exited:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const ok = await smoke(["--url", url]);
     assert.equal(ok.status, 0, ok.stdout);
     for (const step of ["gateway answers", "ready", "visitor opens /visitor", "agent by own ID", "agent by Short ID", "agent by lookup code"]) {
@@ -89,8 +64,7 @@ test("make smoke passes against make dev, fails naming the fields of an unreadab
     assert.ok(!odd.stdout.includes("secret-token") && !odd.stdout.includes("elsewhere.example"), "names only, never values");
     assert.match(odd.stdout, /smoke: \d+ step\(s\) failed/);
   } finally {
-    dev.kill("SIGTERM");
-    await exited;
+    await dev.stop();
   }
   // The gateway is gone: a clear failure, fast.
   const gone = await smoke(["--url", url]);

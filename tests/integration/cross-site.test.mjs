@@ -46,7 +46,8 @@ test("a cross-site link to /agent (Access) gets a confirmation page naming the v
       });
       assert.equal(res.status, 200, site);
       assert.equal(res.headers.get("cache-control"), "no-store");
-      assert.match(res.headers.get("content-security-policy"), new RegExp(`frame-ancestors ${HELPDESK}$`));
+      // Never framed, not even by AGENT_EMBED_ORIGINS: a frame could click the button for the agent.
+      assert.match(res.headers.get("content-security-policy"), /frame-ancestors 'none'$/);
       const page = await res.text();
       assert.match(page, /<h1>Open this co-browsing session\?<\/h1>/);
       assert.match(page, /the visitor with the Short ID <strong id="confirm-visitor">sAlice01<\/strong>/);

@@ -65,6 +65,13 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * a limiter in trouble, a stand-in shaped like the runtime's binding:
  * `{ NAME: "broken" }` rejects every call, `{ NAME: { delayMs } }` lets every
  * call through only after `delayMs`.
+ * `metrics: true` binds METRICS, a stand-in for a Workers Analytics Engine
+ * dataset whose `writeDataPoint` prints each point it is given (a line
+ * `datapoint <JSON>`; read them back with `dataPoints()`); `metrics: "broken"`
+ * one whose `writeDataPoint` throws. Miniflare's own dataset keeps nothing.
+ * `tails` names workers (given in `extraWorkers`) that receive its trace
+ * events, as `tail_consumers` does when deployed; `miniflareOptions` are
+ * Miniflare's shared options (`d1Persist`, …).
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
  * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
  * `[version_metadata]` does when deployed.
@@ -72,7 +79,7 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata, metrics = false, tails, extraWorkers, miniflareOptions = {} } = {}) {
   const logs = [];
   const isReal = ([, limit]) => typeof limit === "number";
   const realLimiters = Object.fromEntries(Object.entries(rateLimits).filter(isReal));
@@ -92,17 +99,22 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
       ...(kv === "broken" ? { SHORT_ID_CACHE: "broken-kv" } : kv === "slow" ? { SHORT_ID_CACHE: "slow-kv" } : {}),
       ...Object.fromEntries(Object.entries(standInLimiters).map(([name, trouble]) =>
         [name, { scriptName: RATE_LIMITER_STAND_IN.name, bindings: trouble === "broken" ? { fail: true } : { delayMs: trouble.delayMs } }])),
+      ...(metrics ? { METRICS: { scriptName: METRICS_STAND_IN.name, bindings: { fail: metrics === "broken" } } } : {}),
     },
+    ...(tails ? { tails } : {}),
     ratelimits: Object.fromEntries(Object.entries(realLimiters).map(([name, limit], i) =>
       [name, { namespace_id: String(1000 + i), simple: { limit, period: RATE_LIMIT_PERIOD_SECONDS } }])),
     outboundService: Object.keys(hosts).length ? (request) => routeOutbound(request, hosts) : undefined,
   };
   const mf = new Miniflare({
+    ...miniflareOptions,
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     workers: [
       gateway,
       ...(kv === "broken" ? [BROKEN_KV] : kv === "slow" ? [SLOW_KV] : []),
       ...(Object.keys(standInLimiters).length ? [RATE_LIMITER_STAND_IN] : []),
+      ...(metrics ? [METRICS_STAND_IN] : []),
+      ...(extraWorkers ?? []),
     ],
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (d) => logs.push(String(d)));
@@ -116,6 +128,8 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     logs,
     /** The gateway's log lines so far, parsed; other output is skipped. */
     logLines: () => logs.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
+    /** The data points written to the `metrics: true` stand-in so far, in order. */
+    dataPoints: () => logs.join("").split("\n").filter((l) => l.startsWith(DATA_POINT_PREFIX)).map((l) => JSON.parse(l.slice(DATA_POINT_PREFIX.length))),
     kv: kv === true ? await mf.getKVNamespace("SHORT_ID_CACHE", "gateway") : null,
     /** Requests a gateway path; never follows redirects. */
     fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, GATEWAY_ORIGIN).href, { redirect: "manual", ...init }),
@@ -172,6 +186,28 @@ const RATE_LIMITER_STAND_IN = {
     }
     export default function (env) {
       return new Ratelimit(env);
+    }`,
+};
+
+/** How the METRICS stand-in prints each data point. */
+export const DATA_POINT_PREFIX = "datapoint ";
+
+/**
+ * A Workers Analytics Engine dataset (a wrapped binding, as Miniflare's own
+ * is) that prints each data point it is given, exactly as given; with
+ * `fail`, `writeDataPoint` throws instead.
+ */
+const METRICS_STAND_IN = {
+  name: "metrics-stand-in",
+  modules: true,
+  script: `
+    export default function ({ fail = false }) {
+      return {
+        writeDataPoint(point) {
+          if (fail) throw new Error("the dataset is unavailable");
+          console.log(${JSON.stringify(DATA_POINT_PREFIX)} + JSON.stringify(point));
+        },
+      };
     }`,
 };
 

