@@ -99,6 +99,6 @@ SINCE ?=
 stats: setup
 	@node scripts/stats.mjs --env "$(ENV)" $(if $(SINCE),--since "$(SINCE)")
 
-## A/B benchmark of the built gateway against bench/reference.mjs (see README.md); BENCH_ARGS=--quick for one short round.
+## A/B benchmark of the built gateway against bench/reference.mjs (see bench/README.md); BENCH_ARGS=--quick for one short round.
 bench: build setup-bench
 	node bench/bench.mjs $(BENCH_ARGS)

@@ -1,5 +1,5 @@
 -- The gateway's metrics: Workers Analytics Engine SQL over the METRICS
--- dataset, one data point per request (layout: README, "Metrics").
+-- dataset, one data point per request (layout: docs/operations.md, "Metrics").
 -- `make stats ENV=… [SINCE=24h]` runs each query below, with the dataset of
 -- that environment and the window it is given in place of
 -- `upscope_gateway_production` and `INTERVAL '24' HOUR`. Paste any of them

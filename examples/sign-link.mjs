@@ -1,5 +1,5 @@
 // Signing gateway links from a Node.js backend (helpdesk, CRM, your app).
-// No dependencies: node:crypto only. The scheme is in README.md, "Signed links".
+// No dependencies: node:crypto only. The scheme is in docs/routes.md, "Signed links".
 //
 //   import { signLink } from "./sign-link.mjs";
 //   const link = signLink(

@@ -1,6 +1,6 @@
 """Signing gateway links from a Python backend (helpdesk, CRM, your app).
 
-Standard library only. The scheme is in README.md, "Signed links".
+Standard library only. The scheme is in docs/routes.md, "Signed links".
 
     from sign_link import sign_link
     link = sign_link(

@@ -1,5 +1,5 @@
 // The pseudonym under which the gateway's audit log names a /view viewer
-// (README: "Logs"): who watched can be looked up for a known viewer id,
+// (docs/operations.md, "Logs"): who watched can be looked up for a known viewer id,
 // while the log never holds a customer's ID in clear.
 //
 //   node scripts/audit-id.mjs "cust-501"
@@ -12,7 +12,7 @@
 //
 // With --find, the records of that viewer (or, with --agent, of that agent)
 // are read from the kept audit trail: the D1 database of audit/wrangler.toml
-// (README: "Audit trail"), through `wrangler d1 execute --remote`. Only the
+// (docs/operations.md, "Audit trail"), through `wrangler d1 execute --remote`. Only the
 // pseudonym or the agent id is sent, never the viewer's id. `--local
 // --persist-to DIR` reads a local copy instead (what the tests do).
 import { createHmac } from "node:crypto";

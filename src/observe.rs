@@ -232,7 +232,7 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
 pub const POINT_CALLS: usize = 8;
 
 /// One Workers Analytics Engine data point per request, in a fixed layout
-/// (README, "Metrics"; `docs/metrics.sql` queries it). Like the log line it
+/// (docs/operations.md, "Metrics"; `docs/metrics.sql` queries it). Like the log line it
 /// is built from names and numbers only; unlike it, never the audit record:
 /// no agent, viewer or visitor is named in a metric.
 ///

@@ -1,5 +1,5 @@
 //! The canonical string a signed link's `sig` covers, and the constant-time
-//! comparison used to check it. The scheme is documented in README.md
+//! comparison used to check it. The scheme is documented in docs/routes.md
 //! ("Signed links") with a test vector that the suite checks.
 
 use std::fmt::Write;

@@ -136,4 +136,4 @@ test("the configuration reference has a row for every setting the code reads, an
 });
 
 /** Where the configuration table lives. */
-const CONFIGURATION_REFERENCE = "README.md";
+const CONFIGURATION_REFERENCE = "docs/configuration.md";

@@ -1,6 +1,6 @@
 // AGENT_AUTH=signed-link and VISITOR_LINK_SECRET: links signed by the
 // company's backend with HMAC-SHA256, checked with real WebCrypto in workerd.
-// The README's test vector and both signing examples are checked here, so
+// docs/routes.md's test vector and both signing examples are checked here, so
 // the scheme cannot drift from its documentation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -86,11 +86,11 @@ test("the refusal page says expired or invalid and nothing more", async () => {
   assert.doesNotMatch(html, /sig|exp=|HMAC|secret/i);
 });
 
-test("the README's test vector: canonical string and signature, accepted by the gateway's WebCrypto", async () => {
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+test("docs/routes.md's test vector: canonical string and signature, accepted by the gateway's WebCrypto", async () => {
+  const readme = readFileSync(new URL("../../docs/routes.md", import.meta.url), "utf8");
   const field = (name) => readme.match(new RegExp(`^\\| ${name} \\| \`([^\`]*)\` \\|$`, "m"))?.[1];
   const vector = { secret: field("Secret"), link: field("Link to sign"), canonical: field("Canonical string"), sig: field("sig") };
-  for (const [k, v] of Object.entries(vector)) assert.ok(v, `README vector is missing ${k}`);
+  for (const [k, v] of Object.entries(vector)) assert.ok(v, `docs/routes.md's vector is missing ${k}`);
   const url = new URL(vector.link);
   assert.equal(canonicalString(url.searchParams), vector.canonical);
   assert.equal(createHmac("sha256", vector.secret).update(vector.canonical).digest("base64url"), vector.sig);

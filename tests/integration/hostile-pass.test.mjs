@@ -52,7 +52,7 @@ test("AGENT_LAUNCH_ORIGINS: a wrong entry is named in /readyz and on /agent's pa
 });
 
 test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wildcard a sibling site falls under", async () => {
-  // A sibling subdomain is untrusted (README: "a sibling subdomain may host
+  // A sibling subdomain is untrusted (docs/routes.md: "a sibling subdomain may host
   // anyone's pages"). Framing the confirmation would let it click the button
   // for the agent (clickjacking): the button's POST is same-origin inside the frame.
   await withAccessGateway({ AGENT_EMBED_ORIGINS: "https://*.example.com" }, async (gw) => {

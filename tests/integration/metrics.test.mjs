@@ -1,5 +1,5 @@
 // Metrics: one Workers Analytics Engine data point per request, in the fixed
-// layout of `data_point` (src/observe.rs; README, "Metrics"), written to the
+// layout of `data_point` (src/observe.rs; docs/operations.md, "Metrics"), written to the
 // METRICS binding next to the log line. Each flow's point is asserted whole:
 // its ms are the same request's log line's, every other field is a constant
 // here. No point names a customer, a visitor, an agent or a viewer, and none

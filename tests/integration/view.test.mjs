@@ -350,15 +350,15 @@ test("reversed roles: an employee shares a page, two customers watch view-only a
   assert.deepEqual(bodies.sort(), [["staff-1", only("click", "scroll", "draw")], ["viewer:cust-1", NONE], ["viewer:cust-2", NONE]]);
 });
 
-test("signing tools: the README's /view vector, mint-link.mjs and the Python example mint /view links the gateway accepts", async () => {
+test("signing tools: docs/routes.md's /view vector, mint-link.mjs and the Python example mint /view links the gateway accepts", async () => {
   const { readFileSync } = await import("node:fs");
   const { execFileSync } = await import("node:child_process");
   const { createHmac } = await import("node:crypto");
   const { canonicalString } = await import("../../examples/sign-link.mjs");
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../docs/routes.md", import.meta.url), "utf8");
   const field = (name) => readme.match(new RegExp(`^\\| ${name} \\| \`([^\`]*)\` \\|$`, "m"))?.[1];
   const vector = { secret: field("View secret"), link: field("View link to sign"), canonical: field("View canonical string"), sig: field("View sig") };
-  for (const [k, v] of Object.entries(vector)) assert.ok(v, `README /view vector is missing ${k}`);
+  for (const [k, v] of Object.entries(vector)) assert.ok(v, `docs/routes.md's /view vector is missing ${k}`);
   const url = new URL(vector.link);
   assert.equal(canonicalString(url.searchParams), vector.canonical);
   assert.equal(createHmac("sha256", vector.secret).update(vector.canonical).digest("base64url"), vector.sig);

@@ -1,6 +1,6 @@
 // A short, bounded load run inside the test command: any error or hung
 // request fails it. The figures are printed; they are not asserted, since
-// speed is measured by the longer run in README.md, not by tests.
+// speed is measured by the longer run in docs/development.md, not by tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runLoad } from "../../scripts/load.mjs";
