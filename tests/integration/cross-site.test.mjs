@@ -4,42 +4,19 @@
 // where a request came from; a cross-site one gets a confirmation page whose
 // button is a same-origin POST, unless it comes from an origin listed in
 // AGENT_LAUNCH_ORIGINS (checked by the Referer's origin too).
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, withGateway, GATEWAY_ORIGIN } from "../support/harness.mjs";
-import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+import { baseVars, withGateway, GATEWAY_ORIGIN } from "../support/harness.mjs";
+import { accessSuite } from "../support/access-idp.mjs";
 
-let up, access, key;
-
-before(async () => {
-  up = await startSimulator();
-  access = await startAccess();
-  key = newKey("kid-one");
-});
-after(async () => {
-  await access?.close();
-  await up?.close();
-});
-beforeEach(async () => {
-  await up.reset();
-  access.publish(key);
-});
-
+const { suite, withAccessGateway, signedIn } = accessSuite();
 const HELPDESK = "https://acme.zendesk.example";
-
-const withAccessGateway = (run, extra = {}) => withGateway({
-  vars: baseVars(up.apiBase, {
-    AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
-    AGENT_EMBED_ORIGINS: HELPDESK, ...extra,
-  }),
-  hosts: { [TEAM_DOMAIN]: access.url },
-}, run);
-
-const signedIn = (headers = {}) => ({ "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })), ...headers });
+/** An Access-mode gateway whose /agent pages the helpdesk may frame. */
+const withHelpdeskGateway = (run, extra = {}) => withAccessGateway({ AGENT_EMBED_ORIGINS: HELPDESK, ...extra }, run);
 const LINK = "/agent?visitorid=sAlice01";
 
 test("a cross-site link to /agent (Access) gets a confirmation page naming the visitor, and no upstream call", async () => {
-  await withAccessGateway(async (gw) => {
+  await withHelpdeskGateway(async (gw) => {
     for (const site of ["cross-site", "same-site"]) {
       const res = await gw.fetch(`${LINK}&permissions=scroll`, {
         headers: signedIn({ "Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate", Referer: "https://evil.example/x" }),
@@ -58,14 +35,14 @@ test("a cross-site link to /agent (Access) gets a confirmation page naming the v
     // Subresource requests (an <img>, a no-cors fetch) are cross-site too.
     const img = await gw.fetch(LINK, { headers: signedIn({ "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image" }) });
     assert.equal(img.status, 200);
-    assert.deepEqual(await up.calls(), [], "nothing reaches Upscope before the agent confirms");
+    assert.deepEqual(await suite.up.calls(), [], "nothing reaches Upscope before the agent confirms");
     const line = gw.logLines().at(-1);
     assert.equal(line.outcome, "confirm_launch");
   });
 });
 
 test("the confirmation's same-origin POST starts the session; a cross-site POST is refused", async () => {
-  await withAccessGateway(async (gw) => {
+  await withHelpdeskGateway(async (gw) => {
     const post = (headers) => gw.fetch(LINK, { method: "POST", headers: signedIn({ Accept: "application/json", ...headers }) });
     for (const headers of [
       { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" },
@@ -78,14 +55,14 @@ test("the confirmation's same-origin POST starts the session; a cross-site POST 
       assert.equal(res.status, 403, JSON.stringify(headers));
       assert.equal((await res.json()).error.code, "cross_site_request");
     }
-    assert.deepEqual(await up.calls(), []);
+    assert.deepEqual(await suite.up.calls(), []);
 
     const ok = await post({ "Sec-Fetch-Site": "same-origin", Origin: GATEWAY_ORIGIN });
     assert.equal(ok.status, 302, await ok.clone().text());
     // A browser without Fetch Metadata still sends Origin on a POST.
     const older = await post({ Origin: GATEWAY_ORIGIN });
     assert.equal(older.status, 302);
-    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
+    assert.deepEqual(await suite.up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
     // Other methods are still refused, naming both.
     const put = await gw.fetch(LINK, { method: "PUT", headers: signedIn() });
     assert.equal(put.status, 405);
@@ -94,17 +71,17 @@ test("the confirmation's same-origin POST starts the session; a cross-site POST 
 });
 
 test("same-origin, typed or bookmarked, and requests without Fetch Metadata start the session as before", async () => {
-  await withAccessGateway(async (gw) => {
+  await withHelpdeskGateway(async (gw) => {
     for (const headers of [{ "Sec-Fetch-Site": "same-origin" }, { "Sec-Fetch-Site": "none" }, {}]) {
       const res = await gw.fetch(LINK, { headers: signedIn(headers) });
       assert.equal(res.status, 302, JSON.stringify(headers));
     }
-    assert.equal((await up.calls()).length, 3);
+    assert.equal((await suite.up.calls()).length, 3);
   });
 });
 
 test("AGENT_LAUNCH_ORIGINS: a listed helpdesk's links go straight through, checked by the Referer's origin", async () => {
-  await withAccessGateway(async (gw) => {
+  await withHelpdeskGateway(async (gw) => {
     const from = (referer) => gw.fetch(LINK, { headers: signedIn({ "Sec-Fetch-Site": "cross-site", ...(referer ? { Referer: referer } : {}) }) });
     assert.equal((await from(`${HELPDESK}/agent/tickets/42`)).status, 302);
     assert.equal((await from(`${HELPDESK}/`)).status, 302);
@@ -115,13 +92,13 @@ test("AGENT_LAUNCH_ORIGINS: a listed helpdesk's links go straight through, check
       assert.equal(res.status, 200, String(referer));
       assert.match(await res.text(), /Open this co-browsing session\?/);
     }
-    assert.equal((await up.calls()).length, 3);
+    assert.equal((await suite.up.calls()).length, 3);
   }, { AGENT_LAUNCH_ORIGINS: `${HELPDESK}, https://help.example.com` });
 });
 
 test("AGENT_LAUNCH_ORIGINS refuses wildcards and non-origins, naming the setting", async () => {
   for (const value of ["https://*.zendesk.example", "acme.zendesk.example", "https://acme.zendesk.example/path", "'self'"]) {
-    await withAccessGateway(async (gw) => {
+    await withHelpdeskGateway(async (gw) => {
       const res = await gw.fetch(LINK, { headers: signedIn({ Accept: "application/json" }) });
       assert.equal(res.status, 500, value);
       const { error } = await res.json();
@@ -129,18 +106,18 @@ test("AGENT_LAUNCH_ORIGINS refuses wildcards and non-origins, naming the setting
       assert.match(error.message, /AGENT_LAUNCH_ORIGINS/);
     }, { AGENT_LAUNCH_ORIGINS: value });
   }
-  assert.deepEqual(await up.calls(), []);
+  assert.deepEqual(await suite.up.calls(), []);
 });
 
 test("the console, and AGENT_AUTH=none, are unaffected by Fetch Metadata", async () => {
-  await withAccessGateway(async (gw) => {
+  await withHelpdeskGateway(async (gw) => {
     // The console starts nothing: a helpdesk may link to it from anywhere.
     const console = await gw.fetch("/agent", { headers: signedIn({ "Sec-Fetch-Site": "cross-site" }) });
     assert.equal(console.status, 200);
     assert.match(await console.text(), /<h1>Start co-browsing<\/h1>/);
   });
   // AGENT_AUTH=none (the harness's default) is local testing only and behaves as before.
-  await withGateway({ vars: baseVars(up.apiBase) }, async (gw) => {
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
     const res = await gw.fetch(`${LINK}&agent_id=a&agent_name=A`, { headers: { "Sec-Fetch-Site": "cross-site" } });
     assert.equal(res.status, 302);
   });

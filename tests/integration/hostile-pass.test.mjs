@@ -1,33 +1,12 @@
 // A hostile review of the fixes for issues 17 and 18: each test here failed
 // against the code it was written for (see the commit that adds it).
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, withGateway } from "../support/harness.mjs";
-import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
+import { baseVars, withGateway } from "../support/harness.mjs";
+import { accessSuite } from "../support/access-idp.mjs";
 import { smoke } from "../../scripts/smoke.mjs";
 
-let up, access, key;
-
-before(async () => {
-  up = await startSimulator();
-  access = await startAccess();
-  key = newKey("kid-one");
-});
-after(async () => {
-  await access?.close();
-  await up?.close();
-});
-beforeEach(async () => {
-  await up.reset();
-  access.publish(key);
-});
-
-const accessVars = (extra = {}) => baseVars(up.apiBase, {
-  AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
-});
-const withAccessGateway = (extra, run) => withGateway({ vars: accessVars(extra), hosts: { [TEAM_DOMAIN]: access.url } }, run);
-const signedIn = (headers = {}, extra = {}) =>
-  ({ "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee", ...extra })), ...headers });
+const { suite, withAccessGateway, signedIn } = accessSuite();
 
 test("AGENT_LAUNCH_ORIGINS: a wrong entry is named in /readyz and on /agent's pages without its password or query", async () => {
   for (const value of [
@@ -48,7 +27,7 @@ test("AGENT_LAUNCH_ORIGINS: a wrong entry is named in /readyz and on /agent's pa
       }
     });
   }
-  assert.deepEqual(await up.calls(), []);
+  assert.deepEqual(await suite.up.calls(), []);
 });
 
 test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wildcard a sibling site falls under", async () => {
@@ -66,15 +45,15 @@ test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wi
     const console = await gw.fetch("/agent", { headers: signedIn({ "Sec-Fetch-Site": "same-site" }) });
     assert.match(console.headers.get("content-security-policy"), /frame-ancestors https:\/\/\*\.example\.com$/);
   });
-  assert.deepEqual(await up.calls(), []);
+  assert.deepEqual(await suite.up.calls(), []);
 });
 
 test("/readyz?upstream=1 asked many times at once asks Upscope once", async () => {
   // The endpoint is public: without a claim on the check in flight, a burst
   // of requests spends a call each (and could draw Upscope's rate limit on
   // the account that agents use).
-  await up.fault({ method: "GET", path: "/usage", delay_ms: 400, status: 200, body: { status: "ok" }, times: 50 });
-  await withGateway({ vars: baseVars(up.apiBase) }, async (gw) => {
+  await suite.up.fault({ method: "GET", path: "/usage", delay_ms: 400, status: 200, body: { status: "ok" }, times: 50 });
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
     const answers = await Promise.all(
       Array.from({ length: 12 }, () => gw.fetch("/readyz?upstream=1", { headers: { Accept: "application/json" } })),
     );
@@ -83,7 +62,7 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
       assert.equal(res.status, 200, JSON.stringify(bodies[i]));
       assert.equal(bodies[i].upstream.status, "ok");
     }
-    assert.deepEqual(await up.calls(), ["GET /v1.3/usage"]);
+    assert.deepEqual(await suite.up.calls(), ["GET /v1.3/usage"]);
   });
 });
 
@@ -97,14 +76,14 @@ test("an Access identity in the service: namespace is refused in look-alike spel
       assert.equal((await res.json()).error.code, "access_token_invalid", sub);
     }
   });
-  assert.deepEqual(await up.calls(), []);
+  assert.deepEqual(await suite.up.calls(), []);
 });
 
 test("make smoke never prints a signed link, even when Chromium cannot open the page it was sent to", async () => {
   const secrets = { VISITOR_LINK_SECRET: "visitor-link-secret-for-hostile-pass-0001" };
   // The proxy URL points at a closed loopback port: Chromium's error names the link it was given.
-  await up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { url: "http://127.0.0.1:9/closed" } });
-  await withGateway({ vars: baseVars(up.apiBase, secrets), listen: true }, async (gw) => {
+  await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { url: "http://127.0.0.1:9/closed" } });
+  await withGateway({ vars: baseVars(suite.up.apiBase, secrets), listen: true }, async (gw) => {
     const printed = [];
     const rows = await smoke({ base: gw.url, secrets, log: (r) => printed.push(`${r.step}: ${r.reason}`) });
     const visitor = rows.find((r) => r.step === "visitor opens /visitor");

@@ -4,6 +4,8 @@
 // tokens), plus the forgeries the gateway must refuse.
 import http from "node:http";
 import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
+import { before, after, beforeEach } from "node:test";
+import { startSimulator, baseVars, withGateway } from "./harness.mjs";
 
 export const TEAM_DOMAIN = "gateway-test.cloudflareaccess.com";
 export const AUDIENCE = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
@@ -104,4 +106,38 @@ export function hs256WithPublicKey(key, claimSet = claims()) {
   const input = `${json64({ alg: "HS256", kid: key.kid, typ: "JWT" })}.${json64(claimSet)}`;
   const pem = key.publicKey.export({ format: "pem", type: "spki" });
   return `${input}.${createHmac("sha256", pem).update(input).digest("base64url")}`;
+}
+
+/**
+ * The usual Access-mode suite: a simulator and a stand-in Access IdP for the
+ * whole file, the simulator reset and one key published before each test.
+ * Returns `{ up, access, key }` (filled in before the first test),
+ * `withAccessGateway(extra, run)` for a gateway in access mode with `extra`
+ * vars, and `signedIn(headers, claims)`: headers carrying an Access token for
+ * "Ann Lee" (plus `claims`).
+ */
+export function accessSuite() {
+  const suite = { up: null, access: null, key: null };
+  before(async () => {
+    suite.up = await startSimulator();
+    suite.access = await startAccess();
+    suite.key = newKey("kid-one");
+  });
+  after(async () => {
+    await suite.access?.close();
+    await suite.up?.close();
+  });
+  beforeEach(async () => {
+    await suite.up.reset();
+    suite.access.publish(suite.key);
+  });
+  const withAccessGateway = (extra, run) => withGateway({
+    vars: baseVars(suite.up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE, ...extra,
+    }),
+    hosts: { [TEAM_DOMAIN]: suite.access.url },
+  }, run);
+  const signedIn = (headers = {}, extraClaims = {}) =>
+    ({ "Cf-Access-Jwt-Assertion": token(suite.key, claims({ name: "Ann Lee", ...extraClaims })), ...headers });
+  return { suite, withAccessGateway, signedIn };
 }
