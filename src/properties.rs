@@ -13,7 +13,7 @@ use crate::core::client_ip::rate_limit_key;
 use crate::core::client_ip::tests::std_rate_limit_key;
 use crate::core::fold::fold;
 use crate::core::framing::FrameAncestors;
-use crate::core::ids::{in_viewer_namespace, LookupCode, ShortId, UniqueId};
+use crate::core::ids::{in_namespace, LookupCode, ShortId, UniqueId, VIEWER_AGENT_PREFIX};
 use crate::core::page_url::{choose_page, with_unique_id, UrlPrefix, UNIQUE_ID_PARAM};
 use crate::core::query::{visitor_ref, Params, VisitorIdKind};
 use crate::upscope::models::{read_search, read_watch_url, Visitor};
@@ -110,8 +110,8 @@ proptest! {
     ) {
         // Case, full-width and invisible characters only: Upscope reads ids as text, not as URLs.
         let prefix = disguised("viewer", &picks) + if picks[0].1 { "\u{FF1A}" } else { ":" };
-        prop_assert!(in_viewer_namespace(&format!("{lead}{prefix}{rest}")), "{lead}{prefix}{rest}");
-        prop_assert_eq!(in_viewer_namespace(&rest), rest.to_ascii_lowercase().starts_with("viewer:"));
+        prop_assert!(in_namespace(&format!("{lead}{prefix}{rest}"), VIEWER_AGENT_PREFIX), "{lead}{prefix}{rest}");
+        prop_assert_eq!(in_namespace(&rest, VIEWER_AGENT_PREFIX), rest.to_ascii_lowercase().starts_with("viewer:"));
     }
 
     #[test]

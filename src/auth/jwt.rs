@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use super::{CLOCK_SKEW_SECONDS, MAX_ID_CHARS, MAX_NAME_CHARS};
 use crate::core::base64url;
+use crate::core::ids::in_namespace;
 use crate::core::json::{member, nullable, text};
-use crate::core::service_tokens::{is_service_namespace, ServiceTokens, SERVICE_AGENT_PREFIX};
+use crate::core::service_tokens::{ServiceTokens, SERVICE_AGENT_PREFIX};
 use crate::upscope::models::Agent;
 
 /// Tokens longer than this are refused unparsed.
@@ -152,7 +153,7 @@ pub fn agent_from_claims(claims: &Claims, expected: &Expected) -> Result<Agent, 
     // colon before the @), but this holds whatever an identity provider sends.
     let id = usable(&claims.sub)
         .or(email)
-        .filter(|id| id.chars().count() <= MAX_ID_CHARS && !is_service_namespace(id))
+        .filter(|id| id.chars().count() <= MAX_ID_CHARS && !in_namespace(id, SERVICE_AGENT_PREFIX))
         .ok_or(TokenProblem::Invalid)?;
     let name = usable(&claims.name).or(email).unwrap_or(id);
     Ok(Agent { id: id.to_owned(), name: name.chars().take(MAX_NAME_CHARS).collect() })

@@ -15,9 +15,9 @@ use crypto::Crypto;
 use signed_link::verify_signed_link;
 
 use crate::core::canonical::SIGNATURE_PARAM;
-use crate::core::ids::{in_viewer_namespace, VIEWER_AGENT_PREFIX};
+use crate::core::ids::{in_namespace, VIEWER_AGENT_PREFIX};
 use crate::core::query::{Params, VISITOR_PARAMS};
-use crate::core::service_tokens::{is_service_namespace, SERVICE_AGENT_PREFIX};
+use crate::core::service_tokens::SERVICE_AGENT_PREFIX;
 use crate::error::{Credential, GatewayError, Refusal};
 use crate::outbound::Transport;
 use crate::settings::{AgentAuth, LinkKey};
@@ -52,8 +52,10 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
     }
 
     /// The agent's verified identity, or a refusal before anything else happens.
-    /// In every mode, an id that reads as a `/view` viewer's is refused:
-    /// Upscope would take the agent for that viewer.
+    /// An id that reads as one the gateway makes itself
+    /// (`RESERVED_AGENT_PREFIXES`) is refused: in every mode a `/view`
+    /// viewer's, since Upscope would take the agent for that viewer, and a
+    /// service token's unless Access named it so.
     pub async fn identify_agent(&self, auth: &AgentAuth, credentials: &Credentials<'_>) -> Result<Agent, GatewayError> {
         let agent = match auth {
             AgentAuth::Access(settings) => {
@@ -83,32 +85,21 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
             }
             AgentAuth::Unauthenticated => agent_from_params(credentials.params)?,
         };
-        if in_viewer_namespace(&agent.id) {
-            return Err(match auth {
-                // The id comes from the sign-in: there is no link to fix.
-                AgentAuth::Access(_) => GatewayError::AgentIdReserved,
-                _ => GatewayError::bad_request(
-                    "invalid_parameter",
-                    format!(
-                        "agent_id may not start with '{VIEWER_AGENT_PREFIX}' (in any case or spelling): /view sends its \
-                         viewers to Upscope under that prefix, so a staff agent must never be sent as one."
-                    ),
-                ),
-            });
-        }
-        // `service:` names Access service tokens (`core::service_tokens`);
-        // access.rs refuses a person's id there, and a link may not claim one.
-        let linked = !matches!(auth, AgentAuth::Access(_));
-        if linked && is_service_namespace(&agent.id) {
-            return Err(GatewayError::bad_request(
+        let Some(&(prefix, whose)) = RESERVED_AGENT_PREFIXES.iter().find(|(prefix, _)| in_namespace(&agent.id, prefix))
+        else {
+            return Ok(agent);
+        };
+        match auth {
+            // A listed service token is named there by the gateway itself
+            // (`auth::jwt`, which refuses a person's id in that namespace).
+            AgentAuth::Access(_) if prefix == SERVICE_AGENT_PREFIX => Ok(agent),
+            // The id comes from the sign-in: there is no link to fix.
+            AgentAuth::Access(_) => Err(GatewayError::AgentIdReserved),
+            _ => Err(GatewayError::bad_request(
                 "invalid_parameter",
-                format!(
-                    "agent_id may not start with '{SERVICE_AGENT_PREFIX}' (in any case or spelling): the gateway names \
-                     Cloudflare Access service tokens that way, so a linked agent must never be sent as one."
-                ),
-            ));
+                format!("agent_id may not start with '{prefix}' (in any case or spelling): {whose}"),
+            )),
         }
-        Ok(agent)
     }
 
     /// What a follow-up form or link must carry for this agent to be
@@ -202,6 +193,19 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
 
 /// What a viewer's audit pseudonym is keyed on, besides their id.
 const AUDIT_PREFIX: &str = "audit:";
+
+/// Prefixes of the agent ids the gateway makes itself, and who wears them:
+/// no staff agent may be sent to Upscope as one of them.
+const RESERVED_AGENT_PREFIXES: [(&str, &str); 2] = [
+    (
+        VIEWER_AGENT_PREFIX,
+        "/view sends its viewers to Upscope under that prefix, so a staff agent must never be sent as one.",
+    ),
+    (
+        SERVICE_AGENT_PREFIX,
+        "the gateway names Cloudflare Access service tokens that way, so a linked agent must never be sent as one.",
+    ),
+];
 
 /// The parameter that narrows a link's permissions (`core::permissions`).
 pub const PERMISSIONS_PARAM: &str = "permissions";

@@ -111,12 +111,14 @@ impl LookupCode {
 /// agent, so that a viewer and a staff agent never share an id there.
 pub const VIEWER_AGENT_PREFIX: &str = "viewer:";
 
-/// Whether a staff agent's id would read as a viewer's to Upscope: it starts
-/// with `viewer:` once folded (any case, full-width or look-alike letters,
-/// after whitespace or invisible characters), as Upscope may compare ids
-/// less strictly than byte for byte. Such ids are refused, never sent.
-pub fn in_viewer_namespace(agent_id: &str) -> bool {
-    fold(agent_id).trim_start().starts_with(VIEWER_AGENT_PREFIX)
+/// Whether an agent id would read to Upscope as one the gateway makes
+/// under `prefix` (`VIEWER_AGENT_PREFIX`, `service_tokens::SERVICE_AGENT_PREFIX`):
+/// it starts with it once folded (any case, full-width or look-alike
+/// letters, after whitespace or invisible characters), as Upscope may
+/// compare ids less strictly than byte for byte. Such ids are refused,
+/// never sent.
+pub fn in_namespace(agent_id: &str, prefix: &str) -> bool {
+    fold(agent_id).trim_start().starts_with(prefix)
 }
 
 #[cfg(test)]
@@ -193,10 +195,10 @@ mod tests {
             "V\u{130}EWER:x",
             "vi\u{AD}ewer:x",
         ] {
-            assert!(in_viewer_namespace(taken), "{taken:?}");
+            assert!(in_namespace(taken, VIEWER_AGENT_PREFIX), "{taken:?}");
         }
         for staff in ["agent-7", "reviewer:7", "viewers", "viewer", "view:er", "viewer-7:x", "a viewer:x", ""] {
-            assert!(!in_viewer_namespace(staff), "{staff:?}");
+            assert!(!in_namespace(staff, VIEWER_AGENT_PREFIX), "{staff:?}");
         }
     }
 

@@ -4,10 +4,8 @@
 //! Access names it only by the token's Client ID, so the operator names the
 //! agent it stands for.
 
-use super::fold::fold;
-
 /// Agent ids of service tokens start with this; a person's never does (see
-/// `auth::jwt`), so no one can sign in as a listed service or collide with it.
+/// `auth::jwt` and `ids::in_namespace`), so no one can sign in as a listed service or collide with it.
 pub const SERVICE_AGENT_PREFIX: &str = "service:";
 /// Cloudflare's Client IDs (`CF-Access-Client-Id`) end so. Requiring it
 /// catches a Client Secret or token name pasted in the ID's place.
@@ -66,17 +64,10 @@ fn is_client_id(id: &str) -> bool {
         && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether an id would fall in the service namespace once folded (any case,
-/// full-width or look-alike letters, after whitespace or invisible
-/// characters), as `viewer:` is judged (`ids::in_viewer_namespace`), in
-/// case Upscope compares agent ids less strictly than byte for byte.
-pub fn is_service_namespace(id: &str) -> bool {
-    fold(id).trim_start().starts_with(SERVICE_AGENT_PREFIX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::in_namespace;
 
     const ID: &str = "e367826f93b8d71185e03fe518aff3b4.access";
 
@@ -113,10 +104,10 @@ mod tests {
             "SERV\u{130}CE:x",
             " service:x",
         ] {
-            assert!(is_service_namespace(id), "{id}");
+            assert!(in_namespace(id, SERVICE_AGENT_PREFIX), "{id}");
         }
         for id in ["services:x", "service", "7335d417-61da-459d-899c-0a01c76a2f94", "ann@example.com", "é"] {
-            assert!(!is_service_namespace(id), "{id}");
+            assert!(!in_namespace(id, SERVICE_AGENT_PREFIX), "{id}");
         }
     }
 }
