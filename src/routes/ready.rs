@@ -19,9 +19,6 @@ use crate::settings::{
     UpstreamSettings, AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
 };
 
-/// The Workers version-metadata binding (`[version_metadata]` in wrangler.toml); optional.
-pub const VERSION_METADATA_BINDING: &str = "CF_VERSION_METADATA";
-
 /// Upscope's last answer to `?upstream=1` in this isolate, and the check under way.
 static UPSTREAM: Mutex<UpstreamState> = Mutex::new(UpstreamState::EMPTY);
 
