@@ -16,6 +16,18 @@ pub enum CallResult {
     TimedOut,
 }
 
+impl CallResult {
+    /// How a call that got no HTTP answer ended, as the log line and the
+    /// metrics both name it.
+    fn error(self) -> Option<&'static str> {
+        match self {
+            Self::Status(_) => None,
+            Self::Unreachable => Some("unreachable"),
+            Self::TimedOut => Some("timeout"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallRecord {
     pub endpoint: Endpoint,
@@ -171,12 +183,12 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         }
         line.push_str("{\"endpoint\":");
         push_json_str(&mut line, call.endpoint);
-        match call.result {
-            CallResult::Status(status) => {
-                let _ = write!(line, ",\"status\":{status}");
-            }
-            CallResult::Unreachable => line.push_str(",\"error\":\"unreachable\""),
-            CallResult::TimedOut => line.push_str(",\"error\":\"timeout\""),
+        if let CallResult::Status(status) = call.result {
+            let _ = write!(line, ",\"status\":{status}");
+        }
+        if let Some(error) = call.result.error() {
+            line.push_str(",\"error\":");
+            push_json_str(&mut line, error);
         }
         let _ = write!(line, ",\"ms\":{}}}", call.ms);
     }
@@ -271,11 +283,10 @@ pub fn data_point(summary: &Summary, log: &RequestLog, version_id: &str) -> Data
         let Some(call) = calls.get(n) else { continue };
         blobs.push_str(call.endpoint);
         doubles[3 + POINT_CALLS + n] = call.ms as f64;
-        match call.result {
-            CallResult::Status(status) => doubles[3 + n] = f64::from(status),
-            CallResult::Unreachable => errors.push_str("unreachable"),
-            CallResult::TimedOut => errors.push_str("timeout"),
+        if let CallResult::Status(status) = call.result {
+            doubles[3 + n] = f64::from(status);
         }
+        errors.push_str(call.result.error().unwrap_or_default());
     }
     blobs.push_str(&errors);
     DataPoint { index: summary.route, blobs, doubles }
