@@ -34,8 +34,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
-import { parseSecretsFile } from "./check-config.mjs";
-import { smoke, table, target } from "./smoke.mjs";
+import { credentials, smoke, table, target } from "./smoke.mjs";
 
 const WRANGLER = process.env.WRANGLER || "wrangler";
 /** How long a smoke check waits for a new deployment to reach the location it asks. */
@@ -131,10 +130,7 @@ function currentDeployment() {
 }
 
 const secretsArgs = values.secrets ? ["--secrets-file", values.secrets] : [];
-const secrets = { ...process.env, ...(values.secrets ? parseSecretsFile(readFileSync(values.secrets, "utf8")) : {}) };
-const accessToken = secrets.SMOKE_ACCESS_CLIENT_ID && secrets.SMOKE_ACCESS_CLIENT_SECRET
-  ? { id: secrets.SMOKE_ACCESS_CLIENT_ID, secret: secrets.SMOKE_ACCESS_CLIENT_SECRET }
-  : undefined;
+const { secrets, accessToken } = credentials(values.secrets);
 
 /** Whether the smoke URL's host resolves from here; says why not. */
 async function resolvable(base) {

@@ -279,6 +279,19 @@ async function fromSdk(page) {
     .catch(() => ({}));
 }
 
+/**
+ * What a smoke run signs and authenticates with: the environment, overlaid
+ * with `secretsFile` (KEY=value lines or JSON) when given, and the Access
+ * service token named there (SMOKE_ACCESS_CLIENT_ID, SMOKE_ACCESS_CLIENT_SECRET).
+ */
+export function credentials(secretsFile) {
+  const secrets = { ...process.env, ...(secretsFile ? parseSecretsFile(readFileSync(secretsFile, "utf8")) : {}) };
+  const accessToken = secrets.SMOKE_ACCESS_CLIENT_ID && secrets.SMOKE_ACCESS_CLIENT_SECRET
+    ? { id: secrets.SMOKE_ACCESS_CLIENT_ID, secret: secrets.SMOKE_ACCESS_CLIENT_SECRET }
+    : undefined;
+  return { secrets, accessToken };
+}
+
 /** The rows as a table. */
 export function table(rows) {
   const lines = [["step", "result", "time", "reason"], ...rows.map((r) => [r.step, r.result, `${(r.ms / 1000).toFixed(1)} s`, r.reason])];
@@ -307,10 +320,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`smoke: ${err.message}`);
     process.exit(2);
   }
-  const secrets = { ...process.env, ...(values.secrets ? parseSecretsFile(readFileSync(values.secrets, "utf8")) : {}) };
-  const accessToken = secrets.SMOKE_ACCESS_CLIENT_ID && secrets.SMOKE_ACCESS_CLIENT_SECRET
-    ? { id: secrets.SMOKE_ACCESS_CLIENT_ID, secret: secrets.SMOKE_ACCESS_CLIENT_SECRET }
-    : undefined;
+  const { secrets, accessToken } = credentials(values.secrets);
   console.log(`smoke: ${new URL(base).host}`);
   // Bounded as a whole: no step may hold the run past this.
   const guard = setTimeout(() => {

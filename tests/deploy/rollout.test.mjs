@@ -24,6 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 import { baseVars, startGateway, startSimulator } from "../support/harness.mjs";
+import { runScript } from "../support/dev.mjs";
 
 const WORKER = "upscope-gateway-staging";
 const OLD = "11111111-1111-4111-8111-111111111111";
@@ -100,34 +101,23 @@ function account({ deployments = [[{ version_id: OLD, percentage: 100 }]], fail 
 const allCalls = [];
 
 /** Runs scripts/deploy.mjs with the stand-in first on PATH; bounded at 200 s. */
-function deploy(acct, args = []) {
-  return new Promise((resolve) => {
-    const child = spawn("node", ["scripts/deploy.mjs", "--env", "staging", ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PATH: `${acct.dir}:${process.env.PATH}`,
-        STANDIN_WRANGLER_STATE: statePath,
-        STANDIN_WRANGLER_LOG: acct.log,
-        SMOKE_URL: proxyUrl,
-        DEPLOY_SETTLE_SECONDS: "2",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stdout += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 200_000);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      let calls = [];
-      try {
-        calls = readFileSync(acct.log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-      } catch {}
-      allCalls.push(...calls);
-      resolve({ status, stdout, calls });
-    });
+async function deploy(acct, args = []) {
+  const { status, stdout } = await runScript("scripts/deploy.mjs", ["--env", "staging", ...args], {
+    env: {
+      PATH: `${acct.dir}:${process.env.PATH}`,
+      STANDIN_WRANGLER_STATE: statePath,
+      STANDIN_WRANGLER_LOG: acct.log,
+      SMOKE_URL: proxyUrl,
+      DEPLOY_SETTLE_SECONDS: "2",
+    },
+    timeoutMs: 200_000,
   });
+  let calls = [];
+  try {
+    calls = readFileSync(acct.log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch {}
+  allCalls.push(...calls);
+  return { status, stdout, calls };
 }
 
 /** The commit's tag and message, as the deploy script names the version. */

@@ -4,29 +4,14 @@
 // whose upstream answers in a shape the gateway cannot read.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 import { baseVars, startSimulator, withGateway } from "../support/harness.mjs";
-import { startDev } from "../support/dev.mjs";
+import { runScript, startDev } from "../support/dev.mjs";
 
 /** Runs scripts/smoke.mjs with `args`; resolves to { status, stdout, ms }. Bounded at 150 s. */
-function smoke(args, env = {}) {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn("node", ["scripts/smoke.mjs", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stdout += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, ms: Date.now() - started });
-    });
-  });
-}
+const smoke = (args, env = {}) => runScript("scripts/smoke.mjs", args, { env, timeoutMs: 150_000 });
 
 /** Nothing a smoke run prints may be a session URL, a signature or a secret. */
 function assertNothingSecret(stdout, secrets = []) {

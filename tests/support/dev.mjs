@@ -1,5 +1,6 @@
-// `make dev` (scripts/dev.mjs: wrangler dev and the simulator) on free
-// loopback ports, for the tests that drive it as a person would.
+// The project's scripts as a person runs them: `make dev` (scripts/dev.mjs:
+// wrangler dev and the simulator) on free loopback ports, and any other
+// script with a time limit.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
@@ -56,4 +57,24 @@ export async function startDev() {
     },
     stop,
   };
+}
+
+/**
+ * Runs `node <script> <args>` from the project's root with `env` over this
+ * process's environment, killing it after `timeoutMs`; resolves to its exit
+ * status, its stdout and stderr together, and how long it ran.
+ */
+export function runScript(script, args, { env = {}, timeoutMs }) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn("node", [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stdout += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, ms: Date.now() - started });
+    });
+  });
 }
