@@ -138,12 +138,27 @@ test("secret put on a Worker that does not exist creates a placeholder deployed 
   assert.deepEqual(cf.state().domains.filter((d) => d.service === "placeholder"), [], "a secret put attaches no trigger");
   const status = await ok(dir, ["deployments", "status", "--json"]);
   assert.equal(JSON.parse(status.stdout).versions[0].version_id, s.versions[1].id, "wrangler now sees a deployment");
+  // A full deploy (not versions upload) of the real code then attaches the Custom Domain, and the secret stays.
+  const id = deployedId(await ok(dir, ["deploy"]));
+  assert.deepEqual(cf.state().domains.filter((d) => d.service === "placeholder").map((d) => d.hostname), ["placeholder.example.com"]);
+  assert.deepEqual(await visit("placeholder.example.com"), { code: "v1", version: id, secret: fingerprint("first-key") });
+});
+
+test("secret bulk on a Worker that does not exist: the placeholder, then one version with every secret, at 100 %", async () => {
+  const dir = project("bulk");
+  const file = path.join(dir, ".env.bulk");
+  writeFileSync(file, "API_KEY=bulk-key\nOTHER_SECRET=other\n", { mode: 0o600 });
+  await ok(dir, ["secret", "bulk", file]);
+  const s = script("bulk");
+  assert.equal(s.versions.length, 2);
+  assert.deepEqual(s.versions[1].bindings.map((b) => b.name).sort(), ["API_KEY", "OTHER_SECRET"]);
+  assert.deepEqual(current("bulk"), [{ version_id: s.versions[1].id, percentage: 100 }]);
 });
 
 test("versions upload attaches no trigger and deploys nothing; triggers deploy then attaches the Custom Domain, workers.dev and crons", async () => {
   const toml = [
     "workers_dev = true",
-    'routes = [{ pattern = "triggers.example.com", custom_domain = true }]',
+    'routes = [{ pattern = "triggers.example.com", custom_domain = true }, { pattern = "www.example.com/triggers/*", zone_name = "example.com" }]',
     '[triggers]\ncrons = ["17 3 * * *"]',
   ].join("\n");
   const dir = project("triggers", { toml });
@@ -165,8 +180,12 @@ test("versions upload attaches no trigger and deploys nothing; triggers deploy t
   assert.deepEqual(cf.state().domains.filter((d) => d.service === "triggers").map((d) => d.hostname), ["triggers.example.com"]);
   assert.equal(script("triggers").subdomain.enabled, true);
   assert.deepEqual(script("triggers").schedules, ["17 3 * * *"]);
+  assert.deepEqual(script("triggers").routes, [{ pattern: "www.example.com/triggers/*", zone_name: "example.com" }]);
   assert.equal((await visit("triggers.example.com")).version, id);
   assert.equal((await visit("triggers.standin.workers.dev")).version, id);
+  const routed = await cf.edge.fetch("https://www.example.com/triggers/page");
+  assert.equal((await routed.json()).version, id, "the route pattern reaches the Worker");
+  assert.equal((await cf.edge.fetch("https://www.example.com/elsewhere")).status, 404, "outside the pattern, no Worker");
 });
 
 test("secrets.required: versions upload is refused while a required secret is unset, and accepted once versions secret put set it", async () => {
@@ -442,6 +461,13 @@ test("uploads are validated: a KV namespace or D1 database that does not exist, 
   assert.match(codeRun.output, /Uncaught Error: exploded while loading/);
   assert.match(codeRun.output, /code: 10021/);
   for (const name of ["bad-kv", "bad-d1", "bad-code"]) assert.equal(script(name), undefined, `${name} was not created`);
+  // The same placeholder id for migrations: the database is looked for, and not found.
+  const migrate = project("bad-d1-migrate", {
+    toml: '[[d1_databases]]\nbinding = "DB"\ndatabase_name = "x"\ndatabase_id = "REPLACE-ME-staging-d1-database-id"\nmigrations_dir = "migrations"',
+    files: { "migrations/0001.sql": "CREATE TABLE t (a TEXT);\n" },
+  });
+  const migrateRun = await refused(migrate, ["d1", "migrations", "apply", "DB", "--remote"]);
+  assert.match(migrateRun.output, /The database could not be found \[code: 7404\]/);
 });
 
 test("the API wants the account's token: any other is refused with an authentication error", async () => {
