@@ -21,7 +21,7 @@
 //   env          what to add to a wrangler process's environment:
 //                CLOUDFLARE_API_BASE_URL, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
 //                WRANGLER_SEND_METRICS=false, WRANGLER_SEND_ERROR_REPORTS=false,
-//                WRANGLER_HIDE_BANNER=true, WRANGLER_LOG_PATH (a temp folder),
+//                WRANGLER_HIDE_BANNER=true, WRANGLER_LOG_PATH and TMPDIR (temp folders),
 //                HTTPS_PROXY/HTTP_PROXY (the API server itself, which records
 //                and refuses anything sent off loopback: see internetAttempts),
 //                NO_PROXY=127.0.0.1,localhost,::1
@@ -52,7 +52,7 @@
 //   requests     every API call: { method, path, query } (bodies never: they carry secrets)
 //   internetAttempts  requests wrangler sent through the proxy: { method, target }
 //   close()      stops everything and deletes the temporary folder
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Account, fingerprint, publicBinding } from "./account.mjs";
@@ -85,6 +85,10 @@ export async function startCloudflareApi({
   const apiBaseUrl = `http://127.0.0.1:${api.port}${API_PREFIX}`;
   const proxy = `http://127.0.0.1:${api.port}`;
   const logDir = path.join(dir, "wrangler-logs");
+  // wrangler's temporary files, and the npm update check's cache (update-check keeps it in the
+  // temp folder): a cache another process wrote must not decide whether wrangler goes online.
+  const tmpDir = path.join(dir, "tmp");
+  mkdirSync(tmpDir);
 
   const state = () => ({
     plan: account.plan,
@@ -127,6 +131,7 @@ export async function startCloudflareApi({
       WRANGLER_SEND_ERROR_REPORTS: "false",
       WRANGLER_HIDE_BANNER: "true",
       WRANGLER_LOG_PATH: logDir,
+      TMPDIR: tmpDir,
       HTTPS_PROXY: proxy,
       HTTP_PROXY: proxy,
       NO_PROXY: "127.0.0.1,localhost,::1",

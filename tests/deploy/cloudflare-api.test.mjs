@@ -616,8 +616,10 @@ test("Cloudflare-Workers-Version-Overrides is read as a Structured Fields Dictio
   assert.deepEqual(splitSql("CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a; END; SELECT 1"), ["CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a; END", "SELECT 1"]);
 });
 
-test("wrangler never left loopback: every request it sent off the API went through the stand-in's proxy and was refused", () => {
-  const attempts = standIns.flatMap((s) => s.internetAttempts);
-  assert.deepEqual(attempts, []);
+test("wrangler never left loopback: nothing it sent went anywhere but the stand-in's API", () => {
+  // Every wrangler run had HTTPS_PROXY/HTTP_PROXY pointing at the stand-in, which records and refuses
+  // whatever is not for the API. (The one call known to try: wrangler's npm update check when a
+  // command ends in an error it does not recognise, which WRANGLER_HIDE_BANNER does not turn off.)
+  assert.deepEqual(standIns.flatMap((s) => s.internetAttempts), []);
   assert.ok(cf.requests.length > 50, "the tests above did talk to the API");
 });
