@@ -30,6 +30,7 @@
 //     caFile                the CA certificate (PEM) every edge certificate chains to
 //     spkiHash              base64 SHA-256 of the edge's key (Chromium's SPKI allow-list)
 //     hostResolverRules(h)  Chromium --host-resolver-rules value mapping host(s) h to the edge
+//                           (h: a name, "*.zone", or a list of them; the same for the two below)
 //     chromiumArgs(h)       [--host-resolver-rules=…, --ignore-certificate-errors-spki-list=…]
 //     nodeEnv(h)            env for a Node process to reach https://<h>/ at the edge
 //                           (NODE_OPTIONS preload, NODE_EXTRA_CA_CERTS, …); h may be "*.zone"
