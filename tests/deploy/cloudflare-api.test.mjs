@@ -584,11 +584,11 @@ test("a Node process given edge.nodeEnv reaches https://<custom domain>/ at the 
   assert.deepEqual(result, { status: 200, body: { code: "v1", version: id, secret: null }, mapped: "127.0.0.1", other: "ENOTFOUND" });
 });
 
-test("Chromium given edge.chromiumArgs opens https://<custom domain>/ at the edge", { skip: !chromium() && "no Chromium (make setup-browser)" }, async () => {
+test("Chromium given edge.chromiumArgs (a *.zone pattern) opens https://<custom domain>/ at the edge", { skip: !chromium() && "no Chromium (make setup-browser)" }, async () => {
   const { chromium: playwright } = await import("playwright-core");
   const dir = project("browser-reach", { toml: 'routes = [{ pattern = "browser-reach.example.com", custom_domain = true }]' });
   const id = deployedId(await ok(dir, ["deploy"]));
-  const browser = await playwright.launch({ executablePath: chromium(), args: cf.edge.chromiumArgs(["browser-reach.example.com"]), timeout: 60_000 });
+  const browser = await playwright.launch({ executablePath: chromium(), args: [...cf.edge.chromiumArgs("*.example.com"), "--no-proxy-server"], timeout: 60_000 });
   try {
     const page = await browser.newPage();
     const res = await page.goto("https://browser-reach.example.com/", { timeout: 30_000 });
