@@ -6,7 +6,7 @@ use super::{Ctx, Outcome};
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
 use crate::core::launch::{confirmed_by_post, launch_by_get, Launch, Provenance};
 use crate::core::permissions::{self, Grant};
-use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
+use crate::core::query::{encode, named_by, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
 use crate::edge::kv::{kv_namespace, KvShortIdCache};
 use crate::edge::rate_limit::WhenUnavailable;
@@ -103,7 +103,7 @@ pub(super) async fn watch_or_choose(
             ctx.log.audit(Audit {
                 watcher,
                 short_id: short_id.as_str().to_owned(),
-                named_by: naming(&ctx.params, visitor),
+                named_by: named_by(&ctx.params, visitor),
             });
             Ok(Outcome::Redirect(url))
         }

@@ -121,7 +121,7 @@ impl<'a> Ctx<'a> {
         key: String,
         when_unavailable: WhenUnavailable,
     ) -> std::result::Result<(), GatewayError> {
-        self.transport.uncharged(within_rate_limit(self.env, binding, key, when_unavailable, self.log)).await
+        self.transport.with_deadline_paused(within_rate_limit(self.env, binding, key, when_unavailable, self.log)).await
     }
 }
 

@@ -94,7 +94,7 @@ async fn upstream_check(ctx: &Ctx<'_>, timeout_ms: u64) -> Result<UpstreamCheck,
     // since a check under way ends by its own deadline.
     let waited = ctx
         .transport
-        .uncharged(async {
+        .with_deadline_paused(async {
             for _ in 0..timeout_ms / WAIT_POLL_MS + 2 {
                 let plan = upstream_state().plan(Date::now(), timeout_ms as f64);
                 match plan {

@@ -57,16 +57,16 @@ only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
 
     #[test]
     fn upstream_defaults_and_missing_key() {
-        let s = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k")])).unwrap();
+        let s = UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "k")])).unwrap();
         assert_eq!(s.base.as_str(), "https://api.upscope.io/v1.3");
-        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "  ")])).err().unwrap();
+        let err = UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "  ")])).err().unwrap();
         assert_eq!(err.status(), 500);
         assert!(err.message().contains("UPSCOPE_API_KEY"));
-        let err = UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", "api.upscope.io")]))
+        let err = UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", "api.upscope.io")]))
             .err()
             .unwrap();
         assert!(err.message().contains("UPSCOPE_API_BASE"));
@@ -76,7 +76,7 @@ mod tests {
     fn upstream_base_must_be_https_except_on_loopback() {
         for base in ["http://api.upscope.io/v1.3", "http://127.0.0.1.nip.io/v1.3", "http://10.0.0.1/v1.3"] {
             let err =
-                UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).err().unwrap();
+                UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).err().unwrap();
             assert!(err.message().contains("UPSCOPE_API_BASE must start with https://"), "{base}");
         }
         for base in [
@@ -87,7 +87,7 @@ mod tests {
             "http://LOCALHOST:8788/v1.3",
         ] {
             assert!(
-                UpstreamSettings::load(&src(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).is_ok(),
+                UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "k"), ("UPSCOPE_API_BASE", base)])).is_ok(),
                 "{base}"
             );
         }
@@ -95,10 +95,10 @@ mod tests {
 
     #[test]
     fn upstream_timeout() {
-        assert_eq!(UpstreamSettings::timeout_ms(&src(&[])).unwrap(), 5000);
-        assert_eq!(UpstreamSettings::timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", " 250 ")])).unwrap(), 250);
+        assert_eq!(UpstreamSettings::timeout_ms(&vars(&[])).unwrap(), 5000);
+        assert_eq!(UpstreamSettings::timeout_ms(&vars(&[("UPSTREAM_TIMEOUT_MS", " 250 ")])).unwrap(), 250);
         for bad in ["99", "60001", "5s", "-1"] {
-            let err = UpstreamSettings::timeout_ms(&src(&[("UPSTREAM_TIMEOUT_MS", bad)])).unwrap_err();
+            let err = UpstreamSettings::timeout_ms(&vars(&[("UPSTREAM_TIMEOUT_MS", bad)])).unwrap_err();
             assert!(err.message().contains("UPSTREAM_TIMEOUT_MS"), "{bad}");
         }
     }
