@@ -1,35 +1,13 @@
-//! Worker vars and secrets as a settings `Source`, and the upstream
-//! settings parsed once per `env` object.
+//! Worker vars and secrets as a settings `Source`, and the bindings read
+//! from the env. (What a request needs is assembled from it once per
+//! isolate: `routes::runtime`.)
 
 use std::cell::RefCell;
 
-use url::Url;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
-use crate::error::GatewayError;
-use crate::settings::{Source, UpstreamSettings};
-
-/// Upscope's base URL and the API key, parsed once per env object (vars
-/// cannot change under it); a misconfiguration is not remembered, so it is
-/// reported every time.
-pub fn upstream_settings(env: &Env) -> Result<(Url, String), GatewayError> {
-    thread_local! {
-        static LOADED: RefCell<Option<(JsValue, UpstreamSettings)>> = const { RefCell::new(None) };
-    }
-    let key: &JsValue = env.as_ref();
-    let cached = LOADED.with_borrow(|loaded| match loaded {
-        Some((seen, settings)) if seen == key => Some((settings.base.clone(), settings.api_key.clone())),
-        _ => None,
-    });
-    if let Some(pair) = cached {
-        return Ok(pair);
-    }
-    let settings = UpstreamSettings::load(env)?;
-    let pair = (settings.base.clone(), settings.api_key.clone());
-    LOADED.set(Some((key.clone(), settings)));
-    Ok(pair)
-}
+use crate::settings::Source;
 
 /// The binding (KV namespace, rate limiter, ...) named `name`, if one is bound.
 pub fn binding(env: &Env, name: &str) -> Option<JsValue> {

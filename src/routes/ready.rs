@@ -2,9 +2,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 use worker::js_sys::Date;
-use worker::Env;
 
-use super::{Ctx, Outcome};
+use super::runtime::{RequestContext, Runtime};
+use super::Outcome;
 use crate::core::query::Params;
 use crate::core::sort::stable_sort_by;
 use crate::edge::env::{binding, deployed_version_id};
@@ -16,7 +16,7 @@ use crate::error::GatewayError;
 use crate::observe::RequestLog;
 use crate::readiness::{readiness, UpstreamCheck, UpstreamPlan, UpstreamState};
 use crate::settings::{
-    UpstreamSettings, AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
+    AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
 };
 
 /// Upscope's last answer to `?upstream=1` in this isolate, and the check under way.
@@ -29,7 +29,13 @@ const WAIT_POLL_MS: u64 = 50;
 /// routes' own loaders. Names only, never values. Plain `/readyz` never
 /// calls Upscope; `?upstream=1` also proves the API key with one
 /// authenticated read (`GET /usage`), whose answer is kept for 30 seconds.
-pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestLog) -> Result<Outcome, GatewayError> {
+pub async fn handle(
+    req: &RequestHead,
+    runtime: &Runtime,
+    params: Params,
+    log: &RequestLog,
+) -> Result<Outcome, GatewayError> {
+    let env = runtime.env();
     let check_upstream = match params.get("upstream") {
         None => false,
         Some("1") => true,
@@ -71,8 +77,8 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     body.insert("features".into(), Value::from(features));
     if check_upstream {
         // Only now: the settings the call needs (its timeout, the key) are known to be good.
-        let ctx = Ctx::new(req, env, params, log)?;
-        let check = upstream_check(&ctx, UpstreamSettings::timeout_ms(env)?).await?;
+        let ctx = RequestContext::new(runtime, req, params, log)?;
+        let check = upstream_check(&ctx, runtime.settings.upstream_timeout_ms()?).await?;
         body.insert("upstream".into(), upstream_member(Some(&check), Date::now()));
         if let Err((_, message)) = check.outcome {
             body.insert("status".into(), Value::from("not_ready"));
@@ -88,7 +94,7 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
 /// under way, or a new one from Upscope: however many requests arrive at
 /// once, one call. The endpoint is public, and must not become a way to
 /// spend the account's API calls or draw Upscope's rate limit onto it.
-async fn upstream_check(ctx: &Ctx<'_>, timeout_ms: u64) -> Result<UpstreamCheck, GatewayError> {
+async fn upstream_check(ctx: &RequestContext<'_>, timeout_ms: u64) -> Result<UpstreamCheck, GatewayError> {
     let client = ctx.upscope()?;
     // Waiting is the gateway's own time, not the upstream deadline's; bounded,
     // since a check under way ends by its own deadline.

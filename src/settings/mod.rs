@@ -7,12 +7,15 @@
 //! One file per concern: `names` (every name, once), `source` (where values
 //! come from, and the readers all loaders share), `upstream`, `visitor`,
 //! `watch` (`/agent` and `/view`), `agent_auth` (and Access), `links` (link
-//! secrets and their rotation), `framing`. The rest of the gateway reaches
-//! them through the re-exports below, as `crate::settings::X`.
+//! secrets and their rotation), `framing`; and `loaded`, every group loaded
+//! once per source, which is how a request reaches them (`Settings`). The
+//! rest of the gateway reaches them through the re-exports below, as
+//! `crate::settings::X`.
 
 mod agent_auth;
 mod framing;
 mod links;
+mod loaded;
 pub mod names;
 mod source;
 mod upstream;
@@ -22,6 +25,7 @@ mod watch;
 pub use agent_auth::{AccessSettings, AgentAuth};
 pub use framing::{frame_ancestors, FramedPages};
 pub use links::LinkKey;
+pub use loaded::Settings;
 pub use names::{AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 pub use source::Source;
 pub use upstream::UpstreamSettings;
@@ -42,7 +46,7 @@ mod tests {
     #[test]
     fn secrets_are_trimmed_alike() {
         let s = UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", " key\n")])).unwrap();
-        assert_eq!(s.api_key, "key");
+        assert_eq!(s.api_key.expose(), "key");
         let secret = "0123456789abcdef0123456789abcdef";
         let key =
             visitor_link_key(&vars(&[("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef\n")])).unwrap().unwrap();

@@ -15,10 +15,24 @@ pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5000;
 const UPSTREAM_TIMEOUT_RANGE_MS: RangeInclusive<u64> = 100..=60_000;
 
 /// How to reach Upscope, and (`timeout_ms`) how long one request's upstream
-/// work may take.
+/// work may take. The Upscope client reads it whole (`upscope::Client::new`),
+/// so a setting that changes what Upscope is asked is added here and read
+/// there, and nothing in between changes.
 pub struct UpstreamSettings {
     pub base: Url,
-    pub api_key: String,
+    pub api_key: ApiKey,
+}
+
+/// The REST API key. Neither `Debug` nor `Display` (and so not in
+/// `UpstreamSettings`' either): it cannot be formatted into a log line, an
+/// error page or a panic message by accident. The Upscope client reads it
+/// (`expose`) for the one header that carries it.
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl UpstreamSettings {
@@ -38,7 +52,7 @@ only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work"
         let api_key = secret(src, UPSCOPE_API_KEY).ok_or_else(|| {
             misconfigured("the secret UPSCOPE_API_KEY is not set (wrangler secret put UPSCOPE_API_KEY)")
         })?;
-        Ok(Self { base, api_key })
+        Ok(Self { base, api_key: ApiKey(api_key) })
     }
 
     /// `UPSTREAM_TIMEOUT_MS` alone, for the request's deadline, which starts
@@ -58,6 +72,34 @@ only loopback hosts (127.0.0.1, ::1, localhost) may use http://, for local work"
 mod tests {
     use super::*;
     use crate::settings::source::tests::vars;
+
+    /// Whether `T` can be formatted: the inherent constants apply when the
+    /// bound holds, the trait's `false` otherwise (the `impls` crate's trick).
+    struct Probe<T>(std::marker::PhantomData<T>);
+    trait Unformattable {
+        const DEBUG: bool = false;
+        const DISPLAY: bool = false;
+    }
+    impl<T> Unformattable for Probe<T> {}
+    #[allow(dead_code)]
+    impl<T: std::fmt::Debug> Probe<T> {
+        const DEBUG: bool = true;
+    }
+    #[allow(dead_code)]
+    impl<T: std::fmt::Display> Probe<T> {
+        const DISPLAY: bool = true;
+    }
+
+    #[test]
+    fn the_key_cannot_be_printed() {
+        // Checked as the tests compile: deriving Debug on either fails the build.
+        const { assert!(!Probe::<ApiKey>::DEBUG && !Probe::<ApiKey>::DISPLAY, "ApiKey must not be formattable") };
+        const { assert!(!Probe::<UpstreamSettings>::DEBUG, "UpstreamSettings holds the key: no Debug") };
+        // The probe sees what it looks for.
+        const { assert!(Probe::<url::Url>::DEBUG && Probe::<url::Url>::DISPLAY) };
+        let loaded = UpstreamSettings::load(&vars(&[("UPSCOPE_API_KEY", "k-123")])).unwrap();
+        assert_eq!(loaded.api_key.expose(), "k-123");
+    }
 
     #[test]
     fn upstream_defaults_and_missing_key() {

@@ -9,23 +9,24 @@ use super::models::{self, ProxySessionRequest, SessionUrl, Visitor, WatchUrlRequ
 use super::UpstreamError;
 use crate::core::ids::ShortId;
 use crate::outbound::{Endpoint, HttpRequest, HttpResponse, Method, Transport, TransportError};
+use crate::settings::UpstreamSettings;
 
 /// A failed search is tried once more after this long, plus up to
 /// `RETRY_JITTER_MS`, if the request's deadline leaves room.
 pub const RETRY_BASE_MS: u64 = 100;
 pub const RETRY_JITTER_MS: u64 = 150;
 
-/// The Upscope REST client. Deliberately not `Debug`: it holds the API key.
-pub struct Client<T> {
+/// The Upscope REST client: the one reader of `UpstreamSettings`, which
+/// say where the API is and with which key. Deliberately not `Debug`: it
+/// holds the API key.
+pub struct Client<'s, T> {
     transport: T,
-    base: Url,
-    api_key: String,
+    upstream: &'s UpstreamSettings,
 }
 
-impl<T: Transport> Client<T> {
-    /// `base` is the API root, e.g. `https://api.upscope.io/v1.3`.
-    pub fn new(transport: T, base: Url, api_key: String) -> Self {
-        Self { transport, base, api_key }
+impl<'s, T: Transport> Client<'s, T> {
+    pub fn new(transport: T, upstream: &'s UpstreamSettings) -> Self {
+        Self { transport, upstream }
     }
 
     /// `GET /list?search=QUERY&max_results=N`.
@@ -59,7 +60,7 @@ impl<T: Transport> Client<T> {
     }
 
     fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
+        let mut url = self.upstream.base.clone();
         // The base is validated as an http(s) URL, so it can have path segments.
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -74,7 +75,8 @@ impl<T: Transport> Client<T> {
         url: Url,
         body: Option<String>,
     ) -> Result<(u16, String), UpstreamError> {
-        let mut headers = vec![("X-Api-Key", self.api_key.clone()), ("Accept", "application/json".to_owned())];
+        let key = self.upstream.api_key.expose().to_owned();
+        let mut headers = vec![("X-Api-Key", key), ("Accept", "application/json".to_owned())];
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_owned()));
         }
@@ -118,11 +120,25 @@ fn to_json<S: serde::Serialize>(value: &S) -> String {
 
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+
     use super::*;
     pub use crate::outbound::testing::{block_on, FakeTransport};
 
-    pub fn client(fake: &FakeTransport) -> Client<&FakeTransport> {
-        Client::new(fake, Url::parse("https://api.example/v1.3").unwrap(), "test-key".into())
+    /// The upstream the client tests and the flows' tests talk to.
+    pub static UPSTREAM: LazyLock<UpstreamSettings> = LazyLock::new(|| {
+        upstream(&[("UPSCOPE_API_BASE", "https://api.example/v1.3"), ("UPSCOPE_API_KEY", "test-key")])
+    });
+
+    /// Upstream settings loaded from these Worker vars and secrets.
+    pub fn upstream(vars: &[(&str, &str)]) -> UpstreamSettings {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        UpstreamSettings::load(&vars).unwrap_or_else(|e| panic!("{}", e.message()))
+    }
+
+    pub fn client(fake: &FakeTransport) -> Client<'static, &FakeTransport> {
+        Client::new(fake, &UPSTREAM)
     }
 }
 
@@ -174,7 +190,8 @@ mod tests {
     #[test]
     fn base_with_trailing_slash_does_not_double_it() {
         let fake = FakeTransport::answering([(200, r#"{"url":"https://p.example/1"}"#)]);
-        let c = Client::new(&fake, Url::parse("http://127.0.0.1:9/v1.3/").unwrap(), "k".into());
+        let settings = upstream(&[("UPSCOPE_API_BASE", "http://127.0.0.1:9/v1.3/"), ("UPSCOPE_API_KEY", "k")]);
+        let c = Client::new(&fake, &settings);
         let req = ProxySessionRequest { initial_url: "https://shop.example/".into(), allowed_domains: vec![] };
         block_on(c.create_proxy_session(&req)).unwrap();
         assert_eq!(fake.requests.borrow()[0].url, "http://127.0.0.1:9/v1.3/proxy_sessions");
