@@ -12,6 +12,7 @@ use worker::js_sys::Date;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
+use super::Outcome;
 use crate::auth::access::{KeyCache, KeyState};
 use crate::auth::Verifier;
 use crate::core::query::{Params, VisitorRef};
@@ -22,6 +23,8 @@ use crate::edge::request::RequestHead;
 use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
 use crate::observe::RequestLog;
+use crate::pages;
+use crate::services::watch::Watched;
 use crate::settings::{Settings, SHORT_ID_CACHE_BINDING};
 use crate::upscope::Client;
 
@@ -127,5 +130,17 @@ impl<'a> RequestContext<'a> {
         self.transport
             .with_deadline_paused(within_rate_limit(&self.runtime.env, binding, key, when_unavailable, self.log))
             .await
+    }
+
+    /// A watcher's answer, on `/agent` and `/view` alike (`route` is where
+    /// the chooser's links go): the session, audited; or the chooser.
+    pub fn watched(&self, watched: Watched, route: &str) -> Outcome {
+        match watched {
+            Watched::Session(url, audit) => {
+                self.log.audit(audit);
+                Outcome::Redirect(url)
+            }
+            Watched::Choose(links) => Outcome::Page(pages::chooser(route, &links, Date::now())),
+        }
     }
 }
