@@ -77,7 +77,7 @@ test("make smoke signs its links when the gateway needs it, covers /view, and na
       assert.match(ok.stdout, /pass  viewer by own ID \(\/view\): 302 to a watch_url/);
       assert.match(ok.stdout, /pass  agent by lookup code: 302 to a watch_url/);
       assertNothingSecret(ok.stdout, Object.values(secrets));
-      const watches = (await up.requests()).filter((r) => r.path.endsWith("/watch_url")).map((r) => r.body.agent.id);
+      const watches = (await up.requests()).filter((r) => r.endpoint === "watch_url").map((r) => r.body.agent.id);
       assert.deepEqual(watches.sort(), ["smoke-test", "smoke-test", "smoke-test", "viewer:smoke-viewer"]);
 
       // Without the agent secret, the agent steps fail and say which secret is missing.

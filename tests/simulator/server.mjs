@@ -6,7 +6,10 @@
 //            /v1.3/visitors/:id/session, /v1.3/proxy_sessions, /v1.3/usage
 //   Pages:   /  (what is in the simulator), /sim/proxy/:token, /sim/watch/:token,
 //            /sim/shop?uniqueid=ID (a demo customer page embedding the gateway's /visitor)
-//   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests, /__sim/faults
+//   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests (every API request
+//            as received: method, path, query, every header, body, and the
+//            endpoint it asked for), /__sim/faults (by method, path under the
+//            API root, or endpoint)
 
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -116,8 +119,9 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
   };
   const apiError = (res, status, code) => send(res, status, { status: "error", error: code });
 
-  function takeFault(method, path) {
-    const i = state.faults.findIndex((f) => (!f.method || f.method === method) && (!f.path || f.path === path));
+  function takeFault(method, path, endpoint) {
+    const i = state.faults.findIndex((f) =>
+      (!f.method || f.method === method) && (!f.path || f.path === path) && (!f.endpoint || f.endpoint === endpoint));
     if (i < 0) return null;
     const fault = state.faults[i];
     fault.times -= 1;
@@ -141,8 +145,21 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
     return Buffer.concat(chunks).toString("utf8");
   }
 
+  /** Which documented endpoint a request under the API root asks for, or null. */
+  function endpointOf(method, path) {
+    const visitor = path.match(/^\/visitors\/[^/]+(\/watch_url|\/session)?$/);
+    if (method === "GET" && path === "/list") return "search";
+    if (method === "GET" && path === "/usage") return "usage";
+    if (method === "POST" && path === "/proxy_sessions") return "proxy_sessions";
+    if (method === "GET" && visitor && !visitor[1]) return "visitor";
+    if (method === "POST" && visitor?.[1] === "/watch_url") return "watch_url";
+    if (method === "DELETE" && visitor?.[1] === "/session") return "session";
+    return null;
+  }
+
   async function handleApi(req, res, url, rawBody) {
     const path = url.pathname.slice(API_PREFIX.length);
+    const endpoint = endpointOf(req.method, path);
     let body = null;
     if (rawBody) {
       try {
@@ -151,13 +168,13 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
         body = undefined;
       }
     }
+    // Exactly as received: the full path, and every header (Node lowercases the names).
     state.requests.push({
-      method: req.method, path, query: Object.fromEntries(url.searchParams), rawQuery: url.search,
-      apiKey: req.headers["x-api-key"] ?? null, contentType: req.headers["content-type"] ?? null,
-      body: body === undefined ? rawBody : body,
+      method: req.method, path: url.pathname, endpoint, query: Object.fromEntries(url.searchParams), rawQuery: url.search,
+      headers: { ...req.headers }, body: body === undefined ? rawBody : body,
     });
 
-    const fault = takeFault(req.method, path);
+    const fault = takeFault(req.method, path, endpoint);
     if (fault?.delay_ms) await new Promise((r) => setTimeout(r, Math.min(fault.delay_ms, 30_000)));
     if (fault?.reset_connection) return req.socket.destroy();
     if (fault?.status) {
@@ -169,7 +186,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
     if (!authorised(req)) return apiError(res, 401, "invalid_api_key");
 
     const visitorPath = path.match(/^\/visitors\/([^/]+)(\/watch_url|\/session)?$/);
-    if (req.method === "GET" && path === "/list") {
+    if (endpoint === "search") {
       const search = url.searchParams.get("search") ?? "";
       const max = Math.min(Math.max(parseInt(url.searchParams.get("max_results") ?? "25", 10) || 25, 1), 100);
       const found = state.visitors

@@ -105,12 +105,26 @@ test("proxy_sessions needs an http(s) initial_url; its page shows the unique id 
   assert.equal((await ids("id:zed-1")).length, 1, "the proxied visitor is now searchable");
 });
 
-test("faults apply to the next matching request only, and requests are recorded", async () => {
-  await fetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify({ path: "/list", status: 503 }) });
+test("faults apply to the next matching request only (by path or endpoint), and requests are recorded with every header", async () => {
+  const fault = (f) => fetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify(f) });
+  await fault({ path: "/list", status: 503 });
   assert.equal((await api("/list?search=")).status, 503);
   assert.equal((await api("/list?search=")).status, 200);
+  await fault({ endpoint: "watch_url", status: 402 });
+  assert.equal((await api("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } })).status, 402);
+  assert.equal((await api("/list?search=id%3Ax", { headers: { "X-Api-Key": KEY, "X-Extra": "kept" } })).status, 200);
   const { requests } = await (await fetch(`${sim.url}/__sim/requests`)).json();
-  assert.deepEqual(requests.map((r) => [r.method, r.path, r.apiKey]), [["GET", "/list", KEY], ["GET", "/list", KEY]]);
+  assert.deepEqual(requests.map((r) => [r.method, r.path, r.endpoint, r.rawQuery]), [
+    ["GET", "/v1.3/list", "search", "?search="],
+    ["GET", "/v1.3/list", "search", "?search="],
+    ["POST", "/v1.3/visitors/sBob0002/watch_url", "watch_url", ""],
+    ["GET", "/v1.3/list", "search", "?search=id%3Ax"],
+  ]);
+  assert.equal(requests[0].headers["x-api-key"], KEY);
+  assert.equal(requests[2].headers["content-type"], "application/json");
+  assert.deepEqual(requests[2].body, { agent: { id: "a", name: "A" } });
+  assert.equal(requests[3].headers["x-extra"], "kept", "every header, not only the ones the simulator reads");
+  assert.deepEqual(requests[3].query, { search: "id:x" });
 });
 
 test("with a gateway URL, the demo shop page embeds the gateway's /visitor and links the console", async () => {
