@@ -28,7 +28,7 @@ pub use links::LinkKey;
 pub use loaded::Settings;
 pub use names::{AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING};
 pub use source::Source;
-pub use upstream::UpstreamSettings;
+pub use upstream::{Edition, UpstreamSettings};
 pub use visitor::VisitorSettings;
 pub use watch::{AgentSettings, ViewerSettings};
 
