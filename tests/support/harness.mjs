@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { createSimulator, DEV_API_KEY, API_PREFIX } from "../simulator/server.mjs";
+import { createSimulator, DEV_API_KEY, API_PREFIX, basePathOf } from "../simulator/server.mjs";
 import { cachedRuntimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 import { assertAsked, assertAskedInAnyOrder, recordedLine, upscopeCalls } from "./upstream.mjs";
 
@@ -23,8 +23,9 @@ export const INITIAL_URL = "https://shop.example.com/account?tab=profile#top";
 /** What the gateway asks the simulator's Upscope with the tests' key (`tests/support/upstream.mjs`). */
 export const ask = upscopeCalls({ basePath: API_PREFIX, apiKey: API_KEY });
 
-export async function startSimulator({ apiKey = API_KEY } = {}) {
-  const sim = createSimulator({ apiKey });
+/** The simulator, speaking Upscope's `edition` ("cloud" or "on_premise"). */
+export async function startSimulator({ apiKey = API_KEY, edition = "cloud" } = {}) {
+  const sim = createSimulator({ apiKey, edition });
   await sim.listen();
   const call = async (method, p, body) => {
     const res = await fetch(sim.url + p, {
@@ -49,7 +50,7 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
      */
     calls: async () => (await requests()).map(recordedLine),
     /** What the gateway asks this simulator (its key): `ask.search(…)`, `ask.watch(…)`, … */
-    ask: upscopeCalls({ basePath: API_PREFIX, apiKey }),
+    ask: upscopeCalls({ edition, basePath: basePathOf(edition), apiKey }),
     /** Asserts the calls received so far are exactly `expected` (`tests/support/upstream.mjs`). */
     assertAsked: async (expected, message) => assertAsked(await requests(), expected, message),
     /** The same, for calls made at once, which may arrive in either order. */
@@ -232,12 +233,13 @@ async function routeOutbound(request, hosts) {
 /**
  * The usual suite: one simulator and one gateway for a whole test file,
  * the simulator reset before each test. `options(apiBase)` gives the
- * gateway's options. Returns `{ up, gw }`, filled in before the first test.
+ * gateway's options; `edition` is the simulator's. Returns `{ up, gw }`,
+ * filled in before the first test.
  */
-export function gatewaySuite(options = (apiBase) => ({ vars: baseVars(apiBase) })) {
+export function gatewaySuite(options = (apiBase) => ({ vars: baseVars(apiBase) }), { edition = "cloud" } = {}) {
   const suite = { up: null, gw: null };
   before(async () => {
-    suite.up = await startSimulator();
+    suite.up = await startSimulator({ edition });
     suite.gw = await startGateway(options(suite.up.apiBase));
   });
   after(async () => {

@@ -10,37 +10,48 @@
 // runtime adds, a new member of the simulator's record) never breaks a test.
 import assert from "node:assert/strict";
 
-/** Results the gateway asks each visitor search for. */
+/** Results the gateway asks each visitor search for (in the cloud; on premise none is documented). */
 export const SEARCH_MAX_RESULTS = 10;
+/** What `/readyz?upstream=1` searches for on premise: an own ID nobody has. */
+export const KEY_CHECK_QUERY = "id:upscope-gateway-key-check";
 
 const JSON_TYPE = "application/json";
 
 /**
- * The calls the gateway makes to the Upscope whose API base path is
- * `basePath` (the path of UPSCOPE_API_BASE, e.g. "/v1.3"), with `apiKey`.
- * Each returns `{ endpoint, method, path, query, headers, without, body? }`;
- * `body` is compared only when given.
+ * The calls the gateway makes to the Upscope `edition` ("cloud" or
+ * "on_premise") whose API base path is `basePath` (the path of
+ * UPSCOPE_API_BASE: "/v1.3", or an on-premise BASE_ENDPOINT such as
+ * "/cobrowsing"), with `apiKey`. Each returns
+ * `{ endpoint, method, path, query, headers, without, body? }`; `body` is
+ * compared only when given.
  */
-export function upscopeCalls({ basePath, apiKey }) {
+export function upscopeCalls({ edition = "cloud", basePath, apiKey }) {
+  const onPremise = edition === "on_premise";
+  // On premise: everything under <base>/api, the key as the bare Authorization header.
+  const root = onPremise ? `${basePath}/api` : basePath;
+  const key = onPremise ? { authorization: apiKey } : { "x-api-key": apiKey };
   const call = (endpoint, method, path, query, body) => ({
     endpoint,
     method,
-    path: basePath + path,
+    path: root + path,
     query,
-    // The key in X-Api-Key, and only there.
-    headers: { "x-api-key": apiKey, accept: JSON_TYPE, ...(method === "POST" ? { "content-type": JSON_TYPE } : {}) },
-    without: ["authorization"],
+    // The key in the edition's header, and only there.
+    headers: { ...key, accept: JSON_TYPE, ...(method === "POST" ? { "content-type": JSON_TYPE } : {}) },
+    without: [onPremise ? "x-api-key" : "authorization"],
     ...(body === undefined ? {} : { body }),
   });
+  const search = (query) => onPremise
+    ? call("search", "GET", "/visitors/list/search", [["q", query]])
+    : call("search", "GET", "/list", [["search", query], ["max_results", String(SEARCH_MAX_RESULTS)]]);
   return {
-    /** `GET /list?search=QUERY&max_results=10`. */
-    search: (query) => call("search", "GET", "/list", [["search", query], ["max_results", String(SEARCH_MAX_RESULTS)]]),
+    /** `GET /list?search=QUERY&max_results=10`; on premise `GET /visitors/list/search?q=QUERY`. */
+    search,
     /** `POST /visitors/:short_id/watch_url`, with `body` when the test names it. */
     watch: (shortId, body) => call("watch_url", "POST", `/visitors/${encodeURIComponent(shortId)}/watch_url`, [], body),
     /** `POST /proxy_sessions`, with `body` when the test names it. */
     proxy: (body) => call("proxy_sessions", "POST", "/proxy_sessions", [], body),
-    /** `/readyz?upstream=1`'s one authenticated read: `GET /usage`. */
-    keyCheck: () => call("usage", "GET", "/usage", []),
+    /** `/readyz?upstream=1`'s one authenticated read: `GET /usage`; on premise a search for nobody. */
+    keyCheck: () => (onPremise ? search(KEY_CHECK_QUERY) : call("usage", "GET", "/usage", [])),
   };
 }
 

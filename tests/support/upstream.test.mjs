@@ -22,6 +22,19 @@ test("the calls are written as the documented API spells them", () => {
   assert.equal(callLine(ask.keyCheck()), "GET /v1.3/usage");
 });
 
+test("on premise: under <base>/api, the documented search, the bare key and never X-Api-Key", () => {
+  const prem = upscopeCalls({ edition: "on_premise", basePath: "/cobrowsing", apiKey: "k-1" });
+  assert.equal(callLine(prem.search("id:alice+x@example.com")), "GET /cobrowsing/api/visitors/list/search?q=id%3Aalice%2Bx%40example.com");
+  assert.equal(callLine(prem.watch("s1")), "POST /cobrowsing/api/visitors/s1/watch_url");
+  assert.equal(callLine(prem.proxy()), "POST /cobrowsing/api/proxy_sessions");
+  assert.equal(callLine(prem.keyCheck()), "GET /cobrowsing/api/visitors/list/search?q=id%3Aupscope-gateway-key-check");
+  const sent = recorded("GET", "/cobrowsing/api/visitors/list/search", "?q=4821", { authorization: "k-1" });
+  assertAsked([sent], [prem.search("4821")]);
+  assert.throws(() => assertAsked([{ ...sent, headers: { ...sent.headers, "x-api-key": "k-1" } }], [prem.search("4821")]), assert.AssertionError);
+  assert.throws(() => assertAsked([{ ...sent, headers: { ...sent.headers, authorization: "Bearer k-1" } }], [prem.search("4821")]), assert.AssertionError);
+  assert.throws(() => assertAsked([SEARCH], [prem.search("id:alice")]), assert.AssertionError, "a cloud request is not an on-premise one");
+});
+
 test("what matches passes, whatever else the record holds", () => {
   assertAsked([SEARCH, WATCH], [ask.search("id:alice"), ask.watch("s1")]);
   assertAsked([SEARCH, WATCH], [ask.search("id:alice"), ask.watch("s1", { agent: { id: "a", name: "A" } })]);
