@@ -2,8 +2,6 @@
 //! from the env. (What a request needs is assembled from it once per
 //! isolate: `routes::runtime`.)
 
-use std::cell::RefCell;
-
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
@@ -27,29 +25,11 @@ pub fn deployed_version_id(env: &Env) -> Option<String> {
     Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
 }
 
-/// Vars and secrets cannot change under a running isolate's `env`, so each
-/// name is read from it once (a JS↔wasm crossing or two, and for an unset
-/// name a failing look-up) and remembered for as long as the same `env`
-/// object comes back; another `env` object starts afresh.
+/// Each name is one `Reflect.get` on the env. Nothing is remembered here:
+/// the runtime loads each group of settings once per isolate
+/// (`routes::runtime`), so only `/readyz`'s full check reads names again.
 impl Source for worker::Env {
     fn get(&self, name: &str) -> Option<String> {
-        /// The env object last seen, and each name read from it with its value.
-        type Remembered = (Option<JsValue>, Vec<(String, Option<String>)>);
-        thread_local! {
-            static READ: RefCell<Remembered> = const { RefCell::new((None, Vec::new())) };
-        }
-        let env: &JsValue = self.as_ref();
-        let remembered = READ.with_borrow_mut(|(seen, values)| {
-            if seen.as_ref() != Some(env) {
-                *seen = Some(env.clone());
-                values.clear();
-                return None;
-            }
-            values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-        });
-        if let Some(value) = remembered {
-            return value;
-        }
         // Read directly (one Reflect.get) rather than through var() and
         // object_var(): those cost several crossings, format an error for
         // every unset name, and pull serde_wasm_bindgen into the bundle.
@@ -63,8 +43,6 @@ impl Source for worker::Env {
             }
             None => None,
         };
-        let value = text.filter(|t| !t.trim().is_empty());
-        READ.with_borrow_mut(|(_, values)| values.push((name.to_owned(), value.clone())));
-        value
+        text.filter(|t| !t.trim().is_empty())
     }
 }
