@@ -89,14 +89,14 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
     let (framing, result) = match (&url, framing(route, &runtime.settings)) {
-        (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
-        (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
+        (Err(err), _) => (&NOBODY, Err(err.clone())),
+        (_, Err(err)) => (&NOBODY, Err(err)),
         (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &runtime, route, *query, &log).await),
     };
     // The launch confirmation is never framed, whatever the route allows:
     // in a frame, the page around it could have the agent click its button
     // unawares (an `AGENT_EMBED_ORIGINS` wildcard may cover anyone's site).
-    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { FrameAncestors::NONE } else { framing };
+    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { &NOBODY } else { framing };
     let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
@@ -119,7 +119,7 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         }
     };
     let status = answer.status;
-    let response = into_response(answer, &framing, &request_id)?;
+    let response = into_response(answer, framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
         method: &req.method,
@@ -149,14 +149,17 @@ fn retry_href(path: &str, query: Option<&str>) -> String {
     }
 }
 
-fn framing(route: Option<Route>, settings: &Settings<Env>) -> std::result::Result<FrameAncestors, GatewayError> {
+/// Pages nobody may frame.
+static NOBODY: FrameAncestors = FrameAncestors::NONE;
+
+fn framing(route: Option<Route>, settings: &Settings<Env>) -> std::result::Result<&FrameAncestors, GatewayError> {
     let pages = match route {
         Some(Route::Visitor) => FramedPages::Visitor,
         Some(Route::Agent) => FramedPages::Agent,
         Some(Route::View) => FramedPages::View,
-        Some(Route::Health | Route::Ready) | None => return Ok(FrameAncestors::NONE),
+        Some(Route::Health | Route::Ready) | None => return Ok(&NOBODY),
     };
-    settings.frame_ancestors(pages).cloned()
+    settings.frame_ancestors(pages)
 }
 
 async fn dispatch(
