@@ -86,6 +86,8 @@ function publicVisitor(v) {
 }
 
 export function createSimulator({ apiKey = DEV_API_KEY, gatewayUrl = null } = {}) {
+  /** The keys Upscope accepts: a new key and the old one both work until the old one is revoked. */
+  let keys = [apiKey];
   const state = { visitors: [], requests: [], faults: [], watches: new Map(), proxies: new Map() };
   const reset = () => {
     state.visitors = seedVisitors();
@@ -127,7 +129,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
 
   function authorised(req) {
     const header = req.headers["x-api-key"] ?? req.headers["authorization"]?.replace(/^Bearer\s+/i, "");
-    return header === apiKey;
+    return keys.includes(header);
   }
 
   async function readBody(req) {
@@ -345,6 +347,10 @@ read the lookup code out to an agent using the <a href="${escapeHtml(`${gatewayU
     },
     get apiBase() {
       return publicBase + API_PREFIX;
+    },
+    /** A key rotation at Upscope: from now on exactly these keys are accepted. */
+    acceptKeys(list) {
+      keys = [...list];
     },
     close() {
       server.closeAllConnections?.();
