@@ -24,7 +24,10 @@
 //   2. `wrangler triggers deploy`: the routes and Custom Domains of
 //      wrangler.toml (versions never change them), so a changed route applies.
 //   3. `wrangler versions upload --tag=<commit> --message=<subject>` (with
-//      SECRETS when given): the new version, serving nothing yet.
+//      SECRETS when given): the new version, serving nothing yet. It inherits
+//      its secrets from the newest uploaded version; when that is not the
+//      serving one (a returned rollout, whose secrets may have been turned
+//      away), .env.<env>'s are uploaded with it.
 //   4. `wrangler versions deploy <new>@0% <old>@100%`: the new version joins
 //      the deployment at 0%, which a version override needs, and the smoke
 //      check runs against it alone (Cloudflare-Workers-Version-Overrides:
@@ -49,7 +52,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { AUDIT_CONFIG_PATH, DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
 import { environmentSecretsFile, readSecretsFile } from "./lib/secrets-file.mjs";
-import { VERSION_ID, commit, currentDeployment, isGatewayVersion, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
+import { VERSION_ID, commit, currentDeployment, isGatewayVersion, latestVersion, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
 import { gatewaySecretNames } from "./check-config.mjs";
 import { credentials, smoke, table, target } from "./smoke.mjs";
 
@@ -234,7 +237,22 @@ async function rollout() {
   if (!triggers.ok) fail(`wrangler triggers deploy failed (exit ${triggers.status}): nothing was uploaded; ${old} still serves 100%`);
   if (!(await resolvable(base))) fail(`without a smoke check there is no gradual deploy: nothing was uploaded; ${old} still serves 100%`);
 
-  const uploaded = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...(values.secrets ? secretsUpload() : [])]);
+  // A new version inherits its secrets from the newest uploaded one. After a
+  // returned rollout that is not the serving version, and its secrets may be
+  // ones that were turned away (SECRETS= changed one): then the environment's
+  // own file sets them again.
+  let secretsArgs = values.secrets ? secretsUpload() : [];
+  const latest = latestVersion(env);
+  if (!values.secrets && latest.id && latest.id !== old) {
+    const inherits = `the newest uploaded version, ${latest.id}, is not the one serving (a returned rollout): a new version inherits its secrets`;
+    if (secretsPath) {
+      say(`${inherits}, so this one carries ${path.relative(ROOT, secretsPath)}'s`);
+      secretsArgs = secretsUpload();
+    } else {
+      say(`note: ${inherits}, which differ from ${old}'s if that rollout changed one; give SECRETS= to set them`);
+    }
+  }
+  const uploaded = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...secretsArgs]);
   const fresh = uploaded.ok && versionOf(uploaded, "version-upload");
   if (!fresh) fail(`wrangler versions upload failed (exit ${uploaded.status}${uploaded.ok ? ", no version id" : ""}): nothing was deployed; ${old} still serves 100%`);
   say(`uploaded version ${fresh} (tag ${tag})`);
@@ -243,7 +261,14 @@ async function rollout() {
   const restore = (why) => {
     if (!moved) fail(`${why}; traffic was never moved: ${old} still serves 100%`);
     say(`${why}: returning all traffic to ${old}`);
-    const back = wrangler(["versions", "deploy", `${old}@100%`, "-y", `--env=${env}`, `--message=make deploy: back to ${old}`]);
+    let back = wrangler(["versions", "deploy", `${old}@100%`, "-y", `--env=${env}`, `--message=make deploy: back to ${old}`]);
+    if (!back.ok) {
+      // Cloudflare refuses to return to a version whose secrets differ from the
+      // serving ones (SECRETS= changed one) unless confirmed, which only
+      // `wrangler rollback` does (-y): the old version runs with its old values.
+      say(`returning with wrangler rollback instead, which confirms a change of secrets: ${old} runs with the secrets it was deployed with`);
+      back = wrangler(["rollback", old, `--env=${env}`, "-y", `--message=make deploy: back to ${old}`]);
+    }
     if (!back.ok) fail(`${why}, and returning traffic to ${old} FAILED: run \`make rollback ENV=${env} VERSION=${old}\` now`);
     fail(`${why}; traffic returned to ${old} (100%). ${fresh} stays uploaded, serving nothing: to change a secret now, see make secret (docs/deploy.md, step 11)`);
   };

@@ -19,7 +19,8 @@
 //                          code that was turned away: patching it would ship
 //                          that code. Instead the serving code is uploaded
 //                          again from this checkout with the new value
-//                          (versions upload --secrets-file), when the checkout
+//                          (versions upload --secrets-file, with .env.<env>'s
+//                          other secrets), when the checkout
 //                          is that code (the serving version's tag names its
 //                          commit); otherwise nothing changes and this says
 //                          which commit to check out.
@@ -115,8 +116,11 @@ if (latest.id === serving) {
     const how = sha ? `check out the serving code (git checkout ${sha}) and run this again` : `the serving version names no commit (tag "${tag}"): deploy a fixed version with make deploy ENV=${env} SECRETS=<file with ${name}>`;
     fail(`${what}. So nothing was changed: ${how}`);
   }
-  say(`${what}: uploading the serving code (${sha}, this checkout) again, with the new ${name}`);
-  const upload = secretsFileFor({ [name]: value });
+  // The upload inherits the other secrets from the newest version, the one
+  // turned away: .env.<env>'s are uploaded with it, so they are the known ones.
+  const known = Object.fromEntries(Object.entries(stored).filter(([n]) => names.includes(n)));
+  say(`${what}: uploading the serving code (${sha}, this checkout) again, with the new ${name}${Object.keys(known).length ? ` and .env.${env}'s other secrets` : ""}`);
+  const upload = secretsFileFor({ ...known, [name]: value });
   const up = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=make secret: ${name}, on ${sha}'s code`, `--secrets-file=${upload.file}`]);
   upload.remove();
   fresh = up.ok && up.outputs.find((o) => o.type === "version-upload")?.version_id;
