@@ -70,23 +70,24 @@ const checks = {
   VISITOR_PAGES: (v) => {
     const pages = list(v);
     if (!pages.length) return "at least one page URL";
-    for (const page of pages) {
+    // A reason names the entry by its place, never its text: a pasted URL may carry a token.
+    for (const [i, page] of pages.entries()) {
       let url;
       try {
         url = new URL(page);
       } catch {
-        return `${page} is not an absolute URL`;
+        return `absolute http(s) URLs: page ${i + 1} is not one`;
       }
-      if (!["https:", "http:"].includes(url.protocol)) return `${page} is not an http(s) URL`;
-      if (url.username || url.password || url.search || url.hash) return `${page}: no user name, password, query or fragment`;
+      if (!["https:", "http:"].includes(url.protocol)) return `absolute http(s) URLs: page ${i + 1} is not one`;
+      if (url.username || url.password || url.search || url.hash) return `URLs with no user name, password, query or fragment: page ${i + 1} has one`;
     }
     return null;
   },
   EMBED_ORIGINS: (v) => {
     const origins = list(v);
     if (!origins.length) return "at least one origin, such as https://shop.example.com";
-    const bad = origins.find((o) => o !== "'self'" && !/^https?:\/\/(?:\*\.)?[a-z0-9.-]+(?::\d{1,5})?$/i.test(o));
-    return bad ? `${bad} is not an origin (scheme and host only, e.g. https://shop.example.com)` : null;
+    const bad = origins.findIndex((o) => o !== "'self'" && !/^https?:\/\/(?:\*\.)?[a-z0-9.-]+(?::\d{1,5})?$/i.test(o));
+    return bad >= 0 ? `origins (scheme and host only, e.g. https://shop.example.com): entry ${bad + 1} is not one` : null;
   },
   AGENT_AUTH: (v) => (["signed-link", "access"].includes(v) ? null : "signed-link or access"),
   ACCESS_TEAM_DOMAIN: (v) => (/^[a-z0-9-]+\.cloudflareaccess\.com$/.test(v) ? null : "your team's <name>.cloudflareaccess.com"),
