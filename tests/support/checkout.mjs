@@ -3,12 +3,12 @@
 // on a copy with a git history of its own and never touch the real checkout.
 //
 // The copy has every file git would see (tracked, and new files not
-// ignored) as they are now, committed once; node_modules and target are
-// links to this checkout's (the same toolchain and caches); build/ is copied
+// ignored) as they are now, committed once; node_modules' packages are
+// links to this checkout's (the same toolchain); build/ is copied
 // last, so `make build` finds it newer than the sources it was built from
 // (the tests run after `make build`, as `make test` does).
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
@@ -33,10 +33,17 @@ export function makeCheckout(prefix = "gateway-checkout-") {
       if (err.code !== "ENOENT") throw err; // a tracked file deleted in the working tree
     }
   }
-  // The same npm packages; a Cargo target folder of the copies' own (kept
+  // The same npm packages, each linked, but a .node-bin of its own: setup
+  // points .node-bin/node at the copy's own path, which must not replace
+  // this checkout's link. A Cargo target folder of the copies' own (kept
   // between runs), as Cargo's records name the source files' paths and two
   // trees must never share one.
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  mkdirSync(path.join(dir, "node_modules"));
+  for (const entry of readdirSync(path.join(ROOT, "node_modules"))) {
+    if (entry !== ".node-bin") symlinkSync(path.join(ROOT, "node_modules", entry), path.join(dir, "node_modules", entry));
+  }
+  mkdirSync(path.join(dir, "node_modules", ".node-bin"));
+  symlinkSync(realpathSync(path.join(ROOT, "node_modules", ".node-bin", "node")), path.join(dir, "node_modules", ".node-bin", "node"));
   mkdirSync(path.join(ROOT, "target", "checkouts"), { recursive: true });
   symlinkSync(path.join(ROOT, "target", "checkouts"), path.join(dir, "target"));
   cpSync(path.join(ROOT, "build"), path.join(dir, "build"), { recursive: true, preserveTimestamps: false });
@@ -57,13 +64,13 @@ export function makeCheckout(prefix = "gateway-checkout-") {
       return run("rev-parse", "--short=12", "HEAD");
     },
     /**
-     * `make args` in the copy, with `env` over a clean environment (see
-     * cleanEnvironment); resolves to { status, output } (stdout and stderr,
-     * interleaved). Killed after `timeoutMs`.
+     * `command args` in the copy, with `env` over a clean environment (see
+     * cleanEnvironment) and `input` on stdin; resolves to { status, output }
+     * (stdout and stderr, interleaved). Killed after `timeoutMs`.
      */
-    make(args, { env = {}, timeoutMs = 230_000 } = {}) {
+    exec(command, args, { env = {}, input = "", timeoutMs = 230_000 } = {}) {
       return new Promise((resolve) => {
-        const child = spawn("make", ["--no-print-directory", ...args], { cwd: dir, env: { ...cleanEnvironment(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { cwd: dir, env: { ...cleanEnvironment(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
         let output = "";
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
@@ -72,7 +79,20 @@ export function makeCheckout(prefix = "gateway-checkout-") {
           clearTimeout(timer);
           resolve({ status: signal ? `killed by ${signal} after ${timeoutMs} ms` : status, output });
         });
+        child.stdin.end(input);
       });
+    },
+    /**
+     * `node script args` in the copy, with the PATH its Makefile sets (its
+     * Node, its wrangler, cargo's tools); options as exec's.
+     */
+    node(script, args, options = {}) {
+      const PATH = [path.join(dir, "node_modules/.node-bin"), path.join(dir, "node_modules/.bin"), path.join(os.homedir(), ".cargo/bin"), cleanEnvironment().PATH].join(path.delimiter);
+      return this.exec(path.join(dir, "node_modules/.node-bin/node"), [script, ...args], { ...options, env: { PATH, ...options.env } });
+    },
+    /** `make args` in the copy (a failing make exits 2); options as exec's. */
+    make(args, options) {
+      return this.exec("make", ["--no-print-directory", ...args], options);
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
