@@ -184,6 +184,8 @@ export class Edge {
       res.end(`No Worker is routed to ${host} on this account (Cloudflare API stand-in).\n`);
       return;
     }
+    // The runtime first (it rebuilds after a change), then the choice: the version chosen is loaded.
+    await this.runtime.ready();
     const choice = this.chooseVersion(script, req.headers);
     if (!choice) {
       record.status = 503;

@@ -19,7 +19,8 @@ export const refuse = {
   // ── authentication ──
   authentication: () => error(401, 10000, "Authentication error"),
   // ── Workers: scripts and versions ──
-  workerNotFound: () => error(404, 10007, "This Worker does not exist on your account."),
+  // Cloudflare's words in workers-sdk#3367.
+  workerNotFound: () => error(404, 10007, "workers.api.error.script_not_found"),
   serviceNotFound: () => error(404, 10090, "workers.api.error.service_not_found"),
   versionNotFound: (id) => error(404, 10225, `The requested version ${id} does not exist. (assumed wording)`),
   noVersions: () => error(400, 10222, "There are currently no uploaded versions of this Worker."),

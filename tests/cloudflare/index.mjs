@@ -21,7 +21,7 @@
 //   env          what to add to a wrangler process's environment:
 //                CLOUDFLARE_API_BASE_URL, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
 //                WRANGLER_SEND_METRICS=false, WRANGLER_SEND_ERROR_REPORTS=false,
-//                WRANGLER_HIDE_BANNER=true, WRANGLER_LOG_PATH (a temp folder),
+//                WRANGLER_HIDE_BANNER=true, WRANGLER_LOG_PATH and TMPDIR (temp folders),
 //                HTTPS_PROXY/HTTP_PROXY (the API server itself, which records
 //                and refuses anything sent off loopback: see internetAttempts),
 //                NO_PROXY=127.0.0.1,localhost,::1
@@ -30,6 +30,7 @@
 //     caFile                the CA certificate (PEM) every edge certificate chains to
 //     spkiHash              base64 SHA-256 of the edge's key (Chromium's SPKI allow-list)
 //     hostResolverRules(h)  Chromium --host-resolver-rules value mapping host(s) h to the edge
+//                           (h: a name, "*.zone", or a list of them; the same for the two below)
 //     chromiumArgs(h)       [--host-resolver-rules=…, --ignore-certificate-errors-spki-list=…]
 //     nodeEnv(h)            env for a Node process to reach https://<h>/ at the edge
 //                           (NODE_OPTIONS preload, NODE_EXTRA_CA_CERTS, …); h may be "*.zone"
@@ -52,7 +53,7 @@
 //   requests     every API call: { method, path, query } (bodies never: they carry secrets)
 //   internetAttempts  requests wrangler sent through the proxy: { method, target }
 //   close()      stops everything and deletes the temporary folder
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Account, fingerprint, publicBinding } from "./account.mjs";
@@ -85,6 +86,10 @@ export async function startCloudflareApi({
   const apiBaseUrl = `http://127.0.0.1:${api.port}${API_PREFIX}`;
   const proxy = `http://127.0.0.1:${api.port}`;
   const logDir = path.join(dir, "wrangler-logs");
+  // wrangler's temporary files, and the npm update check's cache (update-check keeps it in the
+  // temp folder): a cache another process wrote must not decide whether wrangler goes online.
+  const tmpDir = path.join(dir, "tmp");
+  mkdirSync(tmpDir);
 
   const state = () => ({
     plan: account.plan,
@@ -127,6 +132,7 @@ export async function startCloudflareApi({
       WRANGLER_SEND_ERROR_REPORTS: "false",
       WRANGLER_HIDE_BANNER: "true",
       WRANGLER_LOG_PATH: logDir,
+      TMPDIR: tmpDir,
       HTTPS_PROXY: proxy,
       HTTP_PROXY: proxy,
       NO_PROXY: "127.0.0.1,localhost,::1",

@@ -51,7 +51,7 @@ export class Runtime {
     this.logs = [];
     /** Analytics Engine data points: { dataset, script, version, point }. */
     this.dataPoints = [];
-    /** Which Miniflare Worker serves each deployed version: "<script>/<version id>" → worker name. */
+    /** The Miniflare Worker names of the versions loaded now (workerName(script, version)). */
     this.loaded = new Set();
   }
 
