@@ -34,12 +34,11 @@
 // its content changes. A second run changes nothing unless a variable (or
 // an answer) asks for a different value. Ends with `make check`'s check.
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_PATH, DEPLOY_ENVS, PLACEHOLDER, ROOT, readEnv } from "./lib/wrangler-config.mjs";
-import { formatSecrets, readSecretsFile } from "./lib/secrets-file.mjs";
+import { committable, formatSecrets, readSecretsFile } from "./lib/secrets-file.mjs";
 import { editTable, tomlString } from "./lib/toml-edit.mjs";
 import { ask, askSecret, askYesNo, interactive } from "./lib/prompt.mjs";
 import { checkEnvironment } from "./check-config.mjs";
@@ -264,8 +263,7 @@ function writeSecrets(secrets) {
 
 /** Refuses to write secrets to a file git would commit. */
 function ignoredByGit(file) {
-  const run = spawnSync("git", ["check-ignore", "--quiet", "--", file], { cwd: ROOT });
-  if (run.status === 1) stop(`${path.relative(ROOT, file)} is not git-ignored: add .env* to .gitignore first; nothing was written`);
+  if (committable(file)) stop(`${path.relative(ROOT, file)} is not git-ignored: add .env* to .gitignore first; nothing was written`);
 }
 
 main().catch((err) => stop(err.message));

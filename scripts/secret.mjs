@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import { chmodSync, existsSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
-import { environmentSecretsFile, formatSecrets, readSecretsFile } from "./lib/secrets-file.mjs";
+import { committable, environmentSecretsFile, formatSecrets, readSecretsFile } from "./lib/secrets-file.mjs";
 import { askSecret, interactive } from "./lib/prompt.mjs";
 import { checkoutIs, currentDeployment, latestVersion, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
 import { gatewaySecretNames } from "./check-config.mjs";
@@ -53,6 +53,7 @@ const WAIT_MS = Number(process.env.SECRET_WAIT_SECONDS ?? 600) * 1000;
 const SETTLE_MS = Number(process.env.DEPLOY_SETTLE_SECONDS ?? 30) * 1000;
 
 const file = environmentSecretsFile(env) ?? path.join(ROOT, `.env.${env}`);
+if (committable(file)) fail(`.env.${env} is not git-ignored: add .env* to .gitignore first; nothing was changed`, 2);
 let stored = {};
 try {
   stored = existsSync(file) ? readSecretsFile(file) : {};

@@ -16,6 +16,7 @@
 // and what is wrong in general, never with a name's value or a fragment of
 // the line: JSON.parse's own messages quote the text around the fault, which
 // is where the secret is, so JSON is read by the small reader below instead.
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./wrangler-config.mjs";
@@ -56,6 +57,11 @@ export function readSecretsFile(file) {
 export function environmentSecretsFile(env) {
   const file = path.join(ROOT, `.env.${env}`);
   return existsSync(file) ? file : undefined;
+}
+
+/** Whether git would commit `file` (false outside a git checkout, or when it is ignored). */
+export function committable(file) {
+  return spawnSync("git", ["check-ignore", "--quiet", "--", file], { cwd: ROOT }).status === 1;
 }
 
 /** The file as KEY=value lines, the format wrangler's `.env` reader takes. */
