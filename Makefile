@@ -1,5 +1,6 @@
 # The two front-door commands are `make dev` and `make test` (see README.md);
-# deploying is `make check ENV=…`, `make deploy ENV=…` and `make rollback ENV=…`
+# deploying is `make init ENV=…` once, then `make deploy ENV=…` (which runs
+# `make check ENV=…`), `make rollback ENV=…` and `make secret ENV=… NAME=…`
 # (docs/deploy.md).
 #
 # Node: setup links node_modules/.node-bin/node to the system Node when it is
@@ -12,9 +13,14 @@ export WRANGLER_SEND_METRICS := false
 # The environment `check` and `deploy` act on (staging or production).
 ENV ?=
 # Optional: a file of that environment's secrets (KEY=value lines or JSON,
-# as `wrangler deploy --secrets-file` takes). Without it, `check` asks
-# `wrangler secret list` which secrets are set.
+# as `wrangler deploy --secrets-file` takes). Without it, check, smoke and
+# the first deploy read .env.$(ENV) (make init writes it); `check` asks
+# `wrangler secret list` when there is none. `deploy` uploads SECRETS with
+# every version; .env.$(ENV) only with the first.
 SECRETS ?=
+# `make secret`: which secret (its value from the environment variable of
+# that name, else asked without echo).
+NAME ?=
 # The traffic steps of a gradual deploy, in percent, ending at 100.
 STEPS ?=
 # `make rollback`: the version to return to (default: the one before).
@@ -31,7 +37,7 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration check deploy rollback smoke bench stats
+.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration login init check deploy rollback secret smoke bench stats
 
 setup:
 	@scripts/setup.sh
@@ -73,24 +79,42 @@ test-unit:
 test-integration: build build-dev setup-browser setup-bench
 	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
 
-## Checks ENV's settings with the Worker's own settings code; one line per problem.
-check: setup
-	@node scripts/check-config.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders) $(if $(CONFIG),--config "$(CONFIG)")
+## Signs in to Cloudflare: `wrangler login` (a browser), unless signed in already or CLOUDFLARE_API_TOKEN is set.
+login: setup
+	@if wrangler whoami 2>&1 | grep -q "You are not authenticated"; then wrangler login; fi
+	@wrangler whoami
 
-## check, build, then a gradual rollout (scripts/deploy.mjs): `wrangler versions upload`, a smoke check
-## of the new version through a version override, then traffic in STEPS (default 10,100), smoke-checked
-## at each; any failure returns traffic to the previous version. DRY_RUN=1 builds and validates offline.
+## Sets ENV up for its first deploy (scripts/init.mjs): asks, or takes as variables (GATEWAY_HOST, VISITOR_PAGES,
+## EMBED_ORIGINS, AGENT_AUTH, ACCESS_TEAM_DOMAIN, ACCESS_AUD, UPSCOPE_API_KEY, …), the host name, the page(s)
+## /visitor opens, the site that embeds it and how agents sign in; writes them into wrangler.toml's [env.ENV],
+## and the secrets (generated, and the API key) into .env.ENV, mode 0600. A second run changes nothing unless asked.
+init: setup
+	@node scripts/init.mjs --env="$(ENV)"
+
+## Checks ENV's settings (and audit/wrangler.toml's) with the Worker's own settings code; one line per problem.
+check: setup
+	@node scripts/check-config.mjs --env="$(ENV)" $(if $(SECRETS),--secrets="$(SECRETS)") $(if $(ALLOW_PLACEHOLDERS),--allow-placeholders) $(if $(CONFIG),--config="$(CONFIG)")
+
+## check, build, the audit Tail Worker and its migrations, then (scripts/deploy.mjs) the first deploy with its
+## secrets and custom domain, or a gradual rollout: `wrangler versions upload`, a smoke check of the new version
+## through a version override, then traffic in STEPS (default 10,100), smoke-checked at each; any failure
+## returns traffic to the previous version. DRY_RUN=1 builds and validates offline.
 deploy: check build
-	@node scripts/deploy.mjs --env "$(ENV)" $(if $(SECRETS),--secrets "$(SECRETS)") $(if $(STEPS),--steps "$(STEPS)") $(if $(DRY_RUN),--dry-run)
+	@node scripts/deploy.mjs --env="$(ENV)" $(if $(SECRETS),--secrets="$(SECRETS)") $(if $(STEPS),--steps="$(STEPS)") $(if $(DRY_RUN),--dry-run)
+
+## Changes ENV's secret NAME where it serves (scripts/secret.mjs: `wrangler versions secret put`, or the serving code
+## uploaded again after a failed rollout), deploys it at 100%, records it in .env.ENV, then a smoke check.
+secret: setup
+	@node scripts/secret.mjs --env="$(ENV)" --name="$(NAME)"
 
 ## `wrangler rollback` (to VERSION, or the version before), then a smoke check of the version serving.
 rollback: setup
-	@node scripts/deploy.mjs --env "$(ENV)" --rollback $(if $(VERSION),--version "$(VERSION)")
+	@node scripts/deploy.mjs --env="$(ENV)" --rollback $(if $(VERSION),--version="$(VERSION)")
 
 ## Every flow end to end from Chromium (scripts/smoke.mjs): the local `make dev` gateway by default,
 ## ENV=staging|production for that environment's URL (or SMOKE_URL), URL=https://… for any gateway.
 smoke: setup setup-browser
-	@node scripts/smoke.mjs $(if $(ENV),--env "$(ENV)") $(if $(URL),--url "$(URL)") $(if $(SECRETS),--secrets "$(SECRETS)")
+	@node scripts/smoke.mjs $(if $(ENV),--env="$(ENV)") $(if $(URL),--url="$(URL)") $(if $(SECRETS),--secrets="$(SECRETS)")
 
 ## ENV's numbers from its METRICS Analytics Engine dataset (docs/metrics.sql): requests, 4xx/5xx rates,
 ## p50/p95 per route, upstream failures by cause, sessions per hour. SINCE=24h (or 90m, 7d).

@@ -39,8 +39,9 @@ export function recordsQuery(watcher) {
 
 /** One watcher's records from the audit D1 database of `env`, through wrangler. */
 export function findRecords(watcher, { env, local = false, persistTo } = {}) {
-  const args = ["d1", "execute", "AUDIT_DB", "--env", env, "--config", AUDIT_CONFIG, "--json", "--command", recordsQuery(watcher)];
-  args.push(...(local ? ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])] : ["--remote"]));
+  // Every value as --flag=value: one starting with - would otherwise be read as a flag.
+  const args = ["d1", "execute", "AUDIT_DB", `--env=${env}`, `--config=${AUDIT_CONFIG}`, "--json", `--command=${recordsQuery(watcher)}`];
+  args.push(...(local ? ["--local", ...(persistTo ? [`--persist-to=${persistTo}`] : [])] : ["--remote"]));
   const run = spawnSync("wrangler", args, { cwd: ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   if (run.status !== 0) throw new Error(`wrangler d1 execute failed: ${(run.stderr || run.stdout).trim().split("\n").slice(-3).join(" ")}`);
   const [answer] = JSON.parse(run.stdout);

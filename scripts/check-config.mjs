@@ -14,32 +14,26 @@
 // the names `wrangler secret list --env <env>` reports (then a stand-in
 // value is checked and a secret's length cannot be).
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { readEnv, DEPLOY_ENVS, PLACEHOLDER, ROOT } from "./lib/wrangler-config.mjs";
+import { readEnv, AUDIT_CONFIG_PATH, DEPLOY_ENVS, PLACEHOLDER, ROOT } from "./lib/wrangler-config.mjs";
+import { environmentSecretsFile, readSecretsFile } from "./lib/secrets-file.mjs";
 
-/** Names that must never appear in [vars]: they are secrets. */
-export const SECRET_NAMES = ["UPSCOPE_API_KEY", "AGENT_LINK_SECRET", "VISITOR_LINK_SECRET"];
-
-/** KEY=value lines (comments, blank lines, optional quotes) or a JSON object. */
-export function parseSecretsFile(text) {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    const json = JSON.parse(trimmed);
-    return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, String(v)]));
-  }
-  const secrets = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) throw new Error(`a line in the secrets file is not NAME=value (line ${text.split(/\r?\n/).indexOf(raw) + 1})`);
-    let value = m[2];
-    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    secrets[m[1]] = value;
-  }
-  return secrets;
+let secretNames;
+/**
+ * Every secret the gateway reads, from its own list (`settings::names::SECRETS`,
+ * printed by `check-config --secret-names`): none may be a var, and only
+ * these are uploaded from a secrets file.
+ */
+export function gatewaySecretNames() {
+  if (secretNames) return secretNames;
+  const run = spawnSync("cargo", ["run", "--quiet", "--bin", "check-config", "--", "--secret-names"], { cwd: ROOT, encoding: "utf8" });
+  if (run.error || run.status !== 0) throw new Error(`the native settings check could not run: ${run.error?.message ?? run.stderr.trim()}`);
+  secretNames = run.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (!secretNames.includes("UPSCOPE_API_KEY")) throw new Error("check-config --secret-names printed no UPSCOPE_API_KEY");
+  return secretNames;
 }
 
 /**
@@ -49,7 +43,7 @@ export function parseSecretsFile(text) {
  * the problems `readiness` finds in its vars and secrets. Returns
  * `{ problems, notes, features }`.
  */
-export async function checkEnvironment(env, { secrets, secretNames, allowPlaceholders = false, configPath } = {}) {
+export async function checkEnvironment(env, { secrets, secretNames, allowPlaceholders = false, configPath, auditConfigPath = AUDIT_CONFIG_PATH } = {}) {
   const problems = [];
   const notes = [];
   if (!DEPLOY_ENVS.includes(env)) {
@@ -78,11 +72,12 @@ export async function checkEnvironment(env, { secrets, secretNames, allowPlaceho
       `${section} keeps Workers Logs' invocation logs on: they would store every request's full URL (uniqueid=, viewer_id=, agent names, link signatures); add invocation_logs = false under [env.${env}.observability.logs]`,
     );
   }
+  problems.push(...(await auditProblems(env, config, auditConfigPath)));
   if (!(config.analytics_engine_datasets ?? []).some((d) => d.binding === "METRICS")) {
     notes.push(`${section} binds no METRICS Analytics Engine dataset: the gateway writes no metrics there`);
   }
-  for (const name of SECRET_NAMES) {
-    if (name in vars) problems.push(`${name} is a secret but ${section} sets it in [vars]: remove it and run wrangler secret put ${name} --env ${env}`);
+  for (const name of gatewaySecretNames()) {
+    if (Object.hasOwn(vars, name)) problems.push(`${name} is a secret but ${section} sets it in [vars]: remove it there and keep it in .env.${env} (make secret ENV=${env} NAME=${name})`);
   }
   if (String(vars.AGENT_AUTH ?? "").trim() === "none" || "ALLOW_UNAUTHENTICATED_AGENTS" in vars) {
     problems.push(`${section} lets agents in unauthenticated (AGENT_AUTH=none / ALLOW_UNAUTHENTICATED_AGENTS): local testing only`);
@@ -99,7 +94,7 @@ export async function checkEnvironment(env, { secrets, secretNames, allowPlaceho
   }
   const missing = required.filter((name) => !String(given[name] ?? "").trim());
   for (const name of missing) {
-    problems.push(`the secret ${name} is not set for ${env}: wrangler secret put ${name} --env ${env}`);
+    problems.push(`the secret ${name} is not set for ${env}: make secret ENV=${env} NAME=${name} (or make init ENV=${env})`);
   }
   const settings = { ...vars };
   for (const [name, value] of Object.entries(given)) settings[name] = value;
@@ -110,6 +105,48 @@ export async function checkEnvironment(env, { secrets, secretNames, allowPlaceho
     problems.push(line);
   }
   return { problems, notes, features: native.features };
+}
+
+/**
+ * The problems of the audit trail's Tail Worker for `env` (audit/wrangler.toml),
+ * which the first deploy deploys before the gateway: it must exist, be the
+ * Worker the gateway's tail_consumers names, bind its D1 database by name
+ * (an id, if any, must be real: the first deploy creates the database and
+ * needs none), have its migrations, and keep invocation logs off.
+ */
+export async function auditProblems(env, gateway, auditConfigPath = AUDIT_CONFIG_PATH) {
+  const where = `${path.relative(ROOT, auditConfigPath) || auditConfigPath} [env.${env}]`;
+  let audit;
+  try {
+    audit = await readEnv(env, auditConfigPath);
+  } catch (err) {
+    return [`${where}: ${err.message}`];
+  }
+  const problems = [];
+  const consumers = (gateway.tail_consumers ?? []).map((c) => c.service);
+  if (!consumers.includes(audit.name)) {
+    problems.push(`[env.${env}] tail_consumers does not name the audit Worker ${audit.name} of ${where}: the audit trail would receive nothing`);
+  }
+  const db = (audit.d1_databases ?? []).find((d) => d.binding === "AUDIT_DB");
+  if (!db) problems.push(`${where} binds no AUDIT_DB D1 database`);
+  else {
+    if (!db.database_name) problems.push(`${where}: the AUDIT_DB database needs a database_name (the first deploy creates it by that name)`);
+    if (String(db.database_id ?? "").includes(PLACEHOLDER)) {
+      problems.push(`${where}: the AUDIT_DB database_id is still a placeholder (${PLACEHOLDER}): delete the line (the first deploy creates the database by name) or paste the real id`);
+    }
+    const migrations = path.resolve(path.dirname(auditConfigPath), db.migrations_dir ?? "migrations");
+    if (!existsSync(migrations) || !readdirSync(migrations).some((f) => f.endsWith(".sql"))) {
+      problems.push(`${where}: no migrations in ${path.relative(ROOT, migrations)}: the audit table would never be created`);
+    }
+  }
+  if (audit.observability?.logs?.invocation_logs !== false) {
+    problems.push(`${where} keeps Workers Logs' invocation logs on: add invocation_logs = false under its [env.${env}.observability.logs]`);
+  }
+  const retention = audit.vars?.AUDIT_RETENTION_DAYS;
+  if (retention !== undefined && !/^\d+$/.test(String(retention).trim())) {
+    problems.push(`${where}: AUDIT_RETENTION_DAYS must be a whole number of days (0 keeps records for good)`);
+  }
+  return problems;
 }
 
 /** Runs `readiness` natively (src/bin/check-config.rs) over `settings`. */
@@ -132,7 +169,7 @@ export function runNativeCheck(settings) {
 
 /** The names of the secrets set on the deployed Worker (needs login and network). */
 function deployedSecretNames(env) {
-  const run = spawnSync("wrangler", ["secret", "list", "--env", env, "--format", "json"], { cwd: ROOT, encoding: "utf8" });
+  const run = spawnSync("wrangler", ["secret", "list", `--env=${env}`, "--format=json"], { cwd: ROOT, encoding: "utf8" });
   if (run.status !== 0) return null;
   try {
     return JSON.parse(run.stdout).map((s) => s.name);
@@ -153,8 +190,10 @@ async function main() {
   const env = values.env;
   let secrets;
   let secretNames;
-  if (values.secrets) {
-    secrets = parseSecretsFile(readFileSync(values.secrets, "utf8"));
+  const secretsFile = values.secrets || (DEPLOY_ENVS.includes(env) ? environmentSecretsFile(env) : undefined);
+  if (secretsFile) {
+    secrets = readSecretsFile(secretsFile);
+    if (!values.secrets) console.log(`check ${env}: note: secrets from ${path.relative(ROOT, secretsFile)}`);
   } else if (DEPLOY_ENVS.includes(env)) {
     secretNames = deployedSecretNames(env);
     if (!secretNames) {

@@ -1,42 +1,61 @@
 // `make deploy ENV=<staging|production> [SECRETS=file] [STEPS=10,100] [DRY_RUN=1]`,
-// after `make check` and `make build`: a gradual rollout with Worker versions,
-// proven by the smoke check (scripts/smoke.mjs) before each shift of traffic.
+// after `make check` and `make build`; and `make rollback`.
 //
+// Every deploy starts with the audit trail's Tail Worker (audit/wrangler.toml),
+// which the gateway's tail_consumers names and which must exist first: its D1
+// migrations (`wrangler d1 migrations apply AUDIT_DB --remote`), then
+// `wrangler deploy` of it. On the first deploy its database does not exist
+// yet: then the deploy creates it (wrangler's automatic provisioning, by the
+// database_name in the config) and the migrations follow.
+//
+// The first deploy of the gateway (no Worker yet, or one that is not a
+// deploy of this gateway: the placeholder `wrangler secret put` creates for a
+// Worker that does not exist, whose version binds nothing but secrets) is
+// `wrangler deploy` with the environment's secrets in the same upload
+// (`--secrets-file`: SECRETS, else .env.<env> from `make init`, filtered to
+// the secrets the gateway reads; SMOKE_* and anything else stay local). It
+// creates the KV namespace (automatic provisioning), the routes and the
+// Custom Domain, then the smoke check runs (or, while the host does not
+// resolve yet, a note to run `make smoke` later).
+//
+// Every later deploy is a gradual rollout with Worker versions, proven by the
+// smoke check (scripts/smoke.mjs) before each shift of traffic:
 //   1. `wrangler deployments status --json`: the version serving now (old).
-//   2. `wrangler versions upload --tag <commit> --message <subject>`: the new
-//      version, serving nothing yet.
-//   3. `wrangler versions deploy <new>@0% <old>@100%`: the new version joins
+//   2. `wrangler triggers deploy`: the routes and Custom Domains of
+//      wrangler.toml (versions never change them), so a changed route applies.
+//   3. `wrangler versions upload --tag=<commit> --message=<subject>` (with
+//      SECRETS when given): the new version, serving nothing yet. It inherits
+//      its secrets from the newest uploaded version; when that is not the
+//      serving one (a returned rollout, whose secrets may have been turned
+//      away), .env.<env>'s are uploaded with it.
+//   4. `wrangler versions deploy <new>@0% <old>@100%`: the new version joins
 //      the deployment at 0%, which a version override needs, and the smoke
-//      check runs against it alone (header Cloudflare-Workers-Version-Overrides:
+//      check runs against it alone (Cloudflare-Workers-Version-Overrides:
 //      <worker>="<new>"), requiring /readyz to report version_id <new>.
-//   4. For each step (STEPS, default 10,100): `wrangler versions deploy
+//   5. For each step (STEPS, default 10,100): `wrangler versions deploy
 //      <new>@N% <old>@(100-N)%`, then the smoke check again: through the
-//      override below 100%, and at 100% without it, so it proves that plain
-//      traffic reaches <new>.
+//      override below 100%, and at 100% without it.
 //   Any failure returns all traffic to <old> (`wrangler versions deploy
 //   <old>@100%`) and says so; the exit status is then 1.
 //
-// A Worker with no deployment yet (the first deploy) gets `wrangler deploy`,
-// which also creates its routes and custom domain, then the smoke check (or,
-// while its host does not resolve yet, a note to run `make smoke` later).
 // `--rollback [--version <id>]` is `make rollback`: `wrangler rollback`, then
 // the smoke check of whichever version then serves.
 // `--dry-run` uploads nothing: `wrangler versions upload --dry-run` builds
 // and validates the version offline.
 //
 // The smoke URL is SMOKE_URL when set, else the environment's first custom
-// domain in wrangler.toml. WRANGLER names the wrangler to run (default: the
-// one on PATH; the tests point it at a stand-in).
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+// domain in wrangler.toml.
 import { lookup } from "node:dns/promises";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
+import { AUDIT_CONFIG_PATH, DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
+import { environmentSecretsFile, readSecretsFile } from "./lib/secrets-file.mjs";
+import { VERSION_ID, commit, currentDeployment, isGatewayVersion, latestVersion, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
+import { gatewaySecretNames } from "./check-config.mjs";
 import { credentials, smoke, table, target } from "./smoke.mjs";
 
-const WRANGLER = process.env.WRANGLER || "wrangler";
 /** How long a smoke check waits for a new deployment to reach the location it asks. */
 const SETTLE_MS = Number(process.env.DEPLOY_SETTLE_SECONDS ?? 30) * 1000;
 
@@ -56,6 +75,7 @@ const fail = (line, status = 1) => {
   say(line);
   process.exit(status);
 };
+const wrangler = (args, options) => run(args, { show: say, ...options });
 if (!DEPLOY_ENVS.includes(env)) {
   console.error(`deploy: ENV must be one of ${DEPLOY_ENVS.join(", ")} (got "${env}")`);
   process.exit(2);
@@ -72,65 +92,32 @@ function parseSteps(text) {
 const steps = parseSteps(values.steps);
 if (!steps) fail(`STEPS must be ascending percentages from 1 to 100 ending at 100, e.g. 10,50,100 (got "${values.steps}")`, 2);
 if (values.version && !values.rollback) fail("VERSION is for make rollback only", 2);
+if (values.version && !VERSION_ID.test(values.version)) fail(`VERSION must be a version id as wrangler versions list prints it (got "${values.version}")`, 2);
+
+// The secrets file: SECRETS, else .env.<env>; read once, here, by the one reader.
+const secretsPath = values.secrets || environmentSecretsFile(env);
+let fileSecrets = {};
+try {
+  fileSecrets = secretsPath ? readSecretsFile(secretsPath) : {};
+} catch (err) {
+  fail(`${err.message}; nothing was done`, 2);
+}
+const { secrets, accessToken } = credentials(fileSecrets);
 
 /**
- * Runs wrangler with `args`, its output shown (unless `quiet`) and kept.
- * Returns { ok, stdout, stderr, outputs }: `outputs` are the entries wrangler
- * wrote to WRANGLER_OUTPUT_FILE_PATH, its machine-readable record of what it did.
+ * The secrets of `fileSecrets` the gateway reads, as a --secrets-file
+ * argument (a 0600 temp file in JSON); the other names (SMOKE_* for the smoke
+ * check, anything else) are left out, and named.
  */
-function wrangler(args, { quiet = false } = {}) {
-  if (!quiet) say(`wrangler ${args.join(" ")}`);
-  const outputFile = path.join(mkdtempSync(path.join(os.tmpdir(), "wrangler-output-")), "output.ndjson");
-  const run = spawnSync(WRANGLER, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_OUTPUT_FILE_PATH: outputFile },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (!quiet) {
-    process.stdout.write(run.stdout ?? "");
-    process.stderr.write(run.stderr ?? "");
-  }
-  const outputs = existsSync(outputFile)
-    ? readFileSync(outputFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
-    : [];
-  if (run.error) return { ok: false, stdout: "", stderr: String(run.error.message), outputs };
-  return { ok: run.status === 0, status: run.status, stdout: run.stdout ?? "", stderr: run.stderr ?? "", outputs };
+function secretsUpload() {
+  const names = gatewaySecretNames();
+  const upload = Object.fromEntries(Object.entries(fileSecrets).filter(([name]) => names.includes(name)));
+  const left = Object.keys(fileSecrets).filter((name) => !names.includes(name));
+  if (left.length) say(`not uploaded from ${path.relative(ROOT, secretsPath)}: ${left.join(", ")} (not secrets the gateway reads)`);
+  if (!Object.keys(upload).length) return [];
+  say(`uploading with this version: ${Object.keys(upload).join(", ")} (values not shown)`);
+  return [`--secrets-file=${secretsFileFor(upload).file}`];
 }
-
-/** The commit being deployed, for the version's tag and message. */
-function commit() {
-  const git = (...args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-  const sha = git("rev-parse", "--short=12", "HEAD").stdout?.trim();
-  if (!sha) return { tag: "no-git", message: "deployed from a tree outside git" };
-  const dirty = git("status", "--porcelain", "--untracked-files=no").stdout?.trim() ? "-dirty" : "";
-  const subject = git("log", "-1", "--format=%s").stdout.trim();
-  // Cloudflare keeps a version's message short; the commit names the rest.
-  const message = subject.length > 100 ? `${subject.slice(0, 99)}…` : subject;
-  return { tag: `${sha}${dirty}`, message };
-}
-
-/** Which versions serve now: { versions: [{ version_id, percentage }] }, { none: true } or { error }. */
-function currentDeployment() {
-  const run = wrangler(["deployments", "status", "--json", "--env", env], { quiet: true });
-  if (run.ok) {
-    try {
-      const deployment = JSON.parse(run.stdout);
-      if (Array.isArray(deployment.versions) && deployment.versions.length) return { versions: deployment.versions };
-    } catch {
-      // not JSON: reported below
-    }
-    return { error: `wrangler deployments status --json printed no deployment:\n${run.stdout}` };
-  }
-  const said = `${run.stdout}\n${run.stderr}`;
-  // A Worker that exists without a deployment, or does not exist yet (API error 10007 or 10090).
-  if (/has no deployments|\[code: 100(07|90)\]/.test(said)) return { none: true };
-  return { error: said.trim() || `exit ${run.status}` };
-}
-
-const secretsArgs = values.secrets ? ["--secrets-file", values.secrets] : [];
-const { secrets, accessToken } = credentials(values.secrets);
 
 /** Whether the smoke URL's host resolves from here; says why not. */
 async function resolvable(base) {
@@ -160,14 +147,14 @@ async function smokeCheck(base, label, { id, override, worker }) {
   return !rows.some((r) => r.result === "fail");
 }
 
-const versionOf = (run, type) => run.outputs.find((o) => o.type === type)?.version_id;
+const versionOf = (result, type) => result.outputs.find((o) => o.type === type)?.version_id;
 const split = (traffic) => traffic.map(([id, pct]) => `${id}@${pct}%`);
 
 if (values["dry-run"]) {
   const { tag, message } = commit();
   const outdir = mkdtempSync(path.join(os.tmpdir(), `gateway-${env}-`));
-  const run = wrangler(["versions", "upload", "--env", env, "--tag", tag, "--message", message, ...secretsArgs, "--dry-run", "--outdir", outdir]);
-  if (!run.ok) fail(`wrangler versions upload --dry-run failed (exit ${run.status}); nothing more done`);
+  const dry = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, "--dry-run", `--outdir=${outdir}`]);
+  if (!dry.ok) fail(`wrangler versions upload --dry-run failed (exit ${dry.status}); nothing more done`);
   say(`dry run: nothing was uploaded, so nothing was deployed and the smoke check is skipped (the bundle is in ${outdir})`);
   process.exit(0);
 }
@@ -180,9 +167,9 @@ else await rollout();
 
 async function rollback() {
   say("rolling back: a version from before a secret change runs with the secrets it was deployed with (docs/deploy.md, Rollback)");
-  const run = wrangler(["rollback", ...(values.version ? [values.version] : []), "--env", env, "-y", "--message", "make rollback"]);
-  if (!run.ok) fail(`wrangler rollback failed (exit ${run.status}): the deployment is unchanged`);
-  const now = currentDeployment();
+  const back = wrangler(["rollback", ...(values.version ? [values.version] : []), `--env=${env}`, "-y", "--message=make rollback"]);
+  if (!back.ok) fail(`wrangler rollback failed (exit ${back.status}): the deployment is unchanged`);
+  const now = currentDeployment(env);
   const serving = now.versions?.find((v) => v.percentage === 100)?.version_id;
   if (!serving) fail(`rolled back, but could not confirm which version serves: ${now.error ?? JSON.stringify(now)}`);
   if (values.version && serving !== values.version) fail(`rolled back, but ${serving} serves, not ${values.version}`);
@@ -193,20 +180,79 @@ async function rollback() {
   say(`rolled back: ${serving} serves 100% and answers`);
 }
 
+/**
+ * The audit trail's Tail Worker, before the gateway (whose tail_consumers
+ * names it): migrations, then the Worker; on the first deploy, the Worker
+ * first, which creates the database, then the migrations. Exits on failure,
+ * the gateway untouched.
+ */
+async function deployAudit(tag, message) {
+  const config = [`--config=${path.relative(ROOT, AUDIT_CONFIG_PATH)}`];
+  const migrate = () => {
+    const done = wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--remote", `--env=${env}`, ...config]);
+    if (!done.ok) fail(`the audit trail's D1 migrations failed (exit ${done.status}): the gateway was not changed`);
+  };
+  const deploy = () => {
+    const done = wrangler(["deploy", `--env=${env}`, ...config, `--tag=${tag}`, `--message=${message}`]);
+    if (!done.ok) fail(`the audit trail's Tail Worker did not deploy (exit ${done.status}): the gateway was not changed`);
+  };
+  const list = wrangler(["d1", "list", "--json"], { quiet: true });
+  let databases;
+  try {
+    databases = JSON.parse(list.stdout).map((d) => d.name);
+  } catch {
+    fail(`wrangler d1 list --json failed (exit ${list.status}): ${`${list.stdout}\n${list.stderr}`.trim()}`);
+  }
+  const audit = await readEnv(env, AUDIT_CONFIG_PATH);
+  const name = audit.d1_databases?.find((d) => d.binding === "AUDIT_DB")?.database_name;
+  if (databases.includes(name)) {
+    migrate();
+    deploy();
+  } else {
+    say(`the audit database ${name} does not exist yet: deploying the Tail Worker creates it, then its migrations`);
+    deploy();
+    migrate();
+  }
+}
+
 async function rollout() {
   const { tag, message } = commit();
-  const now = currentDeployment();
+  const now = currentDeployment(env);
   if (now.error) fail(`could not read the current deployment, so nothing was changed:\n${now.error}`);
-  if (now.none) return firstDeploy(tag, message);
+  if (now.none) return firstDeploy(tag, message, "no Worker or no deployment yet");
   if (now.versions.length !== 1 || now.versions[0].percentage !== 100) {
     const traffic = now.versions.map((v) => `${v.version_id} at ${v.percentage}%`).join(", ");
     fail(`a rollout is under way (${traffic}): finish it, or \`make rollback ENV=${env}\`, first; nothing was changed`);
   }
   const old = now.versions[0].version_id;
+  const serving = viewVersion(env, old);
+  if (serving.error) fail(`could not read the serving version ${old}, so nothing was changed:\n${serving.error}`);
+  if (!isGatewayVersion(serving)) {
+    return firstDeploy(tag, message, `what serves (${old}) is not a deploy of this gateway (it binds no CF_VERSION_METADATA): the placeholder \`wrangler secret put\` creates, or a Worker deployed from elsewhere`);
+  }
   say(`serving now: ${old} (100%)`);
-  if (!(await resolvable(base))) fail(`without a smoke check there is no gradual deploy: nothing was changed; ${old} still serves 100%`);
 
-  const uploaded = wrangler(["versions", "upload", "--env", env, "--tag", tag, "--message", message, ...secretsArgs]);
+  await deployAudit(tag, message);
+  const triggers = wrangler(["triggers", "deploy", `--env=${env}`]);
+  if (!triggers.ok) fail(`wrangler triggers deploy failed (exit ${triggers.status}): nothing was uploaded; ${old} still serves 100%`);
+  if (!(await resolvable(base))) fail(`without a smoke check there is no gradual deploy: nothing was uploaded; ${old} still serves 100%`);
+
+  // A new version inherits its secrets from the newest uploaded one. After a
+  // returned rollout that is not the serving version, and its secrets may be
+  // ones that were turned away (SECRETS= changed one): then the environment's
+  // own file sets them again.
+  let secretsArgs = values.secrets ? secretsUpload() : [];
+  const latest = latestVersion(env);
+  if (!values.secrets && latest.id && latest.id !== old) {
+    const inherits = `the newest uploaded version, ${latest.id}, is not the one serving (a returned rollout): a new version inherits its secrets`;
+    if (secretsPath) {
+      say(`${inherits}, so this one carries ${path.relative(ROOT, secretsPath)}'s`);
+      secretsArgs = secretsUpload();
+    } else {
+      say(`note: ${inherits}, which differ from ${old}'s if that rollout changed one; give SECRETS= to set them`);
+    }
+  }
+  const uploaded = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...secretsArgs]);
   const fresh = uploaded.ok && versionOf(uploaded, "version-upload");
   if (!fresh) fail(`wrangler versions upload failed (exit ${uploaded.status}${uploaded.ok ? ", no version id" : ""}): nothing was deployed; ${old} still serves 100%`);
   say(`uploaded version ${fresh} (tag ${tag})`);
@@ -215,16 +261,23 @@ async function rollout() {
   const restore = (why) => {
     if (!moved) fail(`${why}; traffic was never moved: ${old} still serves 100%`);
     say(`${why}: returning all traffic to ${old}`);
-    const back = wrangler(["versions", "deploy", `${old}@100%`, "-y", "--env", env, "--message", `make deploy: back to ${old}`]);
+    let back = wrangler(["versions", "deploy", `${old}@100%`, "-y", `--env=${env}`, `--message=make deploy: back to ${old}`]);
+    if (!back.ok) {
+      // Cloudflare refuses to return to a version whose secrets differ from the
+      // serving ones (SECRETS= changed one) unless confirmed, which only
+      // `wrangler rollback` does (-y): the old version runs with its old values.
+      say(`returning with wrangler rollback instead, which confirms a change of secrets: ${old} runs with the secrets it was deployed with`);
+      back = wrangler(["rollback", old, `--env=${env}`, "-y", `--message=make deploy: back to ${old}`]);
+    }
     if (!back.ok) fail(`${why}, and returning traffic to ${old} FAILED: run \`make rollback ENV=${env} VERSION=${old}\` now`);
-    fail(`${why}; traffic returned to ${old} (100%). ${fresh} stays uploaded, serving nothing`);
+    fail(`${why}; traffic returned to ${old} (100%). ${fresh} stays uploaded, serving nothing: to change a secret now, see make secret (docs/deploy.md, step 11)`);
   };
   process.on("SIGINT", () => restore("interrupted"));
   process.on("SIGTERM", () => restore("terminated"));
 
   for (const pct of [0, ...steps]) {
     const traffic = pct === 100 ? [[fresh, 100]] : [[fresh, pct], [old, 100 - pct]];
-    const deployed = wrangler(["versions", "deploy", ...split(traffic), "-y", "--env", env, "--message", `make deploy: ${tag} at ${pct}%`]);
+    const deployed = wrangler(["versions", "deploy", ...split(traffic), "-y", `--env=${env}`, `--message=make deploy: ${tag} at ${pct}%`]);
     if (!deployed.ok) restore(`wrangler versions deploy ${split(traffic).join(" ")} failed (exit ${deployed.status})`);
     moved = true;
     const label = pct === 0 ? "new version at 0%" : `${pct}%`;
@@ -239,11 +292,16 @@ async function rollout() {
   process.exit(0);
 }
 
-async function firstDeploy(tag, message) {
-  say("no deployment yet: a first deploy (`wrangler deploy`, which also creates the routes and custom domain)");
-  const run = wrangler(["deploy", "--env", env, "--tag", tag, "--message", message, ...secretsArgs]);
-  const id = run.ok && versionOf(run, "deploy");
-  if (!id) fail(`wrangler deploy failed (exit ${run.status}${run.ok ? ", no version id" : ""}); nothing more done`);
+async function firstDeploy(tag, message, why) {
+  say(`${why}: a first deploy (\`wrangler deploy\`, which also creates the KV namespace, the routes and the custom domain)`);
+  await deployAudit(tag, message);
+  if (!secretsPath) say(`no SECRETS file and no .env.${env}: the Worker gets no secrets from here (make init ENV=${env} writes them)`);
+  const done = wrangler(["deploy", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...(secretsPath ? secretsUpload() : [])]);
+  const id = done.ok && versionOf(done, "deploy");
+  if (!id) {
+    const plan = /tail/i.test(`${done.stdout}${done.stderr}`) ? " (a Worker with tail_consumers needs the Workers Paid plan)" : "";
+    fail(`wrangler deploy failed (exit ${done.status}${done.ok ? ", no version id" : ""})${plan}; nothing more done`);
+  }
   if (!(await resolvable(base))) fail(`deployed ${id}; smoke check skipped. Check later: make smoke ENV=${env}`, 0);
   if (!(await smokeCheck(base, "first deploy", { id, override: false, worker }))) {
     fail(`deployed ${id}, but its smoke check failed: see above. There is no earlier version to return to: fix it and deploy again`);

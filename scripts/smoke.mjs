@@ -19,11 +19,11 @@
 // signature or a secret: hosts, statuses, codes and the gateway's own
 // messages only. Exit 0 only when no step failed.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { signLink } from "../examples/sign-link.mjs";
-import { parseSecretsFile } from "./check-config.mjs";
+import { environmentSecretsFile, readSecretsFile } from "./lib/secrets-file.mjs";
 import { readEnv, DEPLOY_ENVS } from "./lib/wrangler-config.mjs";
 
 export const LOCAL_GATEWAY = "http://127.0.0.1:8787";
@@ -45,6 +45,21 @@ function chromiumPath() {
     "/Applications/Chromium.app/Contents/MacOS/Chromium",
   ];
   return candidates.find((p) => p && existsSync(p));
+}
+
+/**
+ * SMOKE_CHROMIUM_ARGS: more Chromium flags, as a JSON array; the tests give
+ * it the Cloudflare stand-in's edge (--host-resolver-rules and its
+ * certificate), as a person might give a proxy.
+ */
+function extraChromiumArgs() {
+  const text = process.env.SMOKE_CHROMIUM_ARGS;
+  if (!text) return [];
+  const args = JSON.parse(text);
+  if (!Array.isArray(args) || !args.every((a) => typeof a === "string" && a.startsWith("--"))) {
+    throw new Error("SMOKE_CHROMIUM_ARGS must be a JSON array of --flags");
+  }
+  return args;
 }
 
 /** The gateway's error as `code: message`, from its JSON or its HTML page; never a URL. */
@@ -162,7 +177,7 @@ export async function smoke({ base, secrets = {}, accessToken, headers = {}, ver
     row("visitor opens /visitor", "fail", started, "no Chromium found: install it (make setup-browser) or set CHROMIUM_PATH");
   } else {
     const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu", ...extraChromiumArgs()] });
     try {
       const path = `/visitor?uniqueid=${ownId}`;
       const link = features.includes("signed_visitor_links") ? sign(path, "VISITOR_LINK_SECRET") : new URL(path, gateway).href;
@@ -281,11 +296,12 @@ async function fromSdk(page) {
 
 /**
  * What a smoke run signs and authenticates with: the environment, overlaid
- * with `secretsFile` (KEY=value lines or JSON) when given, and the Access
- * service token named there (SMOKE_ACCESS_CLIENT_ID, SMOKE_ACCESS_CLIENT_SECRET).
+ * with `fileSecrets` (a secrets file as lib/secrets-file.mjs reads it), and
+ * the Access service token named there (SMOKE_ACCESS_CLIENT_ID,
+ * SMOKE_ACCESS_CLIENT_SECRET).
  */
-export function credentials(secretsFile) {
-  const secrets = { ...process.env, ...(secretsFile ? parseSecretsFile(readFileSync(secretsFile, "utf8")) : {}) };
+export function credentials(fileSecrets = {}) {
+  const secrets = { ...process.env, ...fileSecrets };
   const accessToken = secrets.SMOKE_ACCESS_CLIENT_ID && secrets.SMOKE_ACCESS_CLIENT_SECRET
     ? { id: secrets.SMOKE_ACCESS_CLIENT_ID, secret: secrets.SMOKE_ACCESS_CLIENT_SECRET }
     : undefined;
@@ -320,7 +336,16 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`smoke: ${err.message}`);
     process.exit(2);
   }
-  const { secrets, accessToken } = credentials(values.secrets);
+  // SECRETS, else the environment's own .env.<env> (make init writes it).
+  const secretsFile = values.secrets || (values.env && !values.url ? environmentSecretsFile(values.env) : undefined);
+  let fileSecrets;
+  try {
+    fileSecrets = secretsFile ? readSecretsFile(secretsFile) : {};
+  } catch (err) {
+    console.error(`smoke: ${err.message}`);
+    process.exit(2);
+  }
+  const { secrets, accessToken } = credentials(fileSecrets);
   console.log(`smoke: ${new URL(base).host}`);
   // Bounded as a whole: no step may hold the run past this.
   const guard = setTimeout(() => {

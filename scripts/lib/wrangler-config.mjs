@@ -5,6 +5,8 @@ import path from "node:path";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CONFIG_PATH = path.join(ROOT, "wrangler.toml");
+/** The audit trail's Tail Worker (audit/worker.mjs) and its D1 database. */
+export const AUDIT_CONFIG_PATH = path.join(ROOT, "audit/wrangler.toml");
 /** What `make check`/`make deploy` may target; `dev` is `make dev`'s only. */
 export const DEPLOY_ENVS = ["staging", "production"];
 /** Marks a value the operator must fill in before deploying. */

@@ -114,4 +114,34 @@ mod tests {
         assert!(message.contains("PROXY_ALLOWED_URLS: entry 1 is not an absolute http(s) URL"), "{message}");
         assert!(!message.contains("hunter2"));
     }
+
+    /// `names::SECRETS` is exactly what the loaders read as secrets: each
+    /// read of a name missing from it panics (`source::secret`), and each
+    /// name in it is read by some loader.
+    #[test]
+    fn the_secret_list_is_what_the_loaders_read_as_secrets() {
+        use std::cell::RefCell;
+        struct Recording(HashMap<&'static str, String>, RefCell<Vec<String>>);
+        impl Source for Recording {
+            fn get(&self, name: &str) -> Option<String> {
+                self.1.borrow_mut().push(name.to_owned());
+                self.0.get(name).cloned()
+            }
+        }
+        let mut values: HashMap<&'static str, String> = names::SECRETS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (*name, format!("{i:02}-a-secret-long-enough-to-be-accepted-0123456789")))
+            .collect();
+        values.insert("AGENT_AUTH", "signed-link".into());
+        let src = Recording(values, RefCell::new(Vec::new()));
+        UpstreamSettings::load(&src).unwrap();
+        AgentAuth::load(&src).unwrap();
+        visitor_link_key(&src).unwrap();
+        ViewerSettings::load(&src).unwrap();
+        let asked = src.1.borrow();
+        for name in names::SECRETS {
+            assert!(asked.iter().any(|n| n == name), "{name} is listed as a secret but no loader reads it");
+        }
+    }
 }

@@ -36,6 +36,21 @@ pub const EMBED_ORIGINS: &str = "EMBED_ORIGINS";
 pub const AGENT_EMBED_ORIGINS: &str = "AGENT_EMBED_ORIGINS";
 pub const VIEWER_EMBED_ORIGINS: &str = "VIEWER_EMBED_ORIGINS";
 
+/// Every setting that is a secret: read with `source::secret`, which
+/// refuses (in tests) to read a name missing here. `make check` refuses each
+/// of them in `[vars]`, and `make deploy` uploads only these from a secrets
+/// file (`check-config --secret-names` prints them).
+pub const SECRETS: [&str; 8] = [
+    UPSCOPE_API_KEY,
+    AGENT_LINK_SECRET,
+    AGENT_LINK_SECRET_PREVIOUS,
+    VISITOR_LINK_SECRET,
+    VISITOR_LINK_SECRET_PREVIOUS,
+    VIEWER_LINK_SECRET,
+    VIEWER_LINK_SECRET_PREVIOUS,
+    AUDIT_ID_SECRET,
+];
+
 /// The KV namespace binding for uniqueId→shortId; optional.
 pub const SHORT_ID_CACHE_BINDING: &str = "SHORT_ID_CACHE";
 /// Optional Workers rate-limiting bindings.

@@ -21,6 +21,7 @@ pub trait Source {
 /// secret put` stores a trailing newline that would otherwise silently
 /// become part of the key.
 pub(super) fn secret(src: &impl Source, name: &str) -> Option<String> {
+    debug_assert!(super::names::SECRETS.contains(&name), "{name} is read as a secret but missing from names::SECRETS");
     src.get(name).map(|value| value.trim().to_owned())
 }
 

@@ -5,13 +5,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, CONFIG_PATH, DEPLOY_ENVS, environments, readEnv } from "../../scripts/lib/wrangler-config.mjs";
-import { checkEnvironment, parseSecretsFile, SECRET_NAMES } from "../../scripts/check-config.mjs";
+import { checkEnvironment, gatewaySecretNames } from "../../scripts/check-config.mjs";
+import { parseSecrets, readSecretsFile } from "../../scripts/lib/secrets-file.mjs";
 
-const EXAMPLE_SECRETS = parseSecretsFile(readFileSync(path.join(ROOT, ".env.example"), "utf8"));
+const EXAMPLE_SECRETS = readSecretsFile(path.join(ROOT, ".env.example"));
 
 function tmp(prefix) {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -86,7 +87,8 @@ test("staging and production: complete, with Workers Logs, the metadata binding,
     assert.deepEqual(c.ratelimits.map((r) => r.name).sort(), ["AGENT_RATE_LIMITER", "VISITOR_RATE_LIMITER"], env);
     assert.ok(c.routes?.length, `${env}: a route or custom domain`);
     assert.ok(c.secrets?.required?.includes("UPSCOPE_API_KEY"), env);
-    for (const name of SECRET_NAMES) assert.ok(!(name in c.vars), `${env}: ${name} is in vars`);
+    for (const name of gatewaySecretNames()) assert.ok(!(name in c.vars), `${env}: ${name} is in vars`);
+    assert.ok(c.kv_namespaces.every((k) => k.id === undefined), `${env}: the committed config names no KV id (the first deploy provisions it)`);
   }
 });
 
@@ -108,9 +110,8 @@ test("check: placeholders left, a missing secret, each one line; the CLI exits 1
   const lines = run.stdout.trim().split("\n");
   const problems = lines.filter((l) => l.startsWith("check staging: problem: "));
   assert.ok(problems.some((l) => /PROXY_INITIAL_URL .*placeholder/.test(l)), run.stdout);
-  assert.ok(problems.some((l) => /KV namespace id of SHORT_ID_CACHE .*placeholder/.test(l)), run.stdout);
   assert.equal(problems.filter((l) => l.includes("UPSCOPE_API_KEY")).length, 1, run.stdout);
-  assert.ok(problems.some((l) => l.includes("the secret UPSCOPE_API_KEY is not set for staging: wrangler secret put UPSCOPE_API_KEY --env staging")));
+  assert.ok(problems.some((l) => l.includes("the secret UPSCOPE_API_KEY is not set for staging: make secret ENV=staging NAME=UPSCOPE_API_KEY (or make init ENV=staging)")), run.stdout);
   assert.ok(problems.some((l) => l.includes("AGENT_LINK_SECRET is shorter than 32")), run.stdout);
   assert.ok(!run.stdout.includes("too-short-secret-value") && !run.stderr.includes("too-short-secret-value"));
   assert.match(lines.at(-1), /problems; not ready to deploy/);
@@ -135,7 +136,7 @@ test("check: more ways to break production are each named", async () => {
     [(t) => t.replace('[env.production.observability.logs]\nenabled = true\ninvocation_logs = false\n', ''), /keeps Workers Logs' invocation logs on/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "none"\nALLOW_UNAUTHENTICATED_AGENTS = "true"'), /unauthenticated .*local testing only/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nVISITOR_LINK_SECRET = "oops"'), /VISITOR_LINK_SECRET is a secret but \[env.production\] sets it in \[vars\]/],
-    [(t) => t.replace('UPSTREAM_TIMEOUT_MS = "5000"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production', 'UPSTREAM_TIMEOUT_MS = "50"\nEMBED_ORIGINS = "https://REPLACE-ME.example.com"\nAGENT_EMBED_ORIGINS = ""\n\n#   wrangler secret put UPSCOPE_API_KEY --env production'), /UPSTREAM_TIMEOUT_MS must be/],
+    [(t) => t.replace(/(\[env\.production\.vars\][\s\S]*?)UPSTREAM_TIMEOUT_MS = "5000"/, '$1UPSTREAM_TIMEOUT_MS = "50"'), /UPSTREAM_TIMEOUT_MS must be/],
   ];
   for (const [edit, expected] of cases) {
     const { file, dir } = editedConfig(edit);
@@ -184,7 +185,39 @@ test("check refuses an environment that is not a deploy target", async () => {
 });
 
 test("secrets files: KEY=value lines or JSON, as wrangler takes them", () => {
-  assert.deepEqual(parseSecretsFile('# c\nA=1\nexport B="two words"\n\nC=\'x=y\'\n'), { A: "1", B: "two words", C: "x=y" });
-  assert.deepEqual(parseSecretsFile('{"A": "1"}'), { A: "1" });
-  assert.throws(() => parseSecretsFile("A=1\nnot a line\n"), /line 2/);
+  assert.deepEqual(parseSecrets('# c\nA=1\nexport B="two words"\n\nC=\'x=y\'\n'), { A: "1", B: "two words", C: "x=y" });
+  assert.deepEqual(parseSecrets('{"A": "1"}'), { A: "1" });
+  assert.deepEqual(parseSecrets('{\n  "A": "1",\n  "B": "t\\u00e9\\"x"\n}\n'), { A: "1", B: 'té"x' });
+  assert.deepEqual(parseSecrets("{}"), {});
+  assert.throws(() => parseSecrets("A=1\nnot a line\n"), /^Error: line 2: not NAME=value$/);
+});
+
+test("check reads audit/wrangler.toml too: a placeholder database id, a missing tail consumer, invocation logs on", async () => {
+  const audit = readFileSync(path.join(ROOT, "audit/wrangler.toml"), "utf8");
+  const dir = tmp("gateway-audit-check-");
+  try {
+    const edited = audit
+      .replace(/(database_name = "upscope-gateway-audit-staging"\n)/, '$1database_id = "REPLACE-ME-staging-d1-database-id"\n')
+      .replace(/(\[env\.staging\.observability\.logs\]\n)invocation_logs = false/, "$1invocation_logs = true");
+    assert.notEqual(edited, audit);
+    const auditFile = path.join(dir, "wrangler.toml");
+    writeFileSync(auditFile, edited);
+    symlinkSync(path.join(ROOT, "audit/migrations"), path.join(dir, "migrations"));
+    const { problems } = await checkEnvironment("staging", { secrets: EXAMPLE_SECRETS, allowPlaceholders: true, auditConfigPath: auditFile });
+    assert.ok(problems.some((p) => /AUDIT_DB database_id is still a placeholder .*delete the line/.test(p)), problems.join("\n"));
+    assert.ok(problems.some((p) => /\[env\.staging\] keeps Workers Logs' invocation logs on/.test(p) && p.includes("wrangler.toml")), problems.join("\n"));
+    // A gateway whose tail consumer is not the audit Worker.
+    const gateway = editedConfig((t) => t.replace('service = "upscope-gateway-audit-staging"', 'service = "someone-else"'));
+    const { problems: unnamed } = await checkEnvironment("staging", { secrets: EXAMPLE_SECRETS, allowPlaceholders: true, configPath: gateway.file });
+    assert.ok(unnamed.some((p) => p.startsWith("[env.staging] tail_consumers does not name the audit Worker upscope-gateway-audit-staging")), unnamed.join("\n"));
+    rmSync(gateway.dir, { recursive: true, force: true });
+    // The committed audit config has none of these, and names no database id.
+    for (const env of DEPLOY_ENVS) {
+      const { problems: none } = await checkEnvironment(env, { secrets: EXAMPLE_SECRETS, allowPlaceholders: true });
+      assert.deepEqual(none, [], env);
+      assert.equal((await readEnv(env, path.join(ROOT, "audit/wrangler.toml"))).d1_databases[0].database_id, undefined, env);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,16 +1,21 @@
 // docs/deploy.md cannot drift: every command in its ```sh blocks is checked.
-// - make targets exist; the offline-safe ones run (check with the example
-//   secrets and placeholders allowed, deploy as a dry run, smoke against a
-//   host that does not resolve);
+// - make targets exist, and each runs: check with the example secrets and
+//   placeholders allowed, deploy as a dry run, smoke against a host that does
+//   not resolve; login, init, secret and rollback with the real wrangler
+//   against the Cloudflare API stand-in, on a copy of the checkout (init and
+//   secret write files);
 // - wrangler subcommands and their flags are known to the pinned wrangler;
 // - files it copies and routes it curls exist.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
+import { startCloudflareApi } from "../cloudflare/index.mjs";
+import { cleanEnvironment, makeCheckout } from "../support/checkout.mjs";
+import { parseSecrets } from "../../scripts/lib/secrets-file.mjs";
 
 const runbook = readFileSync(path.join(ROOT, "docs/deploy.md"), "utf8");
 const commands = [...runbook.matchAll(/```sh\n([\s\S]*?)```/g)]
@@ -21,18 +26,22 @@ const makeTargets = new Set(
   [...readFileSync(path.join(ROOT, "Makefile"), "utf8").matchAll(/^([a-z][\w-]*):/gm)].map((m) => m[1]),
 );
 
-test("the runbook has the steps it promises", () => {
-  for (const heading of ["Upscope", "sign in", "KV namespace", "secrets", "Access", "Custom domain", "deploy", "Smoke check", "Logs", "Rollback", "Rotating"]) {
+test("the runbook has the steps it promises, the three commands first", () => {
+  for (const heading of ["Day one: three commands", "Upscope", "sign in", "KV namespace", "secrets", "Access", "Custom domain", "deploy", "Smoke check", "Logs", "Rollback", "Rotating"]) {
     assert.match(runbook, new RegExp(`^## .*${heading}`, "mi"), heading);
   }
   for (const must of ["wrangler tail --env", "wrangler rollback", "make deploy ENV=production", "make check ENV=production", "WSL",
-    "The first deploy", "gradual", "Cloudflare-Workers-Version-Overrides", "STEPS=10,50,100", "make rollback ENV=production", "traffic returned to", "old secret values"]) {
+    "The first deploy", "gradual", "Cloudflare-Workers-Version-Overrides", "STEPS=10,50,100", "make rollback ENV=production", "traffic returned to", "old secret values",
+    "Workers Paid plan", "best effort", "wrangler triggers deploy", "wrangler versions secret put", "make secret ENV=production NAME=UPSCOPE_API_KEY", "placeholder"]) {
     assert.ok(runbook.includes(must), must);
   }
+  const firstBlock = /```sh\n([\s\S]*?)```/.exec(runbook)[1].trim().split("\n");
+  assert.deepEqual(firstBlock, ["make login", "make init ENV=staging", "make deploy ENV=staging"], "the first commands are the three");
+  assert.ok(runbook.indexOf("## Day one") < runbook.indexOf("## 0. Once"), "the three commands come before the manual path");
   assert.ok(commands.length >= 20, `${commands.length} commands`);
 });
 
-test("every make command names a target, and the offline-safe ones run", () => {
+test("every make command names a target, and each one runs", async () => {
   const makeLines = commands.filter((c) => c.startsWith("make "));
   assert.ok(makeLines.length >= 6);
   const ran = new Set();
@@ -44,11 +53,12 @@ test("every make command names a target, and the offline-safe ones run", () => {
     let env = { ...process.env };
     if (target === "check") args = ["check", `ENV=${vars.ENV}`, "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1"];
     else if (target === "deploy") args = ["deploy", `ENV=${vars.ENV}`, ...(vars.STEPS ? [`STEPS=${vars.STEPS}`] : []), "SECRETS=.env.example", "ALLOW_PLACEHOLDERS=1", "DRY_RUN=1"];
-    else if (target === "rollback") {
-      // Rolling back needs Cloudflare: the stand-in wrangler answers for it (tests/deploy/rollout.test.mjs
-      // drives it further), and the smoke host does not resolve, so the smoke check is skipped.
-      args = ["rollback", `ENV=${vars.ENV}`, ...(vars.VERSION ? [`VERSION=${vars.VERSION}`] : [])];
-      Object.assign(env, standInAccount(vars.ENV, vars.VERSION), { SMOKE_URL: "https://gateway.invalid" });
+    else if (["login", "init", "secret", "rollback"].includes(target)) {
+      // These need an account, and init and secret write files: the real wrangler against the
+      // stand-in, on a copy of the checkout (standIn below); the smoke host does not resolve.
+      const outcome = await standIn(target, vars);
+      assert.equal(outcome.status, 0, `${line}:\n${outcome.output}`);
+      continue;
     }
     else if (target === "smoke") {
       // Whatever the line targets, offline it is a host that does not resolve.
@@ -68,40 +78,88 @@ test("every make command names a target, and the offline-safe ones run", () => {
     const expected = target === "smoke" || target === "stats" ? 2 : 0;
     assert.equal(run.status, expected, `${line} (as make ${args.join(" ")}):\n${run.stdout}\n${run.stderr}`);
     if (target === "deploy") assert.match(run.stdout, /dry run: nothing was uploaded/);
-    if (target === "rollback") {
-      const calls = readFileSync(env.STANDIN_WRANGLER_LOG, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-      assert.deepEqual(calls, [
-        ["rollback", ...(vars.VERSION ? [vars.VERSION] : []), "--env", vars.ENV, "-y", "--message", "make rollback"],
-        ["deployments", "status", "--json", "--env", vars.ENV],
-      ]);
-      const back = vars.VERSION ?? PREVIOUS;
-      assert.match(run.stdout, new RegExp(`rolled back to ${back}; smoke check skipped`));
-      assert.match(run.stdout, /secrets it was deployed with/);
-    }
     if (target === "stats") assert.match(run.stderr, /stats: could not reach the Analytics Engine SQL API at 127\.0\.0\.1:47: ECONNREFUSED/);
     if (target === "smoke") assert.match(run.stdout, /fail  gateway answers: no gateway at gateway\.invalid \((ENOTFOUND|EAI_AGAIN)\)/);
   }
 });
 
-const PREVIOUS = "0a0a0a0a-0000-4000-8000-000000000001";
-const CURRENT = "0b0b0b0b-0000-4000-8000-000000000002";
-/** A stand-in wrangler (tests/support/wrangler-stand-in.mjs) whose account had PREVIOUS, then CURRENT, and knows `extra`. */
-function standInAccount(env, extra) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "runbook-rollback-"));
-  const state = path.join(dir, "state.json");
-  const versions = Object.fromEntries([PREVIOUS, CURRENT, extra].filter(Boolean).map((id) => [id, { tag: "t", message: "m" }]));
-  writeFileSync(state, JSON.stringify({
-    deployments: [
-      { id: "d1", created_on: "2026-01-01T00:00:00Z", versions: [{ version_id: PREVIOUS, percentage: 100 }] },
-      { id: "d2", created_on: "2026-01-02T00:00:00Z", versions: [{ version_id: CURRENT, percentage: 100 }] },
-    ],
-    versions,
-  }));
-  return {
-    WRANGLER: path.join(ROOT, "tests/support/wrangler-stand-in.mjs"),
-    STANDIN_WRANGLER_STATE: state,
-    STANDIN_WRANGLER_LOG: path.join(dir, "argv.log"),
-  };
+/** The account, and the copy of the checkout, the stateful lines run against (made on first use). */
+let stand;
+after(async () => {
+  await stand?.cf.close();
+  stand?.co.remove();
+});
+
+/**
+ * Runs `make <target>` of a runbook line against the stand-in, on the copy:
+ *   login      signs in (the stand-in's token): wrangler whoami answers;
+ *   init       non-interactive, with answers as variables;
+ *   secret     before any deploy, only .env.<env> changes; after, a new
+ *              version with it serves;
+ *   rollback   after two deploys of that environment (a first make deploy,
+ *              whose smoke check is skipped as the host does not resolve, and
+ *              a wrangler deploy): back to the first, or to VERSION (the
+ *              runbook's example id stands for the second).
+ * Returns { status, output } after checking what the line must have done.
+ */
+async function standIn(target, vars) {
+  if (!stand) {
+    const cf = await startCloudflareApi({ zones: ["example.com"] });
+    stand = { cf, co: makeCheckout("gateway-runbook-"), env: { ...cf.env, SMOKE_URL: "https://gateway.invalid" }, deployed: {} };
+  }
+  const { cf, co, env } = stand;
+  const make = (args, extra = {}) => co.make(args, { env: { ...env, ...extra } });
+  const init = (e) => make(["init", `ENV=${e}`], {
+    GATEWAY_HOST: `cobrowse-${e}.example.com`, VISITOR_PAGES: "https://shop.example.com/account", EMBED_ORIGINS: "https://shop.example.com",
+    UPSCOPE_API_KEY: "runbook-upscope-key-0123456789",
+    ...(e === "production" ? { AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: "acme.cloudflareaccess.com", ACCESS_AUD: "0123456789abcdef0123456789abcdef" } : { AGENT_AUTH: "signed-link" }),
+  });
+  if (target === "login") {
+    const run = await make(["login"]);
+    assert.match(run.output, /deployer@example\.com|Stand-in account/, run.output);
+    return run;
+  }
+  if (target === "init") {
+    const run = await init(vars.ENV);
+    if (run.status === 0) assert.deepEqual(Object.keys(parseSecrets(co.file(`.env.${vars.ENV}`))).includes("UPSCOPE_API_KEY"), true);
+    return run;
+  }
+  if (!existsSync(path.join(co.dir, `.env.${vars.ENV}`))) {
+    const first = await init(vars.ENV);
+    if (first.status !== 0) return first;
+  }
+  if (target === "secret") {
+    const run = await make(["secret", `ENV=${vars.ENV}`, `NAME=${vars.NAME}`], { [vars.NAME]: "a-new-value-from-the-runbook-0123" });
+    if (run.status === 0 && !cf.state().scripts[`upscope-gateway-${vars.ENV}`]) {
+      assert.match(run.output, /the Worker is not deployed yet: the first make deploy/);
+      assert.equal(parseSecrets(co.file(`.env.${vars.ENV}`))[vars.NAME], "a-new-value-from-the-runbook-0123");
+    }
+    return run;
+  }
+  // rollback
+  const worker = `upscope-gateway-${vars.ENV}`;
+  if (!stand.deployed[vars.ENV]) {
+    co.commit(`${vars.ENV}'s settings`);
+    const first = await make(["deploy", `ENV=${vars.ENV}`]);
+    if (first.status !== 0) return first;
+    assert.match(first.output, /smoke check skipped/);
+    // A second version of the same commit, deployed by hand but tagged as make deploy tags.
+    const again = await co.exec(path.join(co.dir, "node_modules/.bin/wrangler"), ["deploy", `--env=${vars.ENV}`, `--tag=${co.git("rev-parse", "--short=12", "HEAD")}`], {
+      env: { ...env, PATH: `${path.join(co.dir, "node_modules/.node-bin")}${path.delimiter}${cleanEnvironment().PATH}` },
+    });
+    if (again.status !== 0) return again;
+    stand.deployed[vars.ENV] = cf.state().scripts[worker].versions.map((v) => v.id);
+  }
+  const [first, second] = stand.deployed[vars.ENV];
+  const version = vars.VERSION ? second : undefined;
+  const run = await make(["rollback", `ENV=${vars.ENV}`, ...(version ? [`VERSION=${version}`] : [])]);
+  if (run.status === 0) {
+    const serving = cf.state().scripts[worker].deployments.at(-1).versions;
+    assert.deepEqual(serving, [{ version_id: version ?? first, percentage: 100 }]);
+    assert.match(run.output, new RegExp(`rolled back to ${version ?? first}; smoke check skipped`));
+    assert.match(run.output, /secrets it was deployed with/);
+  }
+  return run;
 }
 
 test("every wrangler command and flag is known to the pinned wrangler", () => {

@@ -28,7 +28,7 @@ let up, gw, db, persist, seenPaths = [];
 before(async () => {
   up = await startSimulator();
   persist = mkdtempSync(path.join(os.tmpdir(), "gateway-audit-d1-"));
-  // The database id audit/wrangler.toml gives staging: `wrangler d1 execute --local --persist-to` finds the same file.
+  // The id `wrangler d1 execute --local --persist-to` gives the database (audit/wrangler.toml names none: its binding), so both find one file.
   const auditConfig = await readEnv("staging", path.join(auditDir, "wrangler.toml"));
   const [d1] = auditConfig.d1_databases;
   gw = await startGateway({
@@ -41,7 +41,7 @@ before(async () => {
       scriptPath: path.join(auditDir, auditConfig.main ? path.basename(auditConfig.main) : "worker.mjs"),
       compatibilityDate: COMPATIBILITY_DATE,
       bindings: { AUDIT_RETENTION_DAYS: "30" },
-      d1Databases: { [d1.binding]: d1.database_id },
+      d1Databases: { [d1.binding]: d1.database_id ?? d1.binding },
     }],
     miniflareOptions: { d1Persist: path.join(persist, "v3", "d1") },
   });

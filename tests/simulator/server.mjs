@@ -105,6 +105,8 @@ export function createSimulator({ apiKey = DEV_API_KEY, gatewayUrl = null, editi
   const onPremise = edition === "on_premise";
   /** Where the API is mounted on this server. */
   const apiRoot = onPremise ? `${ON_PREMISE_BASE_PATH}/api` : API_PREFIX;
+  /** The keys Upscope accepts: a new key and the old one both work until the old one is revoked. */
+  let keys = [apiKey];
   const state = { visitors: [], requests: [], faults: [], watches: new Map(), proxies: new Map() };
   const reset = () => {
     state.visitors = seedVisitors();
@@ -148,9 +150,9 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
   /** Cloud: X-Api-Key, or Bearer (v1.4's examples). On premise: the bare key in Authorization, nothing else. */
   function authorised(req) {
     const authorization = req.headers["authorization"];
-    if (onPremise) return authorization === apiKey;
+    if (onPremise) return keys.includes(authorization);
     const bearer = /^Bearer\s+(.*)$/i.exec(authorization ?? "")?.[1];
-    return (req.headers["x-api-key"] ?? bearer) === apiKey;
+    return keys.includes(req.headers["x-api-key"] ?? bearer);
   }
 
   async function readBody(req) {
@@ -386,6 +388,10 @@ read the lookup code out to an agent using the <a href="${escapeHtml(`${gatewayU
     /** What UPSCOPE_API_BASE is set to: the cloud's API root, or the on-premise BASE_ENDPOINT. */
     get apiBase() {
       return publicBase + basePathOf(edition);
+    },
+    /** A key rotation at Upscope: from now on exactly these keys are accepted. */
+    acceptKeys(list) {
+      keys = [...list];
     },
     close() {
       server.closeAllConnections?.();
