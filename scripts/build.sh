@@ -19,7 +19,7 @@ kind=${1:-release}
 case "$kind" in
   release) profile=release out=build features=() optimise=1 ;;
   dev) profile=dev-wasm out=build-dev features=() optimise=0 ;;
-  panic) profile=panic-test out=build-panic features=(--features panic-on-purpose) optimise=0 ;;
+  panic) profile=dev-wasm out=build-panic features=(--features panic-on-purpose) optimise=0 ;;
   *) echo "build: unknown build \"$kind\" (release, dev or panic)" >&2; exit 2 ;;
 esac
 
@@ -40,14 +40,20 @@ wasm-bindgen --target module --no-typescript --out-name index --out-dir "$stage/
   --experimental-reset-state-function --force-enable-abort-handler "$wasm" 2> >(grep -v target_features >&2)
 
 if [ "$optimise" = 1 ]; then
-  # Optimise until nothing changes, and drop what workerd does not read:
-  # the producers and target-features sections, and the names (kept only
-  # with KEEP_WASM_NAMES=1 and CARGO_PROFILE_RELEASE_STRIP=false, for
-  # bench/profile.mjs; a shipped build never has them). The features are
-  # rustc's wasm32 defaults plus exception handling (wasm-bindgen's catch
-  # wrappers), named so that newer encodings are never emitted before
-  # workerd reads them. -Oz and -O3 come out larger once gzipped.
-  node_modules/.bin/wasm-opt -O --converge --strip-producers --strip-target-features \
+  # Optimise until nothing changes (-Oz and -O3 come out larger once
+  # gzipped; -O4 aborts on exception-handling code), and drop what
+  # workerd does not read: the producers and target-features sections, and
+  # the names (kept only with KEEP_WASM_NAMES=1 and
+  # CARGO_PROFILE_RELEASE_STRIP=false, for bench/profile.mjs; a shipped
+  # build never has them). The features are rustc's wasm32 defaults plus
+  # exception handling (wasm-bindgen's catch wrappers), named so that newer
+  # encodings are never emitted before workerd reads them.
+  # --low-memory-unused lets wasm-opt fold `load(p + k)` into `load offset=k
+  # (p)`; the two differ only when p + k wraps past 4 GiB into the first
+  # KiB, where the folded form traps instead. Rust's wasm32 layout puts the
+  # stack below 1 MiB growing down (an overflow traps below 0) and data
+  # above it, so no correct address ever wraps there.
+  node_modules/.bin/wasm-opt -O --converge --low-memory-unused --strip-producers --strip-target-features \
     ${KEEP_WASM_NAMES:+--debuginfo} \
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
     --enable-multivalue --enable-reference-types --enable-exception-handling \

@@ -18,9 +18,11 @@ fi
 bindgen_version=$(locked_version wasm-bindgen)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
   echo "setup: installing wasm-bindgen-cli $bindgen_version (first time only, a few minutes)"
-  # Not --locked: its lockfile names a webpki-roots release the registry
-  # mirror here lacks; the CLI's own dependencies do not affect the output.
-  cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
+  # Without its default features the CLI has no TLS stack to compile (it is
+  # only for wasm-bindgen-test-runner's downloads), which saves a fresh
+  # machine a minute. Not --locked: its lockfile names a webpki-roots release
+  # the registry mirror here lacks; its dependencies do not affect the output.
+  cargo install wasm-bindgen-cli --version "=$bindgen_version" --no-default-features --force
 fi
 
 # sha256sum on Linux, shasum on macOS.
