@@ -37,7 +37,7 @@ endif
 endif
 endif
 
-.PHONY: setup setup-browser setup-bench build build-dev dev test test-unit test-integration login init check deploy rollback secret smoke bench stats
+.PHONY: setup setup-browser setup-bench build build-dev build-panic dev test test-unit test-integration login init check deploy rollback secret smoke bench stats
 
 setup:
 	@scripts/setup.sh
@@ -50,7 +50,7 @@ setup-bench:
 
 # Rebuilt only when an input changed: wrangler runs `make build` before every
 # deploy, dry run and dev session.
-BUILD_INPUTS := $(shell find src -type f) Cargo.toml Cargo.lock scripts/build.sh scripts/lib/strip-wasm-names.mjs
+BUILD_INPUTS := $(shell find src -type f) Cargo.toml Cargo.lock scripts/build.sh scripts/lib/bundle-entry.mjs
 
 build: setup build/index.js
 
@@ -64,20 +64,27 @@ build-dev: setup build-dev/index.js
 build-dev/index.js: $(BUILD_INPUTS)
 	@scripts/build.sh dev
 
+# The tests' own build, never deployed: dev-wasm with a route that panics on
+# request (tests/integration/panic.test.mjs).
+build-panic: setup build-panic/index.js
+
+build-panic/index.js: $(BUILD_INPUTS)
+	@scripts/build.sh panic
+
 ## Starts the gateway (wrangler dev, port 8787) with the Upscope simulator (port 8788) as upstream.
 dev: setup
 	node scripts/dev.mjs
 
 ## Runs every test: Rust unit tests, then the integration suites against the built wasm.
-test: build build-dev setup-browser setup-bench
+test: build build-dev build-panic setup-browser setup-bench
 	cargo test --quiet
-	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
+	@scripts/test-node.sh
 
 test-unit:
 	cargo test
 
-test-integration: build build-dev setup-browser setup-bench
-	node --test --test-concurrency=1 --test-timeout=240000 "tests/**/*.test.mjs"
+test-integration: build build-dev build-panic setup-browser setup-bench
+	@scripts/test-node.sh
 
 ## Signs in to Cloudflare: `wrangler login` (a browser), unless signed in already or CLOUDFLARE_API_TOKEN is set.
 login: setup

@@ -52,7 +52,7 @@ export const FLOWS = [
 const SIDES = ["gateway", "reference"];
 /** The sides of a run: with a baseline build, it is measured as a third side. */
 const sidesOf = (baseline) => (baseline ? ["gateway", "baseline", "reference"] : SIDES);
-/** Sides built by worker-build (a directory with index.js and the wasm), as opposed to the reference. */
+/** Sides built by scripts/build.sh (a directory with index.js and the wasm), as opposed to the reference. */
 const isBuild = (side) => side !== "reference";
 
 export function workers(build = path.join(root, "build"), { referenceLogs = false, baseline = null } = {}) {
@@ -188,7 +188,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Gzipped bytes of the gateway's bundle (every file worker-build leaves in build/) and of the reference. */
+/** Gzipped bytes of the gateway's bundle (every file scripts/build.sh leaves in build/) and of the reference. */
 export async function bundleSizes(build = path.join(root, "build")) {
   const files = (await readdir(build, { recursive: true, withFileTypes: true }))
     .filter((f) => f.isFile() && /\.(m?js|wasm)$/.test(f.name))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm target,
-# worker-build and the wasm-bindgen CLI at the versions Cargo.lock pins, and
-# the npm packages of package-lock.json (Node 22 for this platform, wrangler,
-# miniflare, binaryen's wasm-opt), and picks the Node to run. Each step is
+# the wasm-bindgen CLI at the version Cargo.lock pins, and the npm packages
+# of package-lock.json (Node 22 for this platform, wrangler, miniflare,
+# binaryen's wasm-opt, esbuild), and picks the Node to run. Each step is
 # skipped when already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,15 +18,11 @@ fi
 bindgen_version=$(locked_version wasm-bindgen)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
   echo "setup: installing wasm-bindgen-cli $bindgen_version (first time only, a few minutes)"
-  # Not --locked: its lockfile names a webpki-roots release the registry
-  # mirror here lacks; the CLI's own dependencies do not affect the output.
-  cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
-fi
-
-worker_version=$(locked_version worker)
-if [ "$(worker-build --version 2>/dev/null)" != "$worker_version" ]; then
-  echo "setup: installing worker-build $worker_version (first time only, a few minutes)"
-  cargo install worker-build --version "=$worker_version" --locked --force
+  # Without its default features the CLI has no TLS stack to compile (it is
+  # only for wasm-bindgen-test-runner's downloads), which saves a fresh
+  # machine a minute. Not --locked: its lockfile names a webpki-roots release
+  # the registry mirror here lacks; its dependencies do not affect the output.
+  cargo install wasm-bindgen-cli --version "=$bindgen_version" --no-default-features --force
 fi
 
 # sha256sum on Linux, shasum on macOS.

@@ -26,8 +26,9 @@ mod settings;
 mod short_id_cache;
 mod upscope;
 
-/// The Worker's `fetch` export, as `#[event(fetch)]` would write it, with
-/// three differences:
+/// The exports `src/edge/entry.js` (the Worker's entry) calls: `fetch` for
+/// each request, and `answer_after_panic` for the requests a panic cost.
+/// `fetch` is what `#[event(fetch)]` would write, with three differences:
 /// - it hands over the runtime's `Response` as `routes::handle` built it;
 /// - a failure of the shell itself (the runtime refusing to build a response)
 ///   is logged as the runtime's own error value: the macro goes through
@@ -47,11 +48,23 @@ mod entry {
     use crate::edge::executor::{run, Deliver, Run};
 
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
-    pub fn fetch(req: web_sys::Request, env: Env, _ctx: worker::worker_sys::Context) -> JsValue {
+    pub fn fetch(req: web_sys::Request, env: Env) -> JsValue {
+        crate::edge::panic::watch();
         match run(respond(req, env), settled_later) {
             Run::Done(Ok(response)) => response,
             Run::Done(Err(err)) => Promise::reject(&err).into(),
             Run::Pending(promise) => promise.into(),
+        }
+    }
+
+    /// The gateway's own 500 for a request that a panic of the previous
+    /// instance cost (`site`: where it happened), answered by this fresh one.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys, js_name = answerAfterPanic)]
+    pub fn answer_after_panic(req: web_sys::Request, env: Env, site: String) -> JsValue {
+        crate::edge::panic::watch();
+        match crate::routes::answer_after_panic(req, env, site) {
+            Ok(response) => response.into(),
+            Err(err) => plain_500(&err),
         }
     }
 
@@ -74,12 +87,16 @@ mod entry {
     async fn respond(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
         match crate::routes::handle(req, env).await {
             Ok(response) => Ok(JsValue::from(response)),
-            Err(err) => {
-                web_sys::console::error_2(&"gateway: could not build the response:".into(), &err);
-                let init = web_sys::ResponseInit::new();
-                init.set_status(500);
-                Ok(web_sys::Response::new_with_opt_str_and_init(Some("Internal Server Error"), &init)?.into())
-            }
+            Err(err) => Ok(plain_500(&err)),
         }
+    }
+
+    /// When the runtime would not build the gateway's own response: a bare 500.
+    fn plain_500(err: &JsValue) -> JsValue {
+        web_sys::console::error_2(&"gateway: could not build the response:".into(), err);
+        let init = web_sys::ResponseInit::new();
+        init.set_status(500);
+        web_sys::Response::new_with_opt_str_and_init(Some("Internal Server Error"), &init)
+            .map_or_else(|err| Promise::reject(&err).into(), JsValue::from)
     }
 }

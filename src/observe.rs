@@ -102,6 +102,8 @@ pub struct RequestLog {
     warnings: RefCell<Vec<&'static str>>,
     audit: RefCell<Option<Audit>>,
     unreadable: RefCell<Option<UnreadableAnswer>>,
+    /// Where the panic that cost this request happened (`panic_site`).
+    panic: RefCell<Option<String>>,
 }
 
 /// An upstream answer of a shape the gateway does not know: which endpoint,
@@ -125,6 +127,15 @@ impl RequestLog {
     /// Something went wrong that did not fail the request (a fixed label).
     pub fn warn(&self, label: &'static str) {
         self.warnings.borrow_mut().push(label);
+    }
+
+    /// The wasm instance serving this request panicked (or trapped) at `site`.
+    pub fn panicked(&self, site: String) {
+        *self.panic.borrow_mut() = Some(site);
+    }
+
+    pub fn has_panicked(&self) -> bool {
+        self.panic.borrow().is_some()
     }
 
     /// A `watch_url` was handed out.
@@ -229,6 +240,10 @@ pub fn log_line(summary: &Summary, log: &RequestLog) -> String {
         push_json_str(&mut line, audit.named_by);
         line.push('}');
     }
+    if let Some(site) = log.panic.borrow().as_ref() {
+        line.push_str(",\"panic\":");
+        push_json_str(&mut line, site);
+    }
     if let Some(answer) = log.unreadable.borrow().as_ref() {
         line.push_str(",\"unreadable\":{\"endpoint\":");
         push_json_str(&mut line, answer.endpoint);
@@ -328,6 +343,22 @@ pub fn request_id_from_ray(ray: Option<&str>) -> Option<String> {
 
 /// 16 hex digits from two random numbers in `[0, 1)`, 32 bits from each
 /// (one `f64` carries fewer than 64 random bits).
+/// Where a panic happened, as the panic log names it: `file:line` of the
+/// gateway's own source (`src/...`), or of a dependency as
+/// `<crate>-<version>/src/...` without the builder's home folder; `unknown`
+/// when the panic carries no location. Never the panic's message, which
+/// may hold data.
+pub fn panic_site(location: Option<(&str, u32)>) -> String {
+    let Some((file, line)) = location else { return "unknown".to_owned() };
+    // A dependency's path is absolute: <home>/.cargo/registry/src/<index>/<crate>-<version>/src/...
+    let file = match file.split_once("/registry/src/") {
+        Some((_, in_index)) => in_index.split_once('/').map_or(in_index, |(_, in_crate)| in_crate),
+        None => file,
+    };
+    let file: String = file.chars().filter(|c| !c.is_control()).take(160).collect();
+    format!("{file}:{line}")
+}
+
 pub fn generated_request_id(high: f64, low: f64) -> String {
     let bits = |fraction: f64| (fraction * 4_294_967_296.0) as u32;
     format!("{:08x}{:08x}", bits(high), bits(low))
@@ -338,6 +369,31 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+
+    #[test]
+    fn a_panic_is_named_by_its_site_never_by_a_home_folder() {
+        assert_eq!(panic_site(Some(("src/routes/mod.rs", 42))), "src/routes/mod.rs:42");
+        assert_eq!(
+            panic_site(Some((
+                "/home/ci/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.145/src/de.rs",
+                7
+            ))),
+            "serde_json-1.0.145/src/de.rs:7"
+        );
+        assert_eq!(panic_site(None), "unknown");
+        assert_eq!(panic_site(Some(("src/a\nb.rs", 1))), "src/ab.rs:1");
+    }
+
+    #[test]
+    fn a_request_a_panic_cost_says_where_in_its_line() {
+        let log = RequestLog::default();
+        log.panicked("src/routes/mod.rs:42".to_owned());
+        let line = log_line(&Summary { status: 500, outcome: "panic", ..summary() }, &log);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["panic"], "src/routes/mod.rs:42");
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["outcome"], "panic");
+    }
 
     fn summary() -> Summary<'static> {
         Summary {

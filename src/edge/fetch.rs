@@ -68,7 +68,7 @@ impl<'a> FetchTransport<'a> {
     }
 }
 
-#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "glue")]
 extern "C" {
     #[wasm_bindgen(js_name = exchange)]
     fn exchange_in_js(

@@ -55,3 +55,17 @@ export async function exchange(url, method, head, body, signal) {
 export function writeDataPoint(dataset, index, blobs, doubles) {
   dataset.writeDataPoint({ indexes: [index], blobs: blobs.split("\n"), doubles: Array.from(doubles) });
 }
+
+// What the wasm instance tells the entry (entry.js) about its own end
+// (src/edge/panic.rs): where a panic happened, then, on any trap, that the
+// instance is gone. Both are called from inside the dying instance, so they
+// only note it; the entry acts once the trap has unwound.
+export const instance = { panicSite: null, died() {} };
+
+export function notePanic(site) {
+  instance.panicSite = site;
+}
+
+export function instanceDied() {
+  instance.died();
+}

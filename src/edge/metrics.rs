@@ -10,7 +10,7 @@ use super::env::{binding, deployed_version_id};
 use crate::observe::{data_point, RequestLog, Summary};
 use crate::settings::METRICS_BINDING;
 
-#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "glue")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = writeDataPoint)]
     fn write_in_js(dataset: &JsValue, index: &str, blobs: &str, doubles: &[f64]) -> Result<(), JsValue>;

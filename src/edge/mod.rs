@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod js;
 pub mod kv;
 pub mod metrics;
+pub mod panic;
 pub mod rate_limit;
 pub mod request;
 pub mod response;

@@ -7,7 +7,7 @@ use worker::web_sys;
 
 use super::js::optional_line;
 
-#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "glue")]
 extern "C" {
     #[wasm_bindgen(js_name = requestHead)]
     fn request_head(request: &web_sys::Request) -> String;

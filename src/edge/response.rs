@@ -10,7 +10,7 @@ use worker::web_sys;
 use crate::core::framing::FrameAncestors;
 use crate::http::Answer;
 
-#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "/src/edge/glue.js")]
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, module = "glue")]
 extern "C" {
     #[wasm_bindgen(catch)]
     fn respond(status: u16, body: Option<String>, head: &str) -> Result<web_sys::Response, JsValue>;

@@ -80,12 +80,7 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
     let log = RequestLog::default();
     let runtime = Runtime::of(&env);
     let req = RequestHead::read(&req);
-    let request_id = request_id_from_ray(req.header(Header::CfRay))
-        .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
-    let wants_json = prefers_json(req.header(Header::Accept));
-    let url = path_and_query(&req.url)
-        .ok_or_else(|| GatewayError::bad_request("bad_url", "The request URL could not be read."));
-    let route = url.as_ref().ok().and_then(|(path, _)| route(path));
+    let (route, url) = route_of(&req);
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
     let (framing, result) = match (&url, framing(route, &runtime.settings)) {
@@ -93,6 +88,56 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         (_, Err(err)) => (&NOBODY, Err(err)),
         (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &runtime, route, *query, &log).await),
     };
+    answer(&req, &runtime, route, url.ok(), framing, result, &log, started)
+}
+
+/// Answers a request that a panic (or any trap) of the wasm instance
+/// serving it cost, on the fresh instance `src/edge/entry.js` started: the
+/// gateway's own 500 page (JSON when asked), and its log line naming where
+/// the panic happened (`site`, from `observe::panic_site`).
+pub fn answer_after_panic(
+    req: web_sys::Request,
+    env: Env,
+    site: String,
+) -> std::result::Result<web_sys::Response, JsValue> {
+    let started = Date::now();
+    let log = RequestLog::default();
+    log.panicked(site);
+    let runtime = Runtime::of(&env);
+    let req = RequestHead::read(&req);
+    let (route, url) = route_of(&req);
+    let framing = framing(route, &runtime.settings).unwrap_or(&NOBODY);
+    let failed = Err(GatewayError::Internal("it stopped while answering this request"));
+    answer(&req, &runtime, route, url.ok(), framing, failed, &log, started)
+}
+
+/// A request URL's path and query, or why it could not be read.
+type PathAndQuery<'a> = std::result::Result<(&'a str, Option<&'a str>), GatewayError>;
+
+/// The route a request asks for, and its path and query.
+fn route_of(req: &RequestHead) -> (Option<Route>, PathAndQuery<'_>) {
+    let url = path_and_query(&req.url)
+        .ok_or_else(|| GatewayError::bad_request("bad_url", "The request URL could not be read."));
+    let route = url.as_ref().ok().and_then(|(path, _)| route(path));
+    (route, url)
+}
+
+/// Turns what the handler decided into the response, and writes the
+/// request's metrics data point and its one log line.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    req: &RequestHead,
+    runtime: &Runtime,
+    route: Option<Route>,
+    url: Option<(&str, Option<&str>)>,
+    framing: &FrameAncestors,
+    result: std::result::Result<Outcome, GatewayError>,
+    log: &RequestLog,
+    started: f64,
+) -> std::result::Result<web_sys::Response, JsValue> {
+    let request_id = request_id_from_ray(req.header(Header::CfRay))
+        .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
+    let wants_json = prefers_json(req.header(Header::Accept));
     // The launch confirmation is never framed, whatever the route allows:
     // in a frame, the page around it could have the agent click its button
     // unawares (an `AGENT_EMBED_ORIGINS` wildcard may cover anyone's site).
@@ -110,12 +155,13 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
             }
             // A visitor in an iframe gets a way to try again when the trouble may pass.
             let retry = match url {
-                Ok((path, query)) if route == Some(Route::Visitor) && err.is_transient() => {
+                Some((path, query)) if route == Some(Route::Visitor) && err.is_transient() => {
                     Some(retry_href(path, query))
                 }
                 _ => None,
             };
-            (err.code(), http::error(&err, wants_json, retry.as_deref()))
+            let outcome = if log.has_panicked() { "panic" } else { err.code() };
+            (outcome, http::error(&err, wants_json, retry.as_deref()))
         }
     };
     let status = answer.status;
@@ -129,9 +175,9 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         total_ms: (Date::now() - started).max(0.0) as u64,
     };
     // The data point first: a dataset that fails says so in the line.
-    write_data_point(&env, &summary, &log);
+    write_data_point(runtime.env(), &summary, log);
     // The console method sets the level Workers Logs files the line under.
-    let line = log_line(&summary, &log);
+    let line = log_line(&summary, log);
     let line = JsValue::from_str(&line);
     match Level::of(summary.status) {
         Level::Error => web_sys::console::error_1(&line),
@@ -146,6 +192,26 @@ fn retry_href(path: &str, query: Option<&str>) -> String {
     match query {
         Some(query) => format!("{path}?{query}"),
         None => path.to_owned(),
+    }
+}
+
+/// Test builds only (`scripts/build.sh panic`, never deployed): a panic on
+/// request, to prove what a panic costs (`tests/integration/panic.test.mjs`).
+/// `/__panic?now` panics in the request's first poll, `/__panic?later` in a
+/// later one, after a timer settles.
+#[cfg(feature = "panic-on-purpose")]
+mod on_purpose {
+    use crate::edge::request::RequestHead;
+
+    pub async fn panic_if_asked(req: &RequestHead) {
+        match req.url.split_once("/__panic?").map(|(_, when)| when) {
+            Some("now") => panic!("a panic on purpose"),
+            Some("later") => {
+                crate::edge::timer::sleep(20).await;
+                panic!("a panic on purpose, later");
+            }
+            _ => {}
+        }
     }
 }
 
@@ -169,6 +235,8 @@ async fn dispatch(
     query: Option<&str>,
     log: &RequestLog,
 ) -> std::result::Result<Outcome, GatewayError> {
+    #[cfg(feature = "panic-on-purpose")]
+    on_purpose::panic_if_asked(req).await;
     let route = route.ok_or(GatewayError::RouteNotFound)?;
     // `/agent` takes a POST from its own launch confirmation (see `core::launch`).
     match (route, req.method.as_str()) {

@@ -85,13 +85,15 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60;
  * events, as `tail_consumers` does when deployed; `miniflareOptions` are
  * Miniflare's shared options (`d1Persist`, …).
  * `listen: true` also serves it over HTTP on a loopback port (`url`), for browsers.
+ * `build` names the folder of the build to run: `build` (the release build
+ * every suite runs), or `build-panic` (scripts/build.sh panic, tests only).
  * `versionMetadata` binds it as CF_VERSION_METADATA (`{ id, tag, timestamp }`), as
  * `[version_metadata]` does when deployed.
  * `hosts` maps host names to loopback servers: the Worker's outbound fetches
  * to `https://<host>/...` reach `<base>/...` instead (e.g. Cloudflare Access's
  * key endpoint); every other fetch goes out unchanged.
  */
-export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata, metrics = false, tails, extraWorkers, miniflareOptions = {} } = {}) {
+export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimits = {}, listen = false, versionMetadata, metrics = false, tails, extraWorkers, miniflareOptions = {}, build = "build" } = {}) {
   const logs = [];
   const isReal = ([, limit]) => typeof limit === "number";
   const realLimiters = Object.fromEntries(Object.entries(rateLimits).filter(isReal));
@@ -99,8 +101,8 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
   const gateway = {
     name: "gateway",
     rootPath: root,
-    modulesRoot: path.join(root, "build"),
-    scriptPath: path.join(root, "build/index.js"),
+    modulesRoot: path.join(root, build),
+    scriptPath: path.join(root, build, "index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPATIBILITY_DATE,
