@@ -4,7 +4,10 @@
 
 use super::{Ctx, Outcome};
 use crate::auth::{Credentials, PERMISSIONS_PARAM};
-use crate::core::launch::{confirmed_by_post, launch_by_get, Launch, Provenance};
+use crate::core::canonical::constant_time_eq;
+use crate::core::launch::{
+    confirmed_by_post, launch_by_get, launch_by_post, Launch, LaunchOrigins, Provenance, LAUNCH_PARAM,
+};
 use crate::core::permissions::{self, Grant};
 use crate::core::query::{encode, naming, visitor_ref, Params, VisitorRef};
 use crate::edge::fetch::FetchTransport;
@@ -21,7 +24,7 @@ use crate::upscope::Client;
 
 pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     // A POST is the launch confirmation's button: from the gateway's own page, or nothing.
-    if ctx.req.method == "POST" && !confirmed_by_post(&provenance(ctx), &ctx.req.url) {
+    if ctx.req.method == "POST" && !confirmed_by_post(&provenance(ctx, false), &ctx.req.url) {
         return Err(GatewayError::CrossSiteRequest);
     }
     let auth = AgentAuth::load(ctx.env)?;
@@ -32,42 +35,72 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let credentials = Credentials { params: &ctx.params, access_token };
     let verifier = ctx.verifier();
     let agent = verifier.identify_agent(&auth, &credentials).await?;
+    let permissions = narrowed(&settings.permissions, &ctx.params)?;
+    let visitor = visitor_ref(&ctx.params, settings.watch.visitor_id_kind)?;
+    // Access mode: the token the gateway's own pages carry for this sign-in (`core::launch`).
+    let launch_token = match (&auth, access_token) {
+        (AgentAuth::Access(_), Some(token)) => Some(verifier.launch_token(token).await?),
+        _ => None,
+    };
+    if let (Some(visitor), AgentAuth::Access(access), Some(token)) = (&visitor, &auth, &launch_token) {
+        // Decided before the rate limit: another site's requests spend none of the agent's.
+        match launch(ctx, &access.launch_origins, token) {
+            Launch::Proceed => {}
+            Launch::Refuse => return Err(GatewayError::NotANavigation),
+            Launch::Confirm => {
+                let mut query: Vec<(String, String)> =
+                    ctx.params.without(&[LAUNCH_PARAM]).iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+                query.push((LAUNCH_PARAM.to_owned(), token.clone()));
+                return Ok(Outcome::ConfirmLaunch(pages::confirm_launch(&agent.name, visitor, &encode(&query))));
+            }
+        }
+    }
     // A verified agent: the limit is a safety net against a runaway identity,
     // and turning all support away while the limiter is down would be worse.
     ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("agent:{}", agent.id), WhenUnavailable::Allow).await?;
-    let permissions = narrowed(&settings.permissions, &ctx.params)?;
-    let Some(visitor) = visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? else {
+    // What the gateway's own links and forms carry: the identity, and in Access mode the launch token.
+    let with_launch = |mut carry: Vec<(String, String)>| {
+        carry.extend(launch_token.iter().map(|token| (LAUNCH_PARAM.to_owned(), token.clone())));
+        carry
+    };
+    let Some(visitor) = visitor else {
         // No visitor named: the console, where the agent types one in.
-        let carry = verifier.carry_identity(&auth, &ctx.params, None).await?;
+        let carry = with_launch(verifier.carry_identity(&auth, &ctx.params, None).await?);
         return Ok(Outcome::Page(pages::console(&agent.name, &carry)));
     };
-    if let Launch::Confirm = launch(ctx, &auth) {
-        let query = encode(&ctx.params.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<Vec<_>>());
-        return Ok(Outcome::ConfirmLaunch(pages::confirm_launch(&agent.name, &visitor, &query)));
-    }
     let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
-    let link_to = async |short_id: &str| verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await;
+    let link_to = async |short_id: &str| {
+        Ok(with_launch(verifier.carry_identity(&auth, &ctx.params, Some(("shortid", short_id))).await?))
+    };
     let watcher = Watcher::Agent(request.agent.id.clone());
     watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/agent", link_to).await
 }
 
-/// Where the request came from, as the browser tells it.
-fn provenance<'a>(ctx: &Ctx<'a>) -> Provenance<'a> {
+/// Where the request came from, as the browser tells it; `launch_token`:
+/// whether it carries this agent's.
+fn provenance<'a>(ctx: &Ctx<'a>, launch_token: bool) -> Provenance<'a> {
     Provenance {
         fetch_site: ctx.req.header(Header::FetchSite),
+        fetch_mode: ctx.req.header(Header::FetchMode),
+        fetch_dest: ctx.req.header(Header::FetchDest),
         referer: ctx.req.header(Header::Referer),
         origin: ctx.req.header(Header::Origin),
+        launch_token,
     }
 }
 
-/// Whether this request may start a session by itself. A POST has already
-/// proven it came from the confirmation page. A GET is asked to confirm
-/// only in Access mode, where the sign-in rides along on any site's link;
-/// signed links are minted per agent, and `none` is for local testing.
-fn launch(ctx: &Ctx<'_>, auth: &AgentAuth) -> Launch {
-    match auth {
-        AgentAuth::Access(access) if ctx.req.method == "GET" => launch_by_get(&provenance(ctx), &access.launch_origins),
-        _ => Launch::Proceed,
+/// Whether this Access-mode request may start a session by itself. A POST
+/// has already shown it came from a gateway page (`confirmed_by_post`); it
+/// and a same-origin GET must carry `token` too. Signed links are minted
+/// per agent and visitor, and `none` is for local testing: they always may.
+fn launch(ctx: &Ctx<'_>, trusted: &LaunchOrigins, token: &str) -> Launch {
+    let carried =
+        ctx.params.get(LAUNCH_PARAM).is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()));
+    let from = provenance(ctx, carried);
+    if ctx.req.method == "POST" {
+        launch_by_post(&from)
+    } else {
+        launch_by_get(&from, trusted)
     }
 }
 

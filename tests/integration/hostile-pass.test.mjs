@@ -36,7 +36,7 @@ test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wi
   // for the agent (clickjacking): the button's POST is same-origin inside the frame.
   await withAccessGateway({ AGENT_EMBED_ORIGINS: "https://*.example.com" }, async (gw) => {
     const res = await gw.fetch("/agent?visitorid=sAlice01", {
-      headers: signedIn({ "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe", Referer: "https://uploads.example.com/x" }),
+      headers: signedIn({ "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", Referer: "https://uploads.example.com/x" }),
     });
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Open this co-browsing session\?/);

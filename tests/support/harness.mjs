@@ -50,6 +50,18 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
 /** The origin the tests' requests to the gateway are addressed to. */
 export const GATEWAY_ORIGIN = "https://gateway.example.com";
 
+/**
+ * `init` with its `Sec-Fetch-Mode` kept: Node's fetch sets that header to
+ * its own mode (`cors`) whatever a test gives, so a browser's navigation is
+ * passed as Miniflare's `MF-Sec-Fetch-Mode`, which it restores.
+ */
+function withFetchMode(init) {
+  const headers = new Headers(init.headers);
+  const mode = headers.get("Sec-Fetch-Mode");
+  if (mode !== null) headers.set("MF-Sec-Fetch-Mode", mode);
+  return { ...init, headers };
+}
+
 /** The path and query of a link on the gateway (as a signing backend would mint it). */
 export const pathOf = (href) => href.slice(GATEWAY_ORIGIN.length);
 
@@ -132,7 +144,7 @@ export async function startGateway({ vars = {}, kv = false, hosts = {}, rateLimi
     dataPoints: () => logs.join("").split("\n").filter((l) => l.startsWith(DATA_POINT_PREFIX)).map((l) => JSON.parse(l.slice(DATA_POINT_PREFIX.length))),
     kv: kv === true ? await mf.getKVNamespace("SHORT_ID_CACHE", "gateway") : null,
     /** Requests a gateway path; never follows redirects. */
-    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, GATEWAY_ORIGIN).href, { redirect: "manual", ...init }),
+    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, GATEWAY_ORIGIN).href, { redirect: "manual", ...withFetchMode(init) }),
     close: () => mf.dispose(),
   };
 }
