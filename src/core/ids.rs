@@ -194,11 +194,19 @@ mod tests {
             "v\u{131}ewer:x",
             "V\u{130}EWER:x",
             "vi\u{AD}ewer:x",
+            // Colons and numerals whose compatibility form spells the prefix (issue 25, item 2).
+            "viewer\u{FE55}cust-9",
+            "viewer\u{FE13}cust-9",
+            "\u{2175}ewer:x",
+            "V\u{2160}EWER\u{FF1A}x",
         ] {
             assert!(in_namespace(taken, VIEWER_AGENT_PREFIX), "{taken:?}");
         }
         for staff in ["agent-7", "reviewer:7", "viewers", "viewer", "view:er", "viewer-7:x", "a viewer:x", ""] {
             assert!(!in_namespace(staff, VIEWER_AGENT_PREFIX), "{staff:?}");
+        }
+        for service in ["service\u{FE55}x", "service\u{FE13}x", "ser\u{2165}ce:x", "\u{17F}ervice\u{FE55}x"] {
+            assert!(in_namespace(service, crate::core::service_tokens::SERVICE_AGENT_PREFIX), "{service:?}");
         }
     }
 

@@ -68,7 +68,7 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
 
 test("an Access identity in the service: namespace is refused in look-alike spellings too, as viewer: is", async () => {
   await withAccessGateway({}, async (gw) => {
-    for (const sub of ["\u017Fervice:e367826f93b8d71185e03fe518aff3b4.access", "\uFF53ervice:x", "SERV\u0130CE:x"]) {
+    for (const sub of ["\u017Fervice:e367826f93b8d71185e03fe518aff3b4.access", "\uFF53ervice:x", "SERV\u0130CE:x", "service\uFE55x", "service\uFE13x", "ser\u2165ce:x"]) {
       const res = await gw.fetch("/agent?visitorid=sAlice01", {
         headers: signedIn({ Accept: "application/json" }, { sub }),
       });
