@@ -24,7 +24,7 @@ use crate::settings::{AgentAuth, LinkKey};
 use crate::upscope::models::Agent;
 
 /// Bounds on an agent's id and name, from a link or from a token.
-const MAX_ID_CHARS: usize = 128;
+const MAX_ID_CHARS: usize = crate::core::ids::MAX_AGENT_ID_CHARS;
 const MAX_NAME_CHARS: usize = 100;
 /// Tolerated difference between the clock that issued a link or token
 /// (your backend, Cloudflare Access) and the edge's.

@@ -107,6 +107,13 @@ impl LookupCode {
     }
 }
 
+/// The longest agent or viewer id the gateway accepts, from a link or a
+/// token, in characters (Unicode scalar values, so an astral character
+/// counts one). The audit trail keeps every id up to it: `audit/limits.mjs`
+/// (`MAX_ID_CHARS`, used by `audit/worker.mjs` and `scripts/audit-id.mjs`)
+/// holds the same bound, and a test reads this line to keep them equal.
+pub const MAX_AGENT_ID_CHARS: usize = 128;
+
 /// What `/view` puts before a viewer's id in what Upscope is sent as the
 /// agent, so that a viewer and a staff agent never share an id there.
 pub const VIEWER_AGENT_PREFIX: &str = "viewer:";
