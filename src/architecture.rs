@@ -1,9 +1,12 @@
 //! The shape of the tree, checked (test builds only): the platform (the
 //! `worker` crate) is named only behind its one door, `edge/`, and where
 //! routes and the entry point wire it up; `core` imports nothing from the
-//! rest of the gateway; and no two files import each other, however
+//! rest of the gateway; settings import only what stands below them; the
+//! flows (`services/`) import no route and no platform code; no route
+//! handler imports another; and no two files import each other, however
 //! indirectly. Read from the sources as text, so a new import that breaks the
-//! shape fails `cargo test` at once.
+//! shape fails `cargo test` at once. The README's code map says the same in
+//! words.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -155,6 +158,40 @@ fn settings_stand_below_the_flows_and_their_parts_skip_the_facade() {
         // mod.rs only re-exports its parts (paths this checker cannot see), so a
         // part importing it would hide a circle.
         assert!(!targets.contains("settings/mod.rs"), "{file} imports settings/mod.rs: import the part itself");
+    }
+}
+
+#[test]
+fn the_flows_import_no_route_and_no_platform_code() {
+    // Written against traits (`Transport`, `ShortIdCache`) so they run natively.
+    let graph = graph();
+    let services: Vec<_> = graph.iter().filter(|(f, _)| f.starts_with("services/")).collect();
+    assert!(services.len() >= 4, "{services:?}");
+    for (file, targets) in services {
+        let above: Vec<&String> =
+            targets.iter().filter(|t| t.starts_with("routes/") || t.starts_with("edge/") || *t == "lib.rs").collect();
+        assert!(above.is_empty(), "{file} imports {above:?}: flows are wired by routes, not the other way round");
+    }
+}
+
+#[test]
+fn no_route_handler_imports_another() {
+    // A handler is a file under routes/ with a `handle` of its own, other than
+    // the router (mod.rs). What two routes share is a flow (services/) or the
+    // request's context (routes/runtime.rs), never one handler's code.
+    let graph = graph();
+    let handlers: BTreeSet<&String> = graph
+        .keys()
+        .filter(|f| f.starts_with("routes/") && *f != "routes/mod.rs")
+        .filter(|f| shipped_code(&text(f)).contains("fn handle("))
+        .collect();
+    for route in ["routes/agent.rs", "routes/view.rs", "routes/visitor.rs", "routes/ready.rs"] {
+        assert!(handlers.contains(&route.to_owned()), "{route} is a handler: {handlers:?}");
+    }
+    assert!(!handlers.contains(&"routes/runtime.rs".to_owned()));
+    for handler in &handlers {
+        let others: Vec<&String> = graph[*handler].iter().filter(|t| handlers.contains(t)).collect();
+        assert!(others.is_empty(), "{handler} imports the route {others:?}: move what they share to services/");
     }
 }
 

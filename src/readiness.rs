@@ -15,7 +15,8 @@ use crate::settings::names::{
     AUDIT_ID_SECRET, VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
 };
 use crate::settings::{
-    frame_ancestors, AgentAuth, AgentSettings, FramedPages, Source, UpstreamSettings, ViewerSettings, VisitorSettings,
+    frame_ancestors, AgentAuth, AgentSettings, Edition, FramedPages, Source, UpstreamSettings, ViewerSettings,
+    VisitorSettings,
 };
 
 /// What a deployment can do, or what stops it.
@@ -55,7 +56,11 @@ impl Readiness {
 pub fn readiness(src: &impl Source) -> Readiness {
     let mut report = Readiness::default();
     report.check(UpstreamSettings::timeout_ms(src));
-    report.check(UpstreamSettings::load(src));
+    if let Some(upstream) = report.check(UpstreamSettings::load(src)) {
+        if upstream.edition == Edition::OnPremise {
+            report.features.push("upscope:on_premise");
+        }
+    }
     // /visitor
     report.check(frame_ancestors(src, FramedPages::Visitor));
     report.check(VisitorSettings::load(src));
@@ -244,6 +249,21 @@ mod tests {
             report.features,
             ["agent_auth:access", "signed_visitor_links", "watch_branding", "watch_permissions"]
         );
+    }
+
+    #[test]
+    fn an_on_premise_upstream_is_a_feature_and_its_settings_are_checked() {
+        let mut on_premise = production();
+        on_premise.extend([("UPSCOPE_EDITION", "on_premise"), ("UPSCOPE_API_BASE", "https://support.example.com/cb")]);
+        let report = readiness(&vars(&on_premise));
+        assert_eq!((report.problems.len(), report.features), (0, vec!["agent_auth:access", "upscope:on_premise"]));
+        on_premise.retain(|(name, _)| *name != "UPSCOPE_API_BASE");
+        let report = readiness(&vars(&on_premise));
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].contains("UPSCOPE_EDITION=on_premise needs UPSCOPE_API_BASE"));
+        let mut typo = production();
+        typo.push(("UPSCOPE_EDITION", "premise"));
+        assert_eq!(readiness(&vars(&typo)).problems, ["UPSCOPE_EDITION must be cloud or on_premise"]);
     }
 
     #[test]

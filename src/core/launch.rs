@@ -17,6 +17,7 @@
 //! gateway's console, chooser and confirmation put in their links, which is
 //! bound to the agent's Access session and which no other page can read.
 
+use super::canonical::constant_time_eq;
 use super::framing::is_origin;
 use super::redact;
 
@@ -32,6 +33,9 @@ pub struct Provenance<'a> {
     pub fetch_mode: Option<&'a str>,
     /// `Sec-Fetch-Dest`: `document` top-level, `iframe`/`frame` framed.
     pub fetch_dest: Option<&'a str>,
+    /// `Sec-Purpose` (or the older `Purpose`): `prefetch`, or
+    /// `prefetch;prerender`, when the browser loads a page ahead of a click.
+    pub purpose: Option<&'a str>,
     pub referer: Option<&'a str>,
     pub origin: Option<&'a str>,
     /// Whether the request carries this agent's launch token.
@@ -42,11 +46,25 @@ impl Provenance<'_> {
     /// A followed link or a submitted form, top-level or in a frame. A
     /// browser that sends no mode or destination (older ones) is not held
     /// to it; `<object>` and `<embed>` navigate too, but are no link an
-    /// agent follows.
-    fn is_navigation(&self) -> bool {
+    /// agent follows. Nor is a prefetch or prerender: the browser guessing
+    /// a click (speculation rules, or the address bar completing a URL
+    /// from history) that may never come.
+    pub fn is_navigation(&self) -> bool {
         self.fetch_mode.is_none_or(|mode| mode == "navigate")
             && self.fetch_dest.is_none_or(|dest| matches!(dest, "document" | "iframe" | "frame"))
+            && !self.is_speculative()
     }
+
+    /// A prefetch or prerender (`Sec-Purpose: prefetch[;prerender]`).
+    pub fn is_speculative(&self) -> bool {
+        self.purpose.is_some_and(|p| p.split(';').any(|token| token.trim().eq_ignore_ascii_case("prefetch")))
+    }
+}
+
+/// Whether `given` (the link's `launch` parameter) is `token`, this
+/// sign-in's launch token; compared in constant time.
+pub fn carries_launch_token(given: Option<&str>, token: &str) -> bool {
+    given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
 }
 
 /// What a request that would start a session does.

@@ -107,7 +107,7 @@ pub const VISITOR_PARAMS: [&str; 4] = ["visitorid", "uniqueid", "lookup", "short
 
 /// How the agent named the visitor, for the audit record: `short`, `unique`,
 /// `lookup`, or `chooser` (the device chooser's links carry `shortid`).
-pub fn naming(params: &Params, visitor: &VisitorRef) -> &'static str {
+pub fn named_by(params: &Params, visitor: &VisitorRef) -> &'static str {
     match visitor {
         VisitorRef::Short(_) if params.get("shortid").is_some() => "chooser",
         VisitorRef::Short(_) => "short",
@@ -210,10 +210,10 @@ mod tests {
     }
 
     #[test]
-    fn naming_says_how_the_visitor_was_named() {
+    fn named_by_says_how_the_visitor_was_named() {
         let named = |q: &str, kind| {
             let p = params(q);
-            naming(&p, &visitor_ref(&p, kind).unwrap().unwrap())
+            named_by(&p, &visitor_ref(&p, kind).unwrap().unwrap())
         };
         assert_eq!(named("visitorid=s1", VisitorIdKind::Short), "short");
         assert_eq!(named("visitorid=alice", VisitorIdKind::Unique), "unique");

@@ -1,35 +1,11 @@
-//! Worker vars and secrets as a settings `Source`, and the upstream
-//! settings parsed once per `env` object.
+//! Worker vars and secrets as a settings `Source`, and the bindings read
+//! from the env. (What a request needs is assembled from it once per
+//! isolate: `routes::runtime`.)
 
-use std::cell::RefCell;
-
-use url::Url;
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
-use crate::error::GatewayError;
-use crate::settings::{Source, UpstreamSettings};
-
-/// Upscope's base URL and the API key, parsed once per env object (vars
-/// cannot change under it); a misconfiguration is not remembered, so it is
-/// reported every time.
-pub fn upstream_settings(env: &Env) -> Result<(Url, String), GatewayError> {
-    thread_local! {
-        static LOADED: RefCell<Option<(JsValue, UpstreamSettings)>> = const { RefCell::new(None) };
-    }
-    let key: &JsValue = env.as_ref();
-    let cached = LOADED.with_borrow(|loaded| match loaded {
-        Some((seen, settings)) if seen == key => Some((settings.base.clone(), settings.api_key.clone())),
-        _ => None,
-    });
-    if let Some(pair) = cached {
-        return Ok(pair);
-    }
-    let settings = UpstreamSettings::load(env)?;
-    let pair = (settings.base.clone(), settings.api_key.clone());
-    LOADED.set(Some((key.clone(), settings)));
-    Ok(pair)
-}
+use crate::settings::Source;
 
 /// The binding (KV namespace, rate limiter, ...) named `name`, if one is bound.
 pub fn binding(env: &Env, name: &str) -> Option<JsValue> {
@@ -49,29 +25,11 @@ pub fn deployed_version_id(env: &Env) -> Option<String> {
     Some(id).filter(|id| !id.is_empty() && id.len() <= 64)
 }
 
-/// Vars and secrets cannot change under a running isolate's `env`, so each
-/// name is read from it once (a JS↔wasm crossing or two, and for an unset
-/// name a failing look-up) and remembered for as long as the same `env`
-/// object comes back; another `env` object starts afresh.
+/// Each name is one `Reflect.get` on the env. Nothing is remembered here:
+/// the runtime loads each group of settings once per isolate
+/// (`routes::runtime`), so only `/readyz`'s full check reads names again.
 impl Source for worker::Env {
     fn get(&self, name: &str) -> Option<String> {
-        /// The env object last seen, and each name read from it with its value.
-        type Remembered = (Option<JsValue>, Vec<(String, Option<String>)>);
-        thread_local! {
-            static READ: RefCell<Remembered> = const { RefCell::new((None, Vec::new())) };
-        }
-        let env: &JsValue = self.as_ref();
-        let remembered = READ.with_borrow_mut(|(seen, values)| {
-            if seen.as_ref() != Some(env) {
-                *seen = Some(env.clone());
-                values.clear();
-                return None;
-            }
-            values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-        });
-        if let Some(value) = remembered {
-            return value;
-        }
         // Read directly (one Reflect.get) rather than through var() and
         // object_var(): those cost several crossings, format an error for
         // every unset name, and pull serde_wasm_bindgen into the bundle.
@@ -85,8 +43,6 @@ impl Source for worker::Env {
             }
             None => None,
         };
-        let value = text.filter(|t| !t.trim().is_empty());
-        READ.with_borrow_mut(|(_, values)| values.push((name.to_owned(), value.clone())));
-        value
+        text.filter(|t| !t.trim().is_empty())
     }
 }

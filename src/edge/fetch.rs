@@ -59,7 +59,7 @@ impl<'a> FetchTransport<'a> {
     /// Runs `work`, the gateway's own (bounded on its own), with the
     /// deadline's clock stopped: the time it took is added back. Nothing
     /// upstream is in flight meanwhile, so the old signal is simply dropped.
-    pub async fn uncharged<F: Future>(&self, work: F) -> F::Output {
+    pub async fn with_deadline_paused<F: Future>(&self, work: F) -> F::Output {
         let started = Date::now();
         let output = work.await;
         self.deadline_ms.set(self.deadline_ms.get() + (Date::now() - started).max(0.0));

@@ -45,7 +45,7 @@ pub const KV_TIMEOUT_MS: u64 = 500;
 
 /// Workers KV; every operation's outcome goes to the request's log line.
 pub struct KvShortIdCache<'a> {
-    pub store: KvNamespace,
+    pub store: &'a KvNamespace,
     pub ttl_seconds: u64,
     pub log: &'a RequestLog,
 }

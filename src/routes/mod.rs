@@ -4,6 +4,7 @@
 mod agent;
 mod health;
 mod ready;
+mod runtime;
 mod view;
 mod visitor;
 
@@ -11,27 +12,22 @@ use worker::js_sys::{Date, Math};
 use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env};
 
-use crate::auth::access::{KeyCache, KeyState};
-use crate::auth::Verifier;
 use crate::core::framing::FrameAncestors;
 use crate::core::href::path_and_query;
 use crate::core::negotiate::prefers_json;
 use crate::core::query::Params;
-use crate::edge::env::upstream_settings;
-use crate::edge::fetch::FetchTransport;
 use crate::edge::metrics::write_data_point;
-use crate::edge::rate_limit::{within_rate_limit, WhenUnavailable};
 use crate::edge::request::{Header, RequestHead};
 use crate::edge::response::into_response;
-use crate::edge::webcrypto::WebCrypto;
 use crate::error::GatewayError;
 use crate::http;
 use crate::observe::{
     generated_request_id, log_line, request_id_from_ray, Level, RequestLog, Summary, UnreadableAnswer,
 };
-use crate::settings::{frame_ancestors, FramedPages, UpstreamSettings};
+use crate::settings::{FramedPages, Settings};
 use crate::upscope::models::SessionUrl;
-use crate::upscope::{Client, UpstreamError};
+use crate::upscope::UpstreamError;
+use runtime::{RequestContext, Runtime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -77,62 +73,12 @@ pub enum Outcome {
     ConfirmLaunch(String),
 }
 
-/// What every handler works with for one request.
-pub struct Ctx<'a> {
-    pub req: &'a RequestHead,
-    pub env: &'a Env,
-    pub params: Params,
-    /// Outbound HTTP, bounded by this request's upstream deadline.
-    pub transport: FetchTransport<'a>,
-    /// What this request did, for its log line.
-    pub log: &'a RequestLog,
-}
-
-impl<'a> Ctx<'a> {
-    /// The context for one request; its upstream deadline starts now.
-    fn new(
-        req: &'a RequestHead,
-        env: &'a Env,
-        params: Params,
-        log: &'a RequestLog,
-    ) -> std::result::Result<Self, GatewayError> {
-        let transport = FetchTransport::new(UpstreamSettings::timeout_ms(env)?, log);
-        Ok(Self { req, env, params, transport, log })
-    }
-
-    /// The Upscope client; fails with a clear 500 when the key is missing.
-    fn upscope(&'a self) -> std::result::Result<Client<&'a FetchTransport<'a>>, GatewayError> {
-        let (base, api_key) = upstream_settings(self.env)?;
-        Ok(Client::new(&self.transport, base, api_key))
-    }
-
-    /// The real effects behind verification: WebCrypto, Fetch, this isolate's key cache, the clock.
-    fn verifier(&'a self) -> Verifier<'a, WebCrypto, FetchTransport<'a>> {
-        Verifier { crypto: &WebCrypto, transport: &self.transport, access_keys: &ACCESS_KEYS, now_ms: Date::now() }
-    }
-
-    /// Applies the optional rate-limiting binding `binding` to `key`; a
-    /// limiter that cannot say is `when_unavailable`'s call. The limiter is
-    /// the gateway's own check, bounded on its own: its time is not charged
-    /// to the upstream deadline.
-    async fn within_rate_limit(
-        &self,
-        binding: &str,
-        key: String,
-        when_unavailable: WhenUnavailable,
-    ) -> std::result::Result<(), GatewayError> {
-        self.transport.uncharged(within_rate_limit(self.env, binding, key, when_unavailable, self.log)).await
-    }
-}
-
-/// Where Access signing keys stay between requests in this isolate.
-static ACCESS_KEYS: KeyCache = KeyCache::new(KeyState::EMPTY);
-
 /// Answers one request. `Err` only when the runtime refuses to build the
 /// response itself; every failure of the gateway's own is an answer.
 pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_sys::Response, JsValue> {
     let started = Date::now();
     let log = RequestLog::default();
+    let runtime = Runtime::of(&env);
     let req = RequestHead::read(&req);
     let request_id = request_id_from_ray(req.header(Header::CfRay))
         .unwrap_or_else(|| generated_request_id(Math::random(), Math::random()));
@@ -142,15 +88,15 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
     let route = url.as_ref().ok().and_then(|(path, _)| route(path));
     // Who may frame this route's pages is settled first, so even an error
     // page about another setting carries the right policy.
-    let (framing, result) = match (&url, framing(route, &env)) {
-        (Err(err), _) => (FrameAncestors::NONE, Err(err.clone())),
-        (_, Err(err)) => (FrameAncestors::NONE, Err(err)),
-        (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &env, route, *query, &log).await),
+    let (framing, result) = match (&url, framing(route, &runtime.settings)) {
+        (Err(err), _) => (&NOBODY, Err(err.clone())),
+        (_, Err(err)) => (&NOBODY, Err(err)),
+        (Ok((_, query)), Ok(framing)) => (framing, dispatch(&req, &runtime, route, *query, &log).await),
     };
     // The launch confirmation is never framed, whatever the route allows:
     // in a frame, the page around it could have the agent click its button
     // unawares (an `AGENT_EMBED_ORIGINS` wildcard may cover anyone's site).
-    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { FrameAncestors::NONE } else { framing };
+    let framing = if matches!(result, Ok(Outcome::ConfirmLaunch(_))) { &NOBODY } else { framing };
     let (outcome, answer) = match result {
         Ok(Outcome::Redirect(url)) => ("redirect", http::redirect_to_session(&url)),
         Ok(Outcome::Json(body)) => ("ok", http::json(200, &body)),
@@ -173,7 +119,7 @@ pub async fn handle(req: web_sys::Request, env: Env) -> std::result::Result<web_
         }
     };
     let status = answer.status;
-    let response = into_response(answer, &framing, &request_id)?;
+    let response = into_response(answer, framing, &request_id)?;
     let summary = Summary {
         request_id: &request_id,
         method: &req.method,
@@ -203,18 +149,22 @@ fn retry_href(path: &str, query: Option<&str>) -> String {
     }
 }
 
-fn framing(route: Option<Route>, env: &Env) -> std::result::Result<FrameAncestors, GatewayError> {
-    match route {
-        Some(Route::Visitor) => frame_ancestors(env, FramedPages::Visitor),
-        Some(Route::Agent) => frame_ancestors(env, FramedPages::Agent),
-        Some(Route::View) => frame_ancestors(env, FramedPages::View),
-        Some(Route::Health | Route::Ready) | None => Ok(FrameAncestors::NONE),
-    }
+/// Pages nobody may frame.
+static NOBODY: FrameAncestors = FrameAncestors::NONE;
+
+fn framing(route: Option<Route>, settings: &Settings<Env>) -> std::result::Result<&FrameAncestors, GatewayError> {
+    let pages = match route {
+        Some(Route::Visitor) => FramedPages::Visitor,
+        Some(Route::Agent) => FramedPages::Agent,
+        Some(Route::View) => FramedPages::View,
+        Some(Route::Health | Route::Ready) | None => return Ok(&NOBODY),
+    };
+    settings.frame_ancestors(pages)
 }
 
 async fn dispatch(
     req: &RequestHead,
-    env: &Env,
+    runtime: &Runtime,
     route: Option<Route>,
     query: Option<&str>,
     log: &RequestLog,
@@ -231,10 +181,10 @@ async fn dispatch(
         // Liveness needs no settings and no upstream.
         Route::Health => Ok(health::handle()),
         // Readiness reads settings; the upstream only when asked (`?upstream=1`).
-        Route::Ready => ready::handle(req, env, params, log).await,
-        Route::Visitor => visitor::handle(&Ctx::new(req, env, params, log)?).await,
-        Route::Agent => agent::handle(&Ctx::new(req, env, params, log)?).await,
-        Route::View => view::handle(&Ctx::new(req, env, params, log)?).await,
+        Route::Ready => ready::handle(req, runtime, params, log).await,
+        Route::Visitor => visitor::handle(&RequestContext::new(runtime, req, params, log)?).await,
+        Route::Agent => agent::handle(&RequestContext::new(runtime, req, params, log)?).await,
+        Route::View => view::handle(&RequestContext::new(runtime, req, params, log)?).await,
     }
 }
 

@@ -2,9 +2,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 use worker::js_sys::Date;
-use worker::Env;
 
-use super::{Ctx, Outcome};
+use super::runtime::{RequestContext, Runtime};
+use super::Outcome;
 use crate::core::query::Params;
 use crate::core::sort::stable_sort_by;
 use crate::edge::env::{binding, deployed_version_id};
@@ -18,6 +18,7 @@ use crate::readiness::{readiness, UpstreamCheck, UpstreamPlan, UpstreamState};
 use crate::settings::{
     UpstreamSettings, AGENT_RATE_LIMITER_BINDING, METRICS_BINDING, SHORT_ID_CACHE_BINDING, VISITOR_RATE_LIMITER_BINDING,
 };
+use crate::upscope::client::key_check_endpoint;
 
 /// Upscope's last answer to `?upstream=1` in this isolate, and the check under way.
 static UPSTREAM: Mutex<UpstreamState> = Mutex::new(UpstreamState::EMPTY);
@@ -28,8 +29,15 @@ const WAIT_POLL_MS: u64 = 50;
 /// Readiness: every setting `/visitor` and `/agent` need, checked with the
 /// routes' own loaders. Names only, never values. Plain `/readyz` never
 /// calls Upscope; `?upstream=1` also proves the API key with one
-/// authenticated read (`GET /usage`), whose answer is kept for 30 seconds.
-pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestLog) -> Result<Outcome, GatewayError> {
+/// authenticated read (`Client::check_key`: `GET /usage` in the cloud, a
+/// search on premise), whose answer is kept for 30 seconds.
+pub async fn handle(
+    req: &RequestHead,
+    runtime: &Runtime,
+    params: Params,
+    log: &RequestLog,
+) -> Result<Outcome, GatewayError> {
+    let env = runtime.env();
     let check_upstream = match params.get("upstream") {
         None => false,
         Some("1") => true,
@@ -47,7 +55,9 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     }
     if !report.is_ready() {
         if check_upstream {
-            body.insert("upstream".into(), upstream_member(None, 0.0));
+            // The edition's check, or the default edition's when that setting is the wrong one.
+            let endpoint = key_check_endpoint(UpstreamSettings::edition(env).unwrap_or_default());
+            body.insert("upstream".into(), upstream_member(endpoint, None, 0.0));
         }
         body.insert("status".into(), Value::from("not_ready"));
         body.insert("problems".into(), Value::from(report.problems));
@@ -71,9 +81,10 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
     body.insert("features".into(), Value::from(features));
     if check_upstream {
         // Only now: the settings the call needs (its timeout, the key) are known to be good.
-        let ctx = Ctx::new(req, env, params, log)?;
-        let check = upstream_check(&ctx, UpstreamSettings::timeout_ms(env)?).await?;
-        body.insert("upstream".into(), upstream_member(Some(&check), Date::now()));
+        let ctx = RequestContext::new(runtime, req, params, log)?;
+        let check = upstream_check(&ctx, runtime.settings.upstream_timeout_ms()?).await?;
+        let endpoint = key_check_endpoint(runtime.settings.upstream()?.edition);
+        body.insert("upstream".into(), upstream_member(endpoint, Some(&check), Date::now()));
         if let Err((_, message)) = check.outcome {
             body.insert("status".into(), Value::from("not_ready"));
             body.insert("problems".into(), Value::from(vec![message]));
@@ -88,13 +99,13 @@ pub async fn handle(req: &RequestHead, env: &Env, params: Params, log: &RequestL
 /// under way, or a new one from Upscope: however many requests arrive at
 /// once, one call. The endpoint is public, and must not become a way to
 /// spend the account's API calls or draw Upscope's rate limit onto it.
-async fn upstream_check(ctx: &Ctx<'_>, timeout_ms: u64) -> Result<UpstreamCheck, GatewayError> {
+async fn upstream_check(ctx: &RequestContext<'_>, timeout_ms: u64) -> Result<UpstreamCheck, GatewayError> {
     let client = ctx.upscope()?;
     // Waiting is the gateway's own time, not the upstream deadline's; bounded,
     // since a check under way ends by its own deadline.
     let waited = ctx
         .transport
-        .uncharged(async {
+        .with_deadline_paused(async {
             for _ in 0..timeout_ms / WAIT_POLL_MS + 2 {
                 let plan = upstream_state().plan(Date::now(), timeout_ms as f64);
                 match plan {
@@ -112,7 +123,7 @@ async fn upstream_check(ctx: &Ctx<'_>, timeout_ms: u64) -> Result<UpstreamCheck,
     // Claimed before awaiting (nothing runs in between): requests arriving meanwhile wait.
     let now = Date::now();
     upstream_state().checking_since_ms = Some(now);
-    let outcome = client.usage().await.map_err(|e| (e.reason(), format!("Upscope: {}", e.message())));
+    let outcome = client.check_key().await.map_err(|e| (e.reason(), format!("Upscope: {}", e.message())));
     let check = UpstreamCheck { at_ms: now, outcome };
     let mut state = upstream_state();
     state.last = Some(check.clone());
@@ -124,10 +135,10 @@ fn upstream_state() -> std::sync::MutexGuard<'static, UpstreamState> {
     UPSTREAM.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `{"status":"ok"|"failed"|"not_checked","endpoint":"usage","reason":…,"age_seconds":…}`.
-fn upstream_member(check: Option<&UpstreamCheck>, now: f64) -> Value {
+/// `{"status":"ok"|"failed"|"not_checked","endpoint":"usage"|"search","reason":…,"age_seconds":…}`.
+fn upstream_member(endpoint: &str, check: Option<&UpstreamCheck>, now: f64) -> Value {
     let mut member = Map::new();
-    member.insert("endpoint".into(), Value::from("usage"));
+    member.insert("endpoint".into(), Value::from(endpoint));
     match check {
         None => {
             member.insert("status".into(), Value::from("not_checked"));

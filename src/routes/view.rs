@@ -3,18 +3,19 @@
 //! link signed with `VIEWER_LINK_SECRET`, never Access, with its own
 //! permissions (`VIEWER_PERMISSIONS`, view-only by default).
 
-use super::agent::{narrowed, watch_or_choose};
-use super::{Ctx, Outcome};
+use super::runtime::RequestContext;
+use super::Outcome;
 use crate::core::ids::VIEWER_AGENT_PREFIX;
 use crate::core::query::{visitor_ref, VisitorRef};
 use crate::edge::rate_limit::WhenUnavailable;
 use crate::error::GatewayError;
 use crate::observe::Watcher;
-use crate::settings::{ViewerSettings, AGENT_RATE_LIMITER_BINDING};
+use crate::services::watch::{narrowed, watch_or_choose, WatchRequest};
+use crate::settings::AGENT_RATE_LIMITER_BINDING;
 use crate::upscope::models::{Agent, WatchUrlRequest};
 
-pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
-    let settings = ViewerSettings::load(ctx.env)?;
+pub async fn handle(ctx: &RequestContext<'_>) -> Result<Outcome, GatewayError> {
+    let settings = ctx.settings().viewer()?;
     let client = ctx.upscope()?;
     // Identity first: a stranger learns nothing about the link's other parameters.
     let verifier = ctx.verifier();
@@ -35,7 +36,9 @@ pub async fn handle(ctx: &Ctx<'_>) -> Result<Outcome, GatewayError> {
     let watcher = Watcher::Viewer { pseudonym: verifier.viewer_pseudonym(&settings.audit_key, &viewer.id).await? };
     // Upscope sees viewers apart from staff, who may not use this prefix (`auth::identify_agent`).
     let agent = Agent { id: format!("{VIEWER_AGENT_PREFIX}{}", viewer.id), name: viewer.name };
-    let request = WatchUrlRequest { agent, branding: settings.watch.branding, permissions };
+    let session = WatchUrlRequest { agent, branding: settings.watch.branding.clone(), permissions };
+    let request = WatchRequest { visitor: &visitor, session, watcher, link: &ctx.params };
+    let cache = ctx.short_id_cache(&visitor, settings.watch.cache_ttl_seconds);
     let link_to = async |short_id: &str| verifier.carry_viewer(key, &ctx.params, ("shortid", short_id)).await;
-    watch_or_choose(ctx, &client, &visitor, request, watcher, settings.watch.cache_ttl_seconds, "/view", link_to).await
+    Ok(ctx.watched(watch_or_choose(&client, &cache, request, link_to).await?, "/view"))
 }

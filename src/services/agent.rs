@@ -25,7 +25,7 @@ pub enum Watch {
 }
 
 pub async fn start_watching<T: Transport, C: ShortIdCache>(
-    client: &Client<T>,
+    client: &Client<'_, T>,
     cache: &C,
     visitor: &VisitorRef,
     request: &WatchUrlRequest,
@@ -48,7 +48,7 @@ pub async fn start_watching<T: Transport, C: ShortIdCache>(
 /// it too. That session is used when the search picks the same visitor,
 /// and otherwise dropped unseen, without waiting for it.
 async fn watch_own_id<T: Transport, C: ShortIdCache>(
-    client: &Client<T>,
+    client: &Client<'_, T>,
     cache: &C,
     id: &UniqueId,
     visitor: &VisitorRef,
@@ -112,7 +112,7 @@ async fn remember<C: ShortIdCache>(
 }
 
 async fn watch<T: Transport>(
-    client: &Client<T>,
+    client: &Client<'_, T>,
     short_id: &ShortId,
     visitor: &VisitorRef,
     request: &WatchUrlRequest,
@@ -123,7 +123,7 @@ async fn watch<T: Transport>(
     }
 }
 
-async fn find<T: Transport>(client: &Client<T>, query: &str, wanted: Wanted<'_>) -> Result<Choice, GatewayError> {
+async fn find<T: Transport>(client: &Client<'_, T>, query: &str, wanted: Wanted<'_>) -> Result<Choice, GatewayError> {
     let visitors = client.search(query, SEARCH_MAX_RESULTS).await?;
     choose_for_agent(&visitors, wanted).ok_or_else(|| not_found(wanted_ref(wanted)))
 }

@@ -1,9 +1,16 @@
-//! The two flows, written against the `Transport` and `ShortIdCache` traits
-//! so they run natively in tests with in-memory fakes; and the two small
-//! future combinators they overlap upstream and cache work with.
+//! The flows, written against the `Transport` and `ShortIdCache` traits so
+//! they run natively in tests with in-memory fakes: `agent` (find the visitor
+//! an agent names, start a session), `watch` (what `/agent` and `/view`
+//! share: narrowed permissions, the session or the chooser), `launch`
+//! (whether an `/agent` request may start a session by itself), `visitor`
+//! (which proxy session `/visitor` asks for); and the two small future
+//! combinators they overlap upstream and cache work with. Routes call them;
+//! no route imports another.
 
 pub mod agent;
+pub mod launch;
 pub mod visitor;
+pub mod watch;
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};

@@ -106,7 +106,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
 
     #[test]
     fn agent_auth_is_required_and_complete() {
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn agent_auth_modes() {
         let secret = "0123456789abcdef0123456789abcdef";
-        match AgentAuth::load(&src(&[
+        match AgentAuth::load(&vars(&[
             ("AGENT_AUTH", "access"),
             ("ACCESS_TEAM_DOMAIN", "https://Team.cloudflareaccess.com/"),
             ("ACCESS_AUD", "aud-tag"),
@@ -177,13 +177,13 @@ mod tests {
             }
             _ => panic!("expected access"),
         }
-        match AgentAuth::load(&src(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret)])) {
+        match AgentAuth::load(&vars(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret)])) {
             Ok(AgentAuth::SignedLink(key)) => {
                 assert_eq!((key.secret.as_str(), key.previous.as_deref(), key.max_ttl_seconds), (secret, None, 300))
             }
             _ => panic!("expected signed-link"),
         }
-        let none = AgentAuth::load(&src(&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "true")]));
+        let none = AgentAuth::load(&vars(&[("AGENT_AUTH", "none"), ("ALLOW_UNAUTHENTICATED_AGENTS", "true")]));
         assert!(matches!(none, Ok(AgentAuth::Unauthenticated)));
     }
 
@@ -191,7 +191,7 @@ mod tests {
     fn allow_unauthenticated_agents_is_true_or_false_in_every_mode() {
         let secret = "0123456789abcdef0123456789abcdef";
         let load = |mode: &'static str, flag: &'static str| {
-            AgentAuth::load(&src(&[
+            AgentAuth::load(&vars(&[
                 ("AGENT_AUTH", mode),
                 ("AGENT_LINK_SECRET", secret),
                 ("ALLOW_UNAUTHENTICATED_AGENTS", flag),
@@ -213,7 +213,7 @@ mod tests {
             }
         }
         // AGENT_AUTH is read first: its own gap is the one reported.
-        let unset = AgentAuth::load(&src(&[("ALLOW_UNAUTHENTICATED_AGENTS", "yes")])).err().unwrap();
+        let unset = AgentAuth::load(&vars(&[("ALLOW_UNAUTHENTICATED_AGENTS", "yes")])).err().unwrap();
         assert!(unset.message().contains("AGENT_AUTH is not set"), "{}", unset.message());
     }
 }

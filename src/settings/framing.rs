@@ -34,21 +34,21 @@ impl FramedPages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
 
     #[test]
     fn frame_ancestors_name_the_setting() {
         let f = frame_ancestors(
-            &src(&[("EMBED_ORIGINS", "https://shop.example.com, https://www.example.com")]),
+            &vars(&[("EMBED_ORIGINS", "https://shop.example.com, https://www.example.com")]),
             FramedPages::Visitor,
         )
         .unwrap();
         assert!(f
             .content_security_policy()
             .ends_with("frame-ancestors https://shop.example.com https://www.example.com"));
-        assert_eq!(frame_ancestors(&src(&[]), FramedPages::Agent).unwrap(), FrameAncestors::NONE);
+        assert_eq!(frame_ancestors(&vars(&[]), FramedPages::Agent).unwrap(), FrameAncestors::NONE);
         let err =
-            frame_ancestors(&src(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), FramedPages::Agent).unwrap_err();
+            frame_ancestors(&vars(&[("AGENT_EMBED_ORIGINS", "help.example.com")]), FramedPages::Agent).unwrap_err();
         assert!(err.message().contains("AGENT_EMBED_ORIGINS"));
     }
 }

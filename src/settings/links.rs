@@ -94,14 +94,14 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
     use crate::settings::AgentAuth;
 
     #[test]
     fn equal_link_secrets_are_refused_naming_both() {
         let secret = "0123456789abcdef0123456789abcdef";
         let both =
-            src(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", secret)]);
+            vars(&[("AGENT_AUTH", "signed-link"), ("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", secret)]);
         let from_agent = AgentAuth::load(&both).err().unwrap();
         let from_visitor = visitor_link_key(&both).err().unwrap();
         for err in [from_agent, from_visitor] {
@@ -118,14 +118,14 @@ mod tests {
         let trimmed_twins = HashMap::from([("VISITOR_LINK_SECRET", padded.as_str()), ("AGENT_LINK_SECRET", secret)]);
         assert!(visitor_link_key(&trimmed_twins).is_err());
         let distinct =
-            src(&[("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210")]);
+            vars(&[("AGENT_LINK_SECRET", secret), ("VISITOR_LINK_SECRET", "fedcba9876543210fedcba9876543210")]);
         assert!(visitor_link_key(&distinct).unwrap().is_some());
     }
 
     #[test]
     fn previous_secrets_verify_during_a_rotation_and_are_checked_alike() {
         let (new, old) = ("new-secret-0123456789abcdef01234567", "old-secret-0123456789abcdef01234567");
-        let key = visitor_link_key(&src(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", old)]))
+        let key = visitor_link_key(&vars(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", old)]))
             .unwrap()
             .unwrap();
         assert_eq!((key.secret.as_str(), key.previous.as_deref()), (new, Some(old)));
@@ -152,13 +152,13 @@ mod tests {
             assert!(err.message().contains(expected), "{pairs:?}: {}", err.message());
         }
         // Within one route, the previous secret may equal the current one (a no-op rotation).
-        assert!(visitor_link_key(&src(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", new)])).is_ok());
+        assert!(visitor_link_key(&vars(&[("VISITOR_LINK_SECRET", new), ("VISITOR_LINK_SECRET_PREVIOUS", new)])).is_ok());
     }
 
     #[test]
     fn visitor_link_key_is_optional_but_checked() {
-        assert!(visitor_link_key(&src(&[])).unwrap().is_none());
-        let key = visitor_link_key(&src(&[
+        assert!(visitor_link_key(&vars(&[])).unwrap().is_none());
+        let key = visitor_link_key(&vars(&[
             ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
             ("VISITOR_LINK_MAX_TTL", "3600"),
         ]))
@@ -166,7 +166,7 @@ mod tests {
         .unwrap();
         assert_eq!(key.max_ttl_seconds, 3600);
         for ttl in ["0", "-1", "604801", "soon"] {
-            let err = visitor_link_key(&src(&[
+            let err = visitor_link_key(&vars(&[
                 ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
                 ("VISITOR_LINK_MAX_TTL", ttl),
             ]))
@@ -174,7 +174,7 @@ mod tests {
             .unwrap();
             assert!(err.message().contains("VISITOR_LINK_MAX_TTL"), "{ttl}");
         }
-        let err = visitor_link_key(&src(&[("VISITOR_LINK_SECRET", "too-short-secret")])).err().unwrap();
+        let err = visitor_link_key(&vars(&[("VISITOR_LINK_SECRET", "too-short-secret")])).err().unwrap();
         assert!(!err.message().contains("too-short-secret"), "never echo a secret");
     }
 }

@@ -99,8 +99,8 @@ pub(super) mod tests {
         }
     }
 
-    /// Settings from name/value pairs.
-    pub fn src(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+    /// Worker vars and secrets, as name/value pairs.
+    pub fn vars(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
         pairs.iter().copied().collect()
     }
 
@@ -112,22 +112,22 @@ pub(super) mod tests {
             Green,
         }
         let tints = [("red", Tint::Red), ("green", Tint::Green), ("blue-ish", Tint::Red)];
-        assert_eq!(one_of(&src(&[]), "TINT", &tints).unwrap(), None);
-        assert_eq!(one_of(&src(&[("TINT", "  ")]), "TINT", &tints).unwrap(), None, "blank is unset");
-        assert_eq!(one_of(&src(&[("TINT", " green\n")]), "TINT", &tints).unwrap(), Some(Tint::Green));
+        assert_eq!(one_of(&vars(&[]), "TINT", &tints).unwrap(), None);
+        assert_eq!(one_of(&vars(&[("TINT", "  ")]), "TINT", &tints).unwrap(), None, "blank is unset");
+        assert_eq!(one_of(&vars(&[("TINT", " green\n")]), "TINT", &tints).unwrap(), Some(Tint::Green));
         for bad in ["Red", "GREEN", "re d", "s3cret-pasted-here"] {
-            let err = one_of(&src(&[("TINT", bad)]), "TINT", &tints).unwrap_err();
+            let err = one_of(&vars(&[("TINT", bad)]), "TINT", &tints).unwrap_err();
             assert_eq!(err.status(), 500);
             assert_eq!(err.message(), "gateway misconfigured: TINT must be red, green or blue-ish", "{bad}");
         }
-        let err = one_of(&src(&[("ONE", "two")]), "ONE", &[("one", ())]).unwrap_err();
+        let err = one_of(&vars(&[("ONE", "two")]), "ONE", &[("one", ())]).unwrap_err();
         assert_eq!(err.message(), "gateway misconfigured: ONE must be one");
     }
 
     #[test]
     fn true_or_false_is_exactly_that() {
-        let flag = |value: &'static str| true_or_false(&src(&[("FLAG", value)]), "FLAG");
-        assert_eq!(true_or_false(&src(&[]), "FLAG").unwrap(), None);
+        let flag = |value: &'static str| true_or_false(&vars(&[("FLAG", value)]), "FLAG");
+        assert_eq!(true_or_false(&vars(&[]), "FLAG").unwrap(), None);
         assert_eq!((flag("true").unwrap(), flag(" false ").unwrap()), (Some(true), Some(false)));
         for typo in ["True", "FALSE", "yes", "no", "1", "0", "on"] {
             assert_eq!(

@@ -54,11 +54,11 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
 
     #[test]
     fn proxy_settings_parse_lists() {
-        let s = VisitorSettings::load(&src(&[
+        let s = VisitorSettings::load(&vars(&[
             ("PROXY_INITIAL_URL", "https://shop.example.com/account"),
             (
                 "PROXY_ALLOWED_URLS",

@@ -137,11 +137,11 @@ as the person viewers are sent to watch",
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::source::tests::src;
+    use crate::settings::source::tests::vars;
 
     #[test]
     fn agent_settings_defaults() {
-        let s = AgentSettings::load(&src(&[])).unwrap();
+        let s = AgentSettings::load(&vars(&[])).unwrap();
         assert_eq!(s.watch.visitor_id_kind, VisitorIdKind::Short);
         assert!(s.watch.branding.is_empty());
         assert!(s.permissions.is_empty());
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn agent_settings_full() {
-        let s = AgentSettings::load(&src(&[
+        let s = AgentSettings::load(&vars(&[
             ("VISITOR_ID_KIND", "unique"),
             ("WATCH_BRANDING_NAKED", "false"),
             ("WATCH_BRANDING_NO_BOTTOM_BAR", " true "),
@@ -167,7 +167,7 @@ mod tests {
         assert!(flag("allow_click") && flag("allow_scroll") && flag("allow_draw"));
         assert!(!flag("allow_console") && !flag("allow_type"));
         assert_eq!(s.watch.cache_ttl_seconds, 60);
-        let none = AgentSettings::load(&src(&[("WATCH_PERMISSIONS", "none")])).unwrap();
+        let none = AgentSettings::load(&vars(&[("WATCH_PERMISSIONS", "none")])).unwrap();
         assert!(none.permissions.iter().all(|(_, granted)| !granted));
     }
 
@@ -185,7 +185,7 @@ mod tests {
             ("SHORT_ID_CACHE_TTL", "86401"),
             ("SHORT_ID_CACHE_TTL", "an hour"),
         ] {
-            let err = AgentSettings::load(&src(&[(name, value)])).unwrap_err();
+            let err = AgentSettings::load(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(err.status(), 500);
             assert!(err.message().contains(name), "{name}={value}: {err:?}");
         }
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn page_only_is_refused_saying_why() {
-        let err = AgentSettings::load(&src(&[("WATCH_BRANDING_NAKED", "page_only")])).unwrap_err();
+        let err = AgentSettings::load(&vars(&[("WATCH_BRANDING_NAKED", "page_only")])).unwrap_err();
         let message = err.message();
         assert!(message.contains("WATCH_BRANDING_NAKED=page_only"), "{message}");
         assert!(message.contains("no way to end the session") && message.contains("'true'"), "{message}");
@@ -204,15 +204,15 @@ mod tests {
         let viewer = "viewer-link-secret-0123456789abcdef";
         let visitor = "visitor-link-secret-0123456789abcdef";
         let base = [("VIEWER_LINK_SECRET", viewer), ("VISITOR_LINK_SECRET", visitor)];
-        let err = ViewerSettings::load(&src(&base)).err().unwrap();
+        let err = ViewerSettings::load(&vars(&base)).err().unwrap();
         assert!(err.message().contains("/view needs the secret AUDIT_ID_SECRET"), "{}", err.message());
         let short =
-            ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
+            ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
         assert!(short.message().contains("AUDIT_ID_SECRET is shorter than 32"));
         assert!(!short.message().contains("short-audit-key"), "never the value");
         // Trimmed like every secret; equal to the link secret is allowed (the migration path).
         for key in [" audit-id-secret-0123456789abcdefghij\n", viewer] {
-            let loaded = ViewerSettings::load(&src(&[base[0], base[1], ("AUDIT_ID_SECRET", key)])).ok().unwrap();
+            let loaded = ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", key)])).ok().unwrap();
             assert_eq!(loaded.audit_key, key.trim());
         }
     }

@@ -1,7 +1,11 @@
 //! Upscope's REST protocol over a small HTTP `Transport`: which URL, which
 //! headers, which body, how each answer is read, and which calls may be
-//! retried. The Workers Fetch API sits behind `Transport`, so all of this is
-//! tested natively.
+//! retried, for either edition of Upscope (`settings::Edition`). The Workers
+//! Fetch API sits behind `Transport`, so all of this is tested natively.
+//!
+//! The editions differ only where `url` and `call` say (docs/upscope-api.md):
+//! on premise, the API is under `<base>/api`, the key is the bare
+//! `Authorization` header, and the search is `/visitors/list/search?q=`.
 
 use url::Url;
 
@@ -9,31 +13,48 @@ use super::models::{self, ProxySessionRequest, SessionUrl, Visitor, WatchUrlRequ
 use super::UpstreamError;
 use crate::core::ids::ShortId;
 use crate::outbound::{Endpoint, HttpRequest, HttpResponse, Method, Transport, TransportError};
+use crate::settings::{Edition, UpstreamSettings};
 
 /// A failed search is tried once more after this long, plus up to
 /// `RETRY_JITTER_MS`, if the request's deadline leaves room.
 pub const RETRY_BASE_MS: u64 = 100;
 pub const RETRY_JITTER_MS: u64 = 150;
 
-/// The Upscope REST client. Deliberately not `Debug`: it holds the API key.
-pub struct Client<T> {
+/// The Upscope REST client: the one reader of `UpstreamSettings`, which
+/// say where the API is and with which key. Deliberately not `Debug`: it
+/// holds the API key.
+pub struct Client<'s, T> {
     transport: T,
-    base: Url,
-    api_key: String,
+    upstream: &'s UpstreamSettings,
 }
 
-impl<T: Transport> Client<T> {
-    /// `base` is the API root, e.g. `https://api.upscope.io/v1.3`.
-    pub fn new(transport: T, base: Url, api_key: String) -> Self {
-        Self { transport, base, api_key }
+impl<'s, T: Transport> Client<'s, T> {
+    pub fn new(transport: T, upstream: &'s UpstreamSettings) -> Self {
+        Self { transport, upstream }
     }
 
-    /// `GET /list?search=QUERY&max_results=N`.
+    /// `GET /list?search=QUERY&max_results=N`; on premise
+    /// `GET /visitors/list/search?q=QUERY`, where no `max_results` is
+    /// documented (whatever comes back goes through the same exact-match
+    /// choice).
     pub async fn search(&self, query: &str, max_results: u32) -> Result<Vec<Visitor>, UpstreamError> {
-        let mut url = self.endpoint(&["list"]);
-        url.query_pairs_mut().append_pair("search", query).append_pair("max_results", &max_results.to_string());
-        let (status, body) = self.call("search", Method::Get, url, None).await?;
+        let (status, body) = self.call("search", Method::Get, self.search_url(query, max_results), None).await?;
         models::read_search(&body).map_err(|e| e.at("search", status, &body))
+    }
+
+    fn search_url(&self, query: &str, max_results: u32) -> Url {
+        match self.upstream.edition {
+            Edition::Cloud => {
+                let mut url = self.endpoint(&["list"]);
+                url.query_pairs_mut().append_pair("search", query).append_pair("max_results", &max_results.to_string());
+                url
+            }
+            Edition::OnPremise => {
+                let mut url = self.endpoint(&["visitors", "list", "search"]);
+                url.query_pairs_mut().append_pair("q", query);
+                url
+            }
+        }
     }
 
     /// `POST /visitors/:short_id/watch_url`.
@@ -50,19 +71,32 @@ impl<T: Transport> Client<T> {
         models::read_proxy_url(&body).map_err(|e| e.at("proxy_sessions", status, &body))
     }
 
-    /// `GET /usage`: the account's usage statistics (documented, read-only,
-    /// and cheap). Only its status matters: a 2xx proves the key and the
-    /// subscription, whatever the body says.
-    pub async fn usage(&self) -> Result<(), UpstreamError> {
-        let url = self.endpoint(&["usage"]);
-        self.call("usage", Method::Get, url, None).await.map(|_| ())
+    /// One authenticated read that proves the key (`/readyz?upstream=1`).
+    /// Only its status matters: a 2xx proves the key (and, in the cloud,
+    /// the subscription), whatever the body says. In the cloud `GET /usage`:
+    /// the account's usage statistics (documented, read-only, cheap). On
+    /// premise, where no usage endpoint is documented, a search for an own
+    /// ID nobody has (`KEY_CHECK_QUERY`): the search is documented for every
+    /// install (`/visitors/list/latest` only for MongoDB ones), and an
+    /// exact-ID miss carries no visitor's data.
+    pub async fn check_key(&self) -> Result<(), UpstreamError> {
+        let url = match self.upstream.edition {
+            Edition::Cloud => self.endpoint(&["usage"]),
+            Edition::OnPremise => self.search_url(KEY_CHECK_QUERY, 1),
+        };
+        self.call(key_check_endpoint(self.upstream.edition), Method::Get, url, None).await.map(|_| ())
     }
 
+    /// `<base>/<segments>`; on premise `<base>/api/<segments>`.
     fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
+        let mut url = self.upstream.base.clone();
         // The base is validated as an http(s) URL, so it can have path segments.
         if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
+            path.pop_if_empty();
+            if self.upstream.edition == Edition::OnPremise {
+                path.push("api");
+            }
+            path.extend(segments);
         }
         url
     }
@@ -74,7 +108,13 @@ impl<T: Transport> Client<T> {
         url: Url,
         body: Option<String>,
     ) -> Result<(u16, String), UpstreamError> {
-        let mut headers = vec![("X-Api-Key", self.api_key.clone()), ("Accept", "application/json".to_owned())];
+        let key = self.upstream.api_key.expose().to_owned();
+        // On premise the header is the bare key: no scheme.
+        let auth = match self.upstream.edition {
+            Edition::Cloud => "X-Api-Key",
+            Edition::OnPremise => "Authorization",
+        };
+        let mut headers = vec![(auth, key), ("Accept", "application/json".to_owned())];
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_owned()));
         }
@@ -101,6 +141,17 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// What the on-premise key check searches for: an own ID no visitor has.
+pub const KEY_CHECK_QUERY: &str = "id:upscope-gateway-key-check";
+
+/// The endpoint `check_key` asks, as `/readyz` and the log line name it.
+pub fn key_check_endpoint(edition: Edition) -> Endpoint {
+    match edition {
+        Edition::Cloud => "usage",
+        Edition::OnPremise => "search",
+    }
+}
+
 /// Network errors and gateway-side 502/503/504; never 429 (Upscope asked us
 /// to wait) and never a timeout (the deadline is spent).
 fn worth_retrying(answer: &Result<HttpResponse, TransportError>) -> bool {
@@ -118,11 +169,25 @@ fn to_json<S: serde::Serialize>(value: &S) -> String {
 
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+
     use super::*;
     pub use crate::outbound::testing::{block_on, FakeTransport};
 
-    pub fn client(fake: &FakeTransport) -> Client<&FakeTransport> {
-        Client::new(fake, Url::parse("https://api.example/v1.3").unwrap(), "test-key".into())
+    /// The upstream the client tests and the flows' tests talk to.
+    pub static UPSTREAM: LazyLock<UpstreamSettings> = LazyLock::new(|| {
+        upstream(&[("UPSCOPE_API_BASE", "https://api.example/v1.3"), ("UPSCOPE_API_KEY", "test-key")])
+    });
+
+    /// Upstream settings loaded from these Worker vars and secrets.
+    pub fn upstream(vars: &[(&str, &str)]) -> UpstreamSettings {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        UpstreamSettings::load(&vars).unwrap_or_else(|e| panic!("{}", e.message()))
+    }
+
+    pub fn client(fake: &FakeTransport) -> Client<'static, &FakeTransport> {
+        Client::new(fake, &UPSTREAM)
     }
 }
 
@@ -163,18 +228,95 @@ mod tests {
     #[test]
     fn usage_is_one_authenticated_get_whose_status_alone_counts() {
         let fake = FakeTransport::answering([(200, r#"{"usage":{"visitors":{}}}"#), (200, "not json")]);
-        block_on(client(&fake).usage()).unwrap();
-        block_on(client(&fake).usage()).unwrap();
+        block_on(client(&fake).check_key()).unwrap();
+        block_on(client(&fake).check_key()).unwrap();
         assert_eq!(fake.calls(), ["GET /v1.3/usage", "GET /v1.3/usage"]);
         assert!(fake.requests.borrow()[0].headers.contains(&("X-Api-Key", "test-key".into())));
         let refused = FakeTransport::answering([(401, r#"{"status":"error","error":"no_subscription"}"#)]);
-        assert_eq!(block_on(client(&refused).usage()).unwrap_err().reason(), "no_subscription");
+        assert_eq!(block_on(client(&refused).check_key()).unwrap_err().reason(), "no_subscription");
+    }
+
+    fn on_premise(base: &str) -> UpstreamSettings {
+        upstream(&[("UPSCOPE_EDITION", "on_premise"), ("UPSCOPE_API_BASE", base), ("UPSCOPE_API_KEY", "prem-key")])
+    }
+
+    /// The key in the bare `Authorization` header, and nowhere else.
+    fn assert_on_premise_key(req: &HttpRequest) {
+        assert!(req.headers.contains(&("Authorization", "prem-key".into())), "{:?}", req.headers);
+        assert!(!req.headers.iter().any(|(name, _)| *name == "X-Api-Key"), "{:?}", req.headers);
+    }
+
+    #[test]
+    fn on_premise_every_call_is_under_api_with_the_bare_key() {
+        let settings = on_premise("https://support.acmetech.com/cobrowsing");
+        let fake = FakeTransport::answering([
+            (200, r#"{"status":"ok","visitors":[{"short_id":"a1"}]}"#),
+            (200, r#"{"watch_url":"https://support.acmetech.com/w/x"}"#),
+            (200, r#"{"url":"https://support.acmetech.com/p/1"}"#),
+        ]);
+        let c = Client::new(&fake, &settings);
+        assert_eq!(block_on(c.search("id:alice+x@example.com", 10)).unwrap().len(), 1);
+        block_on(c.watch_url(&ShortId::parse("abc").unwrap(), &request())).unwrap();
+        let req = ProxySessionRequest { initial_url: "https://shop.example/".into(), allowed_domains: vec![] };
+        block_on(c.create_proxy_session(&req)).unwrap();
+        let urls: Vec<String> = fake.requests.borrow().iter().map(|r| r.url.clone()).collect();
+        assert_eq!(
+            urls,
+            [
+                // Documented: the search, with no max_results (none is documented on premise).
+                "https://support.acmetech.com/cobrowsing/api/visitors/list/search?q=id%3Aalice%2Bx%40example.com",
+                // Inferred: the cloud's paths without its version prefix.
+                "https://support.acmetech.com/cobrowsing/api/visitors/abc/watch_url",
+                "https://support.acmetech.com/cobrowsing/api/proxy_sessions",
+            ]
+        );
+        for req in fake.requests.borrow().iter() {
+            assert_on_premise_key(req);
+            assert!(req.headers.contains(&("Accept", "application/json".into())));
+        }
+        assert_eq!(fake.requests.borrow()[1].body.as_deref(), Some(r#"{"agent":{"id":"a1","name":"Ann"}}"#));
+        let slash = on_premise("http://127.0.0.1:9/cobrowsing/");
+        let fake = FakeTransport::answering([(200, r#"{"visitors":[]}"#)]);
+        block_on(Client::new(&fake, &slash).search("4821", 10)).unwrap();
+        assert_eq!(fake.calls(), ["GET /cobrowsing/api/visitors/list/search?q=4821"]);
+    }
+
+    #[test]
+    fn on_premise_the_key_check_is_a_search_for_nobody() {
+        let settings = on_premise("https://support.acmetech.com/cobrowsing");
+        let fake = FakeTransport::answering([(200, r#"{"status":"ok","visitors":[]}"#), (503, ""), (401, "")]);
+        let c = Client::new(&fake, &settings);
+        block_on(c.check_key()).unwrap();
+        // Retried once on trouble that may pass, like any read.
+        assert_eq!(block_on(c.check_key()).unwrap_err().reason(), "unauthorized");
+        let query = url::form_urlencoded::byte_serialize(KEY_CHECK_QUERY.as_bytes()).collect::<String>();
+        let check = format!("GET /cobrowsing/api/visitors/list/search?q={query}");
+        assert_eq!(fake.calls(), [check.clone(), check.clone(), check]);
+        assert_on_premise_key(&fake.requests.borrow()[0]);
+        assert_eq!(fake.requests.borrow()[0].endpoint, "search");
+        assert_eq!((key_check_endpoint(Edition::Cloud), key_check_endpoint(Edition::OnPremise)), ("usage", "search"));
+    }
+
+    #[test]
+    fn on_premise_answers_are_read_as_strictly_as_the_clouds() {
+        let settings = on_premise("https://support.acmetech.com/cobrowsing");
+        for status in [301, 302, 307, 308] {
+            let fake = FakeTransport::answering([(status, "")]);
+            let c = Client::new(&fake, &settings);
+            assert_eq!(block_on(c.search("x", 1)), Err(UpstreamError::Redirected(status)));
+        }
+        let fake = FakeTransport::answering([(200, r#"{"watch_url":"http://support.acmetech.com/w/secret"}"#)]);
+        let err = block_on(Client::new(&fake, &settings).watch_url(&ShortId::parse("abc").unwrap(), &request()));
+        assert!(matches!(err, Err(UpstreamError::BadResponse(_))));
+        let fake = FakeTransport::answering([(200, "<html>login</html>")]);
+        assert!(matches!(block_on(Client::new(&fake, &settings).search("x", 1)), Err(UpstreamError::Unreadable(_))));
     }
 
     #[test]
     fn base_with_trailing_slash_does_not_double_it() {
         let fake = FakeTransport::answering([(200, r#"{"url":"https://p.example/1"}"#)]);
-        let c = Client::new(&fake, Url::parse("http://127.0.0.1:9/v1.3/").unwrap(), "k".into());
+        let settings = upstream(&[("UPSCOPE_API_BASE", "http://127.0.0.1:9/v1.3/"), ("UPSCOPE_API_KEY", "k")]);
+        let c = Client::new(&fake, &settings);
         let req = ProxySessionRequest { initial_url: "https://shop.example/".into(), allowed_domains: vec![] };
         block_on(c.create_proxy_session(&req)).unwrap();
         assert_eq!(fake.requests.borrow()[0].url, "http://127.0.0.1:9/v1.3/proxy_sessions");

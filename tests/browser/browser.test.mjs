@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { startSimulator, startGateway, baseVars } from "../support/harness.mjs";
+import { startSimulator, startGateway, baseVars, ask } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
@@ -78,7 +78,7 @@ test("a customer's page embeds /visitor; then an agent types the code the custom
   const code = (await iframe.locator("#proxy-lookup-code").textContent()).trim();
   assert.match(code, /^\d{4}$/);
   await shot(customer, "01-customer-iframe.png");
-  const [proxyCall] = (await up.requests()).filter((r) => r.path === "/proxy_sessions");
+  const [proxyCall] = (await up.requests()).filter((r) => r.endpoint === "proxy_sessions");
   assert.match(proxyCall.body.initial_url, /[?&]___upscope_unique_id=alice-1001(&|#|$)/);
 
   const agent = await browser.newPage();
@@ -215,7 +215,7 @@ test("Access mode: a link on another site shows a confirmation first; its button
     await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator("#confirm-launch").click()]);
     assert.equal(await agent.locator("#watch-agent-name").textContent(), "Ann Lee");
     assert.equal(await agent.locator("#watch-short-id").textContent(), "sAlice01");
-    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url"]);
+    await up.assertAsked([ask.watch("sAlice01")]);
     await shot(agent, "15-access-confirmed-watching.png");
     // Typed into the address bar (Sec-Fetch-Site: none): no question asked.
     await agent.goto(link);

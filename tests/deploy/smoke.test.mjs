@@ -1,13 +1,14 @@
 // `make smoke`: every flow end to end from Chromium, against `make dev`
-// (scripts/dev.mjs on free ports: wrangler dev and the simulator), against a
-// signed-link gateway with /view, and against gateways that are not there or
-// whose upstream answers in a shape the gateway cannot read.
+// (scripts/dev.mjs on free ports: wrangler dev and the simulator) in either
+// edition of Upscope, against a signed-link gateway with /view, and against
+// gateways that are not there or whose upstream answers in a shape the
+// gateway cannot read.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { baseVars, startSimulator, withGateway } from "../support/harness.mjs";
+import { baseVars, startSimulator, withGateway, DEV_API_KEY } from "../support/harness.mjs";
 import { runScript, startDev } from "../support/dev.mjs";
 
 /** Runs scripts/smoke.mjs with `args`; resolves to { status, stdout, ms }. Bounded at 150 s. */
@@ -58,6 +59,29 @@ test("make smoke passes against make dev, fails naming the fields of an unreadab
   assert.match(gone.stdout, new RegExp(`fail  gateway answers: no gateway at 127\\.0\\.0\\.1:${gatewayPort} \\(ECONNREFUSED\\)`));
 });
 
+test("make smoke passes against make dev on premise (UPSCOPE_EDITION=on_premise), which asks only the on-premise API", async () => {
+  const dev = await startDev({ env: { UPSCOPE_EDITION: "on_premise" } });
+  try {
+    assert.match(dev.output, /upstream: Upscope simulator, on premise,/);
+    const ok = await smoke(["--url", `http://127.0.0.1:${dev.gatewayPort}`]);
+    assert.equal(ok.status, 0, ok.stdout);
+    for (const step of ["gateway answers", "ready", "visitor opens /visitor", "agent by own ID", "agent by Short ID", "agent by lookup code"]) {
+      assert.match(ok.stdout, new RegExp(`pass  ${step}: `), step);
+    }
+    assert.match(ok.stdout, /pass  ready: .*upscope:on_premise.*; upstream ok/);
+    assertNothingSecret(ok.stdout);
+    const { requests } = await (await fetch(`http://127.0.0.1:${dev.simulatorPort}/__sim/requests`)).json();
+    const endpoints = new Set(requests.map((r) => r.endpoint));
+    for (const endpoint of ["search", "watch_url", "proxy_sessions"]) assert.ok(endpoints.has(endpoint), `${endpoint}: ${[...endpoints]}`);
+    for (const r of requests) {
+      assert.ok(r.path.startsWith("/cobrowsing/api/"), r.path);
+      assert.deepEqual([r.headers.authorization, r.headers["x-api-key"]], [DEV_API_KEY, undefined], r.path);
+    }
+  } finally {
+    await dev.stop();
+  }
+});
+
 test("make smoke signs its links when the gateway needs it, covers /view, and names a missing secret", async () => {
   const secrets = {
     AGENT_LINK_SECRET: "agent-link-secret-for-smoke-tests-000001",
@@ -77,7 +101,7 @@ test("make smoke signs its links when the gateway needs it, covers /view, and na
       assert.match(ok.stdout, /pass  viewer by own ID \(\/view\): 302 to a watch_url/);
       assert.match(ok.stdout, /pass  agent by lookup code: 302 to a watch_url/);
       assertNothingSecret(ok.stdout, Object.values(secrets));
-      const watches = (await up.requests()).filter((r) => r.path.endsWith("/watch_url")).map((r) => r.body.agent.id);
+      const watches = (await up.requests()).filter((r) => r.endpoint === "watch_url").map((r) => r.body.agent.id);
       assert.deepEqual(watches.sort(), ["smoke-test", "smoke-test", "smoke-test", "viewer:smoke-viewer"]);
 
       // Without the agent secret, the agent steps fail and say which secret is missing.

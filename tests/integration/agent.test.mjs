@@ -3,27 +3,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  gatewaySuite, baseVars, API_KEY, withGateway, expectRefused as expectRefusedBy, AGENT_QUERY, AGENT as AGENT_BODY,
+  gatewaySuite, baseVars, withGateway, expectRefused as expectRefusedBy, AGENT_QUERY, AGENT as AGENT_BODY, ask,
 } from "../support/harness.mjs";
 
 const suite = gatewaySuite();
 
 const AGENT = AGENT_QUERY;
-const search = (q) => `GET /v1.3/list?search=${encodeURIComponent(q)}&max_results=10`;
-const watch = (shortId) => `POST /v1.3/visitors/${shortId}/watch_url`;
+const { search } = ask;
+/** A session asked for `agent` (the link's agent unless a test names another), and nothing else. */
+const watch = (shortId, agent = AGENT_BODY) => ask.watch(shortId, { agent });
+/** Asserts the calls Upscope received: each one's path, query, key and, for sessions, body. */
+const asked = (expected) => suite.up.assertAsked(expected);
 const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
-
-/**
- * The upstream calls (as `METHOD path?query`, like the Rust tests'), after
- * checking that every one carried the key and every session was asked for
- * `agent` (the link's agent unless a test names another).
- */
-async function calls(agent = AGENT_BODY) {
-  const requests = await suite.up.requests();
-  for (const r of requests) assert.equal(r.apiKey, API_KEY);
-  for (const r of requests.filter((r) => r.method === "POST")) assert.deepEqual(r.body.agent, agent, r.path);
-  return suite.up.calls();
-}
 
 async function expectWatch(path, shortId) {
   const res = await suite.gw.fetch(path);
@@ -42,28 +33,26 @@ const expectRefused = (path, status, code) => expectRefusedBy(suite.gw, path, st
 test("visitorid (Short ID) goes straight to watch_url with the agent's id and name", async () => {
   const { page } = await expectWatch(`/agent?visitorid=sBob0002&${AGENT}`, "sBob0002");
   assert.match(page, /id="watch-agent-name">Ann Lee</);
-  assert.deepEqual(await calls(), [watch("sBob0002")]);
-  const [raw] = await suite.up.requests();
-  assert.equal(raw.contentType, "application/json");
+  await asked([watch("sBob0002")]);
 });
 
 test("uniqueid searches id:<ID> and uses only the exact match", async () => {
   await expectWatch(`/agent?uniqueid=alice-1001&${AGENT}`, "sAlice01");
-  assert.deepEqual(await calls(), [search("id:alice-1001"), watch("sAlice01")]);
+  await asked([search("id:alice-1001"), watch("sAlice01")]);
 });
 
 test("fuzzy results that are not the asked-for visitor are ignored", async () => {
   const impostor = { short_id: "sImpostor", unique_id: "alice-1001 ", is_online: true, last_seen_at: minutesAgo(0) };
   const caseTwin = { short_id: "sCaseTwin", unique_id: "ALICE-1001", is_online: true, last_seen_at: minutesAgo(0) };
-  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [impostor, caseTwin] });
+  await suite.up.fault({ endpoint: "search", extra_visitors: [impostor, caseTwin] });
   await expectWatch(`/agent?uniqueid=alice-1001&${AGENT}`, "sAlice01");
 });
 
 test("no exact match is a 404 in words an agent understands, and no session is started", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sNear", unique_id: "zoe-99", is_online: true }] });
+  await suite.up.fault({ endpoint: "search", extra_visitors: [{ short_id: "sNear", unique_id: "zoe-99", is_online: true }] });
   const message = await expectRefused(`/agent?uniqueid=zoe-9&${AGENT}`, 404, "visitor_not_found");
   assert.match(message, /No visitor with the ID 'zoe-9' was found/);
-  assert.deepEqual(await calls(), [search("id:zoe-9")]);
+  await asked([search("id:zoe-9")]);
 });
 
 test("several matches: online beats offline, then the most recently seen wins", async () => {
@@ -79,9 +68,9 @@ test("several matches: online beats offline, then the most recently seen wins", 
 });
 
 test("lookup searches the code and uses only a visitor whose lookup_code equals it", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sOther", lookup_code: "4822", unique_id: "4821", is_online: true, last_seen_at: minutesAgo(0) }] });
+  await suite.up.fault({ endpoint: "search", extra_visitors: [{ short_id: "sOther", lookup_code: "4822", unique_id: "4821", is_online: true, last_seen_at: minutesAgo(0) }] });
   await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
-  assert.deepEqual(await calls(), [search("4821"), watch("sAlice01")]);
+  await asked([search("4821"), watch("sAlice01")]);
   const message = await expectRefused(`/agent?lookup=0000&${AGENT}`, 404, "visitor_not_found");
   assert.match(message, /No visitor online is showing the code 0000/);
 });
@@ -90,7 +79,7 @@ test("a lookup code names only a visitor who is online now: an offline visitor's
   // Bob (code 5930) was last seen 90 minutes ago.
   const message = await expectRefused(`/agent?lookup=5930&${AGENT}`, 404, "visitor_not_found");
   assert.match(message, /No visitor online is showing the code 5930/);
-  assert.deepEqual(await calls(), [search("5930")]);
+  await asked([search("5930")]);
 });
 
 test("a visitor whose identifiers and last-seen time are JSON numbers is found every way", async () => {
@@ -98,7 +87,7 @@ test("a visitor whose identifiers and last-seen time are JSON numbers is found e
   await expectWatch(`/agent?uniqueid=5005&${AGENT}`, "50050");
   await expectWatch(`/agent?lookup=3907&${AGENT}`, "50050");
   await expectWatch(`/agent?visitorid=50050&${AGENT}`, "50050");
-  assert.deepEqual(await calls(), [
+  await asked([
     search("id:5005"), watch("50050"), search("3907"), watch("50050"), watch("50050"),
   ]);
 });
@@ -116,14 +105,14 @@ test("numeric last-seen times order devices like ISO ones: the most recently see
 test("an unknown Short ID is a 404 after one watch_url call", async () => {
   const message = await expectRefused(`/agent?visitorid=sNobody&${AGENT}`, 404, "visitor_not_found");
   assert.match(message, /Short ID 'sNobody'/);
-  assert.deepEqual(await calls(), [watch("sNobody")]);
+  await asked([watch("sNobody")]);
 });
 
 test("VISITOR_ID_KIND=unique makes visitorid the company's own ID", async () => {
   await withGateway({ vars: baseVars(suite.up.apiBase, { VISITOR_ID_KIND: "unique" }) }, async (own) => {
     const res = await own.fetch(`/agent?visitorid=alice-1001&${AGENT}`);
     assert.equal(res.status, 302);
-    assert.deepEqual(await calls(), [search("id:alice-1001"), watch("sAlice01")]);
+    await asked([search("id:alice-1001"), watch("sAlice01")]);
   });
 });
 
@@ -137,16 +126,14 @@ test("branding and permissions from settings are sent with the agent", async () 
     }),
   }, async (branded) => {
     assert.equal((await branded.fetch(`/agent?visitorid=sBob0002&${AGENT}`)).status, 302);
-    assert.deepEqual(await calls(), [watch("sBob0002")]);
-    const [{ body }] = await suite.up.requests();
-    assert.deepEqual(body, {
+    await asked([ask.watch("sBob0002", {
       agent: AGENT_BODY,
       branding: { naked: true, retry_url: "https://help.example.com/retry", on_end_url: "https://help.example.com/done" },
       permissions: {
         allow_agent_redirect: false, allow_audio: false, allow_click: true, allow_console: false,
         allow_draw: true, allow_scroll: true, allow_type: false,
       },
-    });
+    })]);
   });
 });
 
@@ -171,8 +158,7 @@ test("two agents on one visitor each get their own watch_url under their own ide
   assert.notEqual(first.location, second.location);
   assert.match(first.page, /id="watch-agent-id">a-1</);
   assert.match(second.page, /id="watch-agent-id">a-2</);
-  assert.deepEqual(await suite.up.calls(), [watch("sAlice01"), watch("sAlice01")]);
-  assert.deepEqual((await suite.up.requests()).map((r) => r.body.agent), [{ id: "a-1", name: "First" }, { id: "a-2", name: "Second" }]);
+  await asked([watch("sAlice01", { id: "a-1", name: "First" }), watch("sAlice01", { id: "a-2", name: "Second" })]);
 });
 
 test("links that name several visitors are 400 with no upstream call", async () => {
@@ -251,9 +237,9 @@ test("a lookup code shown by two online visitors at once is refused, never decid
   const message = await expectRefused(`/agent?lookup=9111&${AGENT}`, 409, "lookup_code_ambiguous");
   assert.match(message, /More than one visitor online is showing the code 9111/);
   assert.match(message, /ask .* for the ID/i);
-  assert.deepEqual(await calls(), [search("9111")]);
+  await asked([search("9111")]);
   // The same person seen twice in one answer is still one visitor.
   await suite.up.reset();
-  await suite.up.fault({ method: "GET", path: "/list", extra_visitors: [{ short_id: "sAlice01", lookup_code: "4821", is_online: true }] });
+  await suite.up.fault({ endpoint: "search", extra_visitors: [{ short_id: "sAlice01", lookup_code: "4821", is_online: true }] });
   await expectWatch(`/agent?lookup=4821&${AGENT}`, "sAlice01");
 });

@@ -3,7 +3,7 @@
 // loopback server reached through Miniflare's outbound routing.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway } from "../support/harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, ask } from "../support/harness.mjs";
 import {
   startAccess, newKey, token, claims, serviceClaims, unsignedToken, hs256WithPublicKey, TEAM_DOMAIN, AUDIENCE,
   SERVICE_CLIENT_ID,
@@ -46,8 +46,7 @@ test("a valid Access token starts a session under the token's identity; link par
     });
     assert.equal(res.status, 302, await res.clone().text());
     assert.equal(res.headers.get("cache-control"), "no-store");
-    const [watch] = await up.requests();
-    assert.deepEqual(watch.body, { agent: { id: "7335d417-61da-459d-899c-0a01c76a2f94", name: "Ann Lee" } });
+    await up.assertAsked([ask.watch("sAlice01", { agent: { id: "7335d417-61da-459d-899c-0a01c76a2f94", name: "Ann Lee" } })]);
     assert.equal(access.fetches(), 1);
 
     // The second key of the set verifies too, with no further key fetch; name falls back to the email.
@@ -65,8 +64,10 @@ test("several agents on one visitor each get their own watch_url", async () => {
     assert.equal(ann.status, 302);
     assert.equal(bob.status, 302);
     assert.notEqual(ann.headers.get("location"), bob.headers.get("location"));
-    const agents = (await up.requests()).map((r) => r.body.agent);
-    assert.deepEqual(agents, [{ id: "u-ann", name: "Ann" }, { id: "u-bob", name: "Bob" }]);
+    await up.assertAsked([
+      ask.watch("sAlice01", { agent: { id: "u-ann", name: "Ann" } }),
+      ask.watch("sAlice01", { agent: { id: "u-bob", name: "Bob" } }),
+    ]);
   });
 });
 
@@ -173,11 +174,9 @@ test("a listed service token is an agent: id service:<client id>, named by ACCES
       headers: withToken(token(key2, serviceClaims("5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access", { sub: undefined }))),
     });
     assert.equal(other.status, 302, await other.clone().text());
-    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
-    const bodies = (await up.requests()).map((r) => r.body);
-    assert.deepEqual(bodies, [
-      { agent: { id: `service:${SERVICE_CLIENT_ID}`, name: "Smoke test" } },
-      { agent: { id: "service:5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access", name: "Helpdesk backend" } },
+    await up.assertAsked([
+      ask.watch("sAlice01", { agent: { id: `service:${SERVICE_CLIENT_ID}`, name: "Smoke test" } }),
+      ask.watch("sAlice01", { agent: { id: "service:5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access", name: "Helpdesk backend" } }),
     ]);
     const audits = gw.logLines().filter((l) => l.audit).map((l) => l.audit.agent_id);
     assert.deepEqual(audits, [`service:${SERVICE_CLIENT_ID}`, "service:5c1ee6b5a4e0a3c2d9f8e7d6c5b4a392.access"]);

@@ -2,7 +2,7 @@
 // request is a 500 naming what is missing, and nothing is called.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway, AGENT_QUERY } from "../support/harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, AGENT_QUERY, ask } from "../support/harness.mjs";
 
 const LINK = `/agent?visitorid=sAlice01&${AGENT_QUERY}`;
 let up;
@@ -38,7 +38,7 @@ for (const [name, vars, expected] of cases) {
       // /visitor does not depend on agent settings.
       assert.equal((await gw.fetch("/visitor")).status, 302);
     });
-    assert.deepEqual(await up.calls(), ["POST /v1.3/proxy_sessions"]);
+    await up.assertAsked([ask.proxy()]);
   });
 }
 
@@ -71,5 +71,5 @@ test("UPSCOPE_API_BASE over plain http to a non-loopback host is a 500 before an
   await withGateway({ vars: baseVars(localhost) }, async (gw) => {
     assert.equal((await gw.fetch("/visitor")).status, 302);
   });
-  assert.deepEqual(await up.calls(), ["POST /v1.3/proxy_sessions"]);
+  await up.assertAsked([ask.proxy()]);
 });

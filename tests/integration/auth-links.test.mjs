@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf, ask } from "../support/harness.mjs";
 import { signLink, canonicalString } from "../../examples/sign-link.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-tests-000000001";
@@ -29,10 +29,7 @@ test("a signed agent link starts a session under the link's agent", async () => 
   assert.equal(res.status, 302, await res.clone().text());
   const page = await (await fetch(res.headers.get("location"))).text();
   assert.match(page, /id="watch-agent-name">Ann Lee</);
-  const requests = await suite.up.requests();
-  assert.deepEqual(requests.map((r) => [r.method, r.path, r.body]), [
-    ["POST", "/visitors/sAlice01/watch_url", { agent: { id: "agent-7", name: "Ann Lee" } }],
-  ]);
+  await suite.up.assertAsked([ask.watch("sAlice01", { agent: { id: "agent-7", name: "Ann Lee" } })]);
 });
 
 test("two agents with their own signed links each get their own watch_url", async () => {
@@ -42,7 +39,7 @@ test("two agents with their own signed links each get their own watch_url", asyn
   assert.equal(first.status, 302);
   assert.equal(second.status, 302);
   assert.notEqual(first.headers.get("location"), second.headers.get("location"));
-  const agents = (await suite.up.requests()).filter((r) => r.method === "POST").map((r) => r.body.agent.id).sort();
+  const agents = (await suite.up.requests()).filter((r) => r.endpoint === "watch_url").map((r) => r.body.agent.id).sort();
   assert.deepEqual(agents, ["a-1", "a-2"]);
 });
 
@@ -119,8 +116,7 @@ test("the Python example signs exactly like the Node example, and the gateway ac
   assert.equal(new URL(python).searchParams.get("sig"), new URL(node).searchParams.get("sig"));
   const res = await suite.gw.fetch(pathOf(python));
   assert.equal(res.status, 302, await res.clone().text());
-  const [, watch] = await suite.up.requests();
-  assert.deepEqual(watch.body.agent, { id: "a+1", name: "Zoë O'Brien (support)" });
+  await suite.up.assertAsked([ask.search("4821"), ask.watch("sAlice01", { agent: { id: "a+1", name: "Zoë O'Brien (support)" } })]);
 });
 
 test("with VISITOR_LINK_SECRET, /visitor?uniqueid= must be signed; anonymous visitors need nothing", async () => {
@@ -129,7 +125,7 @@ test("with VISITOR_LINK_SECRET, /visitor?uniqueid= must be signed; anonymous vis
   assert.equal(ok.status, 302);
   const page = await (await fetch(ok.headers.get("location"))).text();
   assert.match(page, /id="proxy-unique-id">alice-1001</);
-  assert.equal((await suite.up.requests()).length, 1);
+  await suite.up.assertAsked([ask.proxy()]);
   await suite.up.reset();
 
   const cases = [

@@ -3,7 +3,7 @@
 // decides, and a cached Short ID only lets its session start alongside it.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, withGateway, SLOW_KV_MS, AGENT_QUERY } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, withGateway, SLOW_KV_MS, AGENT_QUERY, ask } from "../support/harness.mjs";
 
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase), kv: true }));
 // (The suite resets the simulator; this empties the cache too.)
@@ -13,10 +13,12 @@ beforeEach(async () => {
 
 const AGENT = AGENT_QUERY;
 const KEY = "short-id:v1:alice-1001";
-const summary = () => suite.up.calls();
-/** The same calls in a fixed order: a hit's search and head-start session run at once. */
-const callSet = async () => (await summary()).sort();
-const SEARCH_ALICE = "GET /v1.3/list?search=id%3Aalice-1001&max_results=10";
+/** Asserts the calls Upscope received, in order. */
+const asked = (expected) => suite.up.assertAsked(expected);
+/** The same, in any order: a hit's search and head-start session run at once. */
+const askedAtOnce = (expected) => suite.up.assertAskedInAnyOrder(expected);
+const SEARCH_ALICE = ask.search("id:alice-1001");
+const WATCH_ALICE = ask.watch("sAlice01");
 const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
 
 async function agent(q) {
@@ -33,7 +35,7 @@ test("a miss searches and stores the Short ID for SHORT_ID_CACHE_TTL (default 36
   const [entry] = (await suite.gw.kv.list()).keys;
   assert.equal(entry.name, KEY);
   assert.ok(entry.expiration >= before + 3600 && entry.expiration <= before + 3605, `expiration ${entry.expiration}`);
-  assert.deepEqual(await summary(), ["GET /v1.3/list?search=id%3Aalice-1001&max_results=10", "POST /v1.3/visitors/sAlice01/watch_url"]);
+  await asked([SEARCH_ALICE, WATCH_ALICE]);
 });
 
 /**
@@ -57,7 +59,7 @@ test("a hit still searches; the session for the cached Short ID starts alongside
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice01");
-  assert.deepEqual(await callSet(), [SEARCH_ALICE, "POST /v1.3/visitors/sAlice01/watch_url"]);
+  await askedAtOnce([SEARCH_ALICE, WATCH_ALICE]);
 });
 
 test("a cached Short ID now worn by someone else is never used: the agent watches the visitor the search finds", async () => {
@@ -71,8 +73,8 @@ test("a cached Short ID now worn by someone else is never used: the agent watche
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice09");
-  assert.deepEqual(await callSet(), [
-    SEARCH_ALICE, "POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice09/watch_url",
+  await askedAtOnce([
+    SEARCH_ALICE, WATCH_ALICE, ask.watch("sAlice09"),
   ]);
   assert.equal(await suite.gw.kv.get(KEY), "sAlice09", "the entry follows the search");
 });
@@ -96,8 +98,8 @@ test("a stale entry (watch_url 404) is replaced by what the search finds, and th
   const { status, location } = await agent("uniqueid=alice-1001");
   assert.equal(status, 302);
   assert.equal(await watched(location), "sAlice01");
-  assert.deepEqual(await callSet(), [
-    SEARCH_ALICE, "POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sGone99/watch_url",
+  await askedAtOnce([
+    SEARCH_ALICE, WATCH_ALICE, ask.watch("sGone99"),
   ]);
   assert.equal(await suite.gw.kv.get(KEY), "sAlice01");
 });
@@ -106,7 +108,7 @@ test("an entry for a visitor nobody matches any more ends in 404 and leaves no e
   await suite.gw.kv.put("short-id:v1:zoe-1", "sBob0002");
   await searchSlowerThanKv();
   assert.equal((await agent("uniqueid=zoe-1")).status, 404);
-  assert.deepEqual(await callSet(), ["GET /v1.3/list?search=id%3Azoe-1&max_results=10", "POST /v1.3/visitors/sBob0002/watch_url"]);
+  await askedAtOnce([ask.search("id:zoe-1"), ask.watch("sBob0002")]);
   assert.equal(await suite.gw.kv.get("short-id:v1:zoe-1"), null);
 });
 
@@ -183,9 +185,9 @@ test("a SHORT_ID_CACHE_TTL below 60 is refused as a misconfiguration", async () 
 test("without the SHORT_ID_CACHE binding every request searches", async () => {
   await withGateway({ vars: baseVars(suite.up.apiBase) }, async (uncached) => {
     for (let i = 0; i < 2; i++) assert.equal((await uncached.fetch(`/agent?uniqueid=alice-1001&${AGENT}`)).status, 302);
-    assert.deepEqual(await summary(), [
-      "GET /v1.3/list?search=id%3Aalice-1001&max_results=10", "POST /v1.3/visitors/sAlice01/watch_url",
-      "GET /v1.3/list?search=id%3Aalice-1001&max_results=10", "POST /v1.3/visitors/sAlice01/watch_url",
+    await asked([
+      SEARCH_ALICE, WATCH_ALICE,
+      SEARCH_ALICE, WATCH_ALICE,
     ]);
   });
 });
@@ -194,7 +196,7 @@ test("a failing KV namespace degrades to uncached operation, logged, never faili
   await withGateway({ vars: baseVars(suite.up.apiBase), kv: "broken" }, async (broken) => {
     const res = await broken.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
     assert.equal(res.status, 302);
-    assert.deepEqual(await summary(), ["GET /v1.3/list?search=id%3Aalice-1001&max_results=10", "POST /v1.3/visitors/sAlice01/watch_url"]);
+    await asked([SEARCH_ALICE, WATCH_ALICE]);
     await new Promise((r) => setTimeout(r, 100));
     const [line] = broken.logLines();
     assert.equal(line.cache, "error");
@@ -234,7 +236,7 @@ test("a slow KV namespace never holds the answer up for long: reads and writes a
     const res = await slow.fetch(`/agent?uniqueid=alice-1001&${AGENT}`);
     assert.equal(res.status, 302, await res.clone().text());
     assert.ok(Date.now() - started < SLOW_KV_MS, "answered before the KV namespace did");
-    assert.deepEqual(await summary(), [SEARCH_ALICE, "POST /v1.3/visitors/sAlice01/watch_url"]);
+    await asked([SEARCH_ALICE, WATCH_ALICE]);
     await new Promise((r) => setTimeout(r, 100));
     const [line] = slow.logLines();
     assert.equal(line.cache, "error");

@@ -2,7 +2,7 @@
 // the visitor's retry page: server-rendered pages, protected like /agent.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, startGateway, baseVars, refusal, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
+import { startSimulator, startGateway, baseVars, refusal, GATEWAY_ORIGIN as ORIGIN, pathOf, ask } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 
 const SECRET = "agent-link-secret-for-console-tests-01";
@@ -57,7 +57,7 @@ test("a signed console link: the form's submission stays valid for any visitor t
   const submit = (extra) => `/agent?${new URLSearchParams([...extra, ...carried])}`;
   const watched = await signed.fetch(submit([["lookup", "4821"]]));
   assert.equal(watched.status, 302, await watched.clone().text());
-  assert.deepEqual((await up.requests()).map((r) => r.body?.agent), [undefined, { id: "a-7", name: "Ann" }]);
+  await up.assertAsked([ask.search("4821"), ask.watch("sAlice01", { agent: { id: "a-7", name: "Ann" } })]);
   // The identity cannot be edited on the way.
   const edited = carried.map(([n, v]) => [n, n === "agent_name" ? "Boss" : v]);
   assert.equal((await refusal(signed, `/agent?${new URLSearchParams([["lookup", "4821"], ...edited])}`)).code, "link_invalid");
@@ -77,7 +77,7 @@ test("an own ID online on two devices shows a chooser; each link starts that dev
     .map((m) => ({ query: m[1].replaceAll("&amp;", "&"), shortId: m[2], label: m[3] }));
   assert.deepEqual(links.map((l) => l.shortId), ["sCarolDesk", "sCarolPhone"]);
   assert.match(links[1].label, /Pixel, Chrome/);
-  assert.deepEqual(await up.calls(), ["GET /v1.3/list?search=id%3Acarol-3003&max_results=10"], "no session before the agent picks");
+  await up.assertAsked([ask.search("id:carol-3003")], "no session before the agent picks");
 
   const picked = await signed.fetch(`/agent?${links[1].query}`);
   assert.equal(picked.status, 302, await picked.clone().text());

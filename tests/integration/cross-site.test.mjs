@@ -6,7 +6,7 @@
 // AGENT_LAUNCH_ORIGINS (checked by the Referer's origin too).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { baseVars, withGateway, GATEWAY_ORIGIN } from "../support/harness.mjs";
+import { baseVars, withGateway, GATEWAY_ORIGIN, ask } from "../support/harness.mjs";
 import { accessSuite } from "../support/access-idp.mjs";
 
 const { suite, withAccessGateway, signedIn } = accessSuite();
@@ -67,7 +67,7 @@ test("the confirmation's same-origin POST starts the session; a cross-site POST 
     // A browser without Fetch Metadata still sends Origin on a POST.
     const older = await confirmed({ Origin: GATEWAY_ORIGIN });
     assert.equal(older.status, 302);
-    assert.deepEqual(await suite.up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url", "POST /v1.3/visitors/sAlice01/watch_url"]);
+    await suite.up.assertAsked([ask.watch("sAlice01"), ask.watch("sAlice01")]);
     // Other methods are still refused, naming both.
     const put = await gw.fetch(LINK, { method: "PUT", headers: signedIn() });
     assert.equal(put.status, 405);

@@ -3,15 +3,15 @@
 // deadline (UPSTREAM_TIMEOUT_MS) over all upstream work of a request.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, refusal, AGENT_QUERY } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, refusal, AGENT_QUERY, ask } from "../support/harness.mjs";
+import { assertAsked } from "../support/upstream.mjs";
 
 const TIMEOUT_MS = 600;
 const AGENT_LINK = `/agent?uniqueid=alice-1001&${AGENT_QUERY}`;
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }) }));
 
-const calls = () => suite.up.calls();
-const SEARCH = "GET /v1.3/list?search=id%3Aalice-1001&max_results=10";
-const WATCH = "POST /v1.3/visitors/sAlice01/watch_url";
+const SEARCH = ask.search("id:alice-1001");
+const WATCH = ask.watch("sAlice01");
 
 async function timed(run) {
   const started = performance.now();
@@ -22,24 +22,24 @@ async function timed(run) {
 test("a search answering 502, 503 or 504 is retried once, then the flow goes on", async () => {
   for (const status of [502, 503, 504]) {
     await suite.up.reset();
-    await suite.up.fault({ method: "GET", path: "/list", status, body: "busy" });
+    await suite.up.fault({ endpoint: "search", status, body: "busy" });
     const res = await suite.gw.fetch(AGENT_LINK);
     assert.equal(res.status, 302, `after ${status}`);
-    assert.deepEqual(await calls(), [SEARCH, SEARCH, WATCH], `after ${status}`);
+    await suite.up.assertAsked([SEARCH, SEARCH, WATCH], `after ${status}`);
   }
 });
 
 test("a search whose connection is reset is retried once", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", reset_connection: true });
+  await suite.up.fault({ endpoint: "search", reset_connection: true });
   assert.equal((await suite.gw.fetch(AGENT_LINK)).status, 302);
-  assert.deepEqual(await calls(), [SEARCH, SEARCH, WATCH]);
+  await suite.up.assertAsked([SEARCH, SEARCH, WATCH]);
 });
 
 test("a search failing twice is a 503 after exactly two tries", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", status: 503, times: 2 });
+  await suite.up.fault({ endpoint: "search", status: 503, times: 2 });
   const got = await refusal(suite.gw, AGENT_LINK);
   assert.deepEqual([got.status, got.code], [503, "upstream_unavailable"]);
-  assert.deepEqual(await calls(), [SEARCH, SEARCH]);
+  await suite.up.assertAsked([SEARCH, SEARCH]);
 });
 
 test("session-creating POSTs are never retried", async () => {
@@ -50,24 +50,24 @@ test("session-creating POSTs are never retried", async () => {
   assert.deepEqual([reset.status, reset.code], [502, "upstream_unreachable"]);
   await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 502 });
   assert.equal((await refusal(suite.gw, "/visitor")).status, 503);
-  const posts = (await calls()).filter((p) => p.startsWith("POST"));
-  assert.deepEqual(posts, [WATCH, WATCH, "POST /v1.3/proxy_sessions"]);
+  const posts = (await suite.up.requests()).filter((r) => r.method === "POST");
+  assertAsked(posts, [WATCH, WATCH, ask.proxy()]);
 });
 
 test("429 is not retried: one call, 503 with Upscope's Retry-After", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", status: 429, headers: { "Retry-After": "12" } });
+  await suite.up.fault({ endpoint: "search", status: 429, headers: { "Retry-After": "12" } });
   const got = await refusal(suite.gw, AGENT_LINK);
   assert.deepEqual([got.status, got.code, got.headers.get("retry-after")], [503, "upstream_rate_limited", "12"]);
-  assert.deepEqual(await calls(), [SEARCH]);
+  await suite.up.assertAsked([SEARCH]);
 });
 
 test("a search slower than the deadline is a 504, answered at the deadline, and not retried", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", delay_ms: 5000 });
+  await suite.up.fault({ endpoint: "search", delay_ms: 5000 });
   const { result: got, ms } = await timed(() => refusal(suite.gw, AGENT_LINK));
   assert.deepEqual([got.status, got.code], [504, "upstream_timeout"]);
   assert.match(got.message, /did not answer in time/);
   assert.ok(ms >= TIMEOUT_MS - 50 && ms < TIMEOUT_MS + 1500, `answered after ${Math.round(ms)} ms`);
-  assert.deepEqual(await calls(), [SEARCH]);
+  await suite.up.assertAsked([SEARCH]);
 });
 
 test("a slow proxy_sessions POST is a 504 page for the visitor", async () => {
@@ -81,7 +81,7 @@ test("a slow proxy_sessions POST is a 504 page for the visitor", async () => {
 test("the deadline covers the whole request, not each call", async () => {
   // Each call alone fits the deadline; together they do not.
   await suite.up.fault([
-    { method: "GET", path: "/list", delay_ms: 350 },
+    { endpoint: "search", delay_ms: 350 },
     { method: "POST", path: "/visitors/sAlice01/watch_url", delay_ms: 350 },
   ]);
   const { result: got, ms } = await timed(() => refusal(suite.gw, AGENT_LINK));
@@ -90,8 +90,8 @@ test("the deadline covers the whole request, not each call", async () => {
 });
 
 test("no retry is started when the deadline leaves no room for it", async () => {
-  await suite.up.fault({ method: "GET", path: "/list", status: 503, delay_ms: 450 });
+  await suite.up.fault({ endpoint: "search", status: 503, delay_ms: 450 });
   const got = await refusal(suite.gw, AGENT_LINK);
   assert.deepEqual([got.status, got.code], [503, "upstream_unavailable"]);
-  assert.deepEqual(await calls(), [SEARCH]);
+  await suite.up.assertAsked([SEARCH]);
 });

@@ -4,7 +4,7 @@
 // agent it names; without it, or with a wrong one, nothing is minted.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, GATEWAY_ORIGIN, pathOf } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, GATEWAY_ORIGIN, pathOf, ask as upscope } from "../support/harness.mjs";
 import { createMintServer, sameToken } from "../../examples/mint-agent-link.mjs";
 
 const SECRET = "agent-link-secret-for-mint-tests-000001";
@@ -45,8 +45,7 @@ test("with its token, a helpdesk gets a short-lived link the gateway accepts for
 
   const opened = await suite.gw.fetch(pathOf(url));
   assert.equal(opened.status, 302, await opened.clone().text());
-  const watches = (await suite.up.requests()).filter((r) => r.path.endsWith("/watch_url"));
-  assert.deepEqual(watches.map((r) => r.body.agent), [{ id: "a-7", name: "Ann Lee" }]);
+  await suite.up.assertAsked([upscope.search("id:alice-1001"), upscope.watch("sAlice01", { agent: { id: "a-7", name: "Ann Lee" } })]);
 
   // The signature covers the agent: the link cannot be turned into someone else's.
   const forged = new URL(url);

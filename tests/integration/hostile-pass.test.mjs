@@ -2,7 +2,7 @@
 // against the code it was written for (see the commit that adds it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { baseVars, withGateway } from "../support/harness.mjs";
+import { baseVars, withGateway, ask } from "../support/harness.mjs";
 import { accessSuite } from "../support/access-idp.mjs";
 import { smoke } from "../../scripts/smoke.mjs";
 
@@ -52,7 +52,7 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
   // The endpoint is public: without a claim on the check in flight, a burst
   // of requests spends a call each (and could draw Upscope's rate limit on
   // the account that agents use).
-  await suite.up.fault({ method: "GET", path: "/usage", delay_ms: 400, status: 200, body: { status: "ok" }, times: 50 });
+  await suite.up.fault({ endpoint: "usage", delay_ms: 400, status: 200, body: { status: "ok" }, times: 50 });
   await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
     const answers = await Promise.all(
       Array.from({ length: 12 }, () => gw.fetch("/readyz?upstream=1", { headers: { Accept: "application/json" } })),
@@ -62,7 +62,7 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
       assert.equal(res.status, 200, JSON.stringify(bodies[i]));
       assert.equal(bodies[i].upstream.status, "ok");
     }
-    assert.deepEqual(await suite.up.calls(), ["GET /v1.3/usage"]);
+    await suite.up.assertAsked([ask.keyCheck()]);
   });
 });
 

@@ -5,7 +5,7 @@
 // deadline, and no upstream call that was not sent is ever logged.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, baseVars, refusal, withGateway, AGENT_QUERY, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
+import { startSimulator, baseVars, refusal, withGateway, AGENT_QUERY, GATEWAY_ORIGIN as ORIGIN, pathOf, ask } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { startAccess, newKey, token, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
@@ -23,8 +23,8 @@ before(async () => {
 after(() => up?.close());
 beforeEach(() => up.reset());
 
-const SEARCH = "GET /v1.3/list?search=id%3Aalice-1001&max_results=10";
-const WATCH = "POST /v1.3/visitors/sAlice01/watch_url";
+const SEARCH = ask.search("id:alice-1001");
+const WATCH = ask.watch("sAlice01");
 const HELP_PAGE = encodeURIComponent("https://shop.example.com/help");
 const AGENT_LINK = `/agent?uniqueid=alice-1001&${AGENT_QUERY}`;
 const viewLink = () => pathOf(signLink(`${ORIGIN}/view?uniqueid=alice-1001&viewer_id=cust-501&viewer_name=Pat`, VIEWER_SECRET));
@@ -71,7 +71,7 @@ for (const [what, trouble, warning] of TROUBLES) {
         n += 1;
         assert.equal(res.status, 302, `${link.slice(0, 6)}: ${res.status} after ${Math.round(ms)} ms: ${await res.text()}`);
         assert.ok(ms < PROMPT_MS, `${link.slice(0, 6)} answered after ${Math.round(ms)} ms`);
-        assert.deepEqual(await up.calls(), [SEARCH, WATCH]);
+        await up.assertAsked([SEARCH, WATCH]);
         const line = await logLine(gw, n);
         assert.deepEqual(upstreamOf(line), [{ endpoint: "search", status: 200 }, { endpoint: "watch_url", status: 200 }]);
         assert.deepEqual(line.warnings, [warning]);
@@ -104,12 +104,12 @@ test("the limiter's time is not charged to the upstream deadline: a 400 ms limit
     const line = await logLine(gw, 1);
     assert.deepEqual(line.upstream.filter((call) => call.error), [], "the log line holds upstream calls that were never sent");
     assert.equal(res.status, 302, await res.text());
-    assert.deepEqual(await up.calls(), [SEARCH, WATCH]);
+    await up.assertAsked([SEARCH, WATCH]);
     assert.deepEqual(upstreamOf(line), [{ endpoint: "search", status: 200 }, { endpoint: "watch_url", status: 200 }]);
     assert.equal(line.warnings, undefined, "a limiter that answers within its bound is no trouble");
     await up.reset();
     assert.equal((await gw.fetch("/visitor")).status, 302);
-    assert.deepEqual(await up.calls(), ["POST /v1.3/proxy_sessions"]);
+    await up.assertAsked([ask.proxy()]);
   }, { UPSTREAM_TIMEOUT_MS: "300" });
 });
 
@@ -126,7 +126,7 @@ test("the same with Access, whose key fetch starts the deadline's timer before t
       assert.deepEqual(upstreamOf(line), [
         { endpoint: "access_keys", status: 200 }, { endpoint: "search", status: 200 }, { endpoint: "watch_url", status: 200 },
       ]);
-      assert.deepEqual(await up.calls(), [SEARCH, WATCH]);
+      await up.assertAsked([SEARCH, WATCH]);
     }, vars, { hosts: { [TEAM_DOMAIN]: access.url } });
   } finally {
     await access.close();

@@ -98,9 +98,7 @@ test("?upstream=1 proves the API key with one GET /usage, kept 30 s; plain /read
       assert.deepEqual(first.body.upstream, { endpoint: "usage", status: "ok", age_seconds: 0 });
       // Asked again and again: Upscope is asked once.
       for (let i = 0; i < 5; i++) assert.equal((await ready(gw, "/readyz?upstream=1")).status, 200);
-      assert.deepEqual(await up.calls(), ["GET /v1.3/usage"]);
-      const [usage] = await up.requests();
-      assert.equal(usage.apiKey, API_KEY);
+      await up.assertAsked([up.ask.keyCheck()]);
       const bad = await gw.fetch("/readyz?upstream=yes", { headers: { Accept: "application/json" } });
       assert.equal(bad.status, 400);
     });
@@ -121,7 +119,7 @@ test("?upstream=1 is 503 naming Upscope's reason: a rejected key, no subscriptio
     ];
     for (const [fault, reason, message] of cases) {
       await up.reset();
-      await up.fault({ method: "GET", path: "/usage", ...fault });
+      await up.fault({ endpoint: "usage", ...fault });
       // A fresh gateway each time: nothing kept from the previous case.
       await withGateway({ vars: baseVars(up.apiBase, { UPSTREAM_TIMEOUT_MS: "1000" }) }, async (gw) => {
         const { status, body } = await ready(gw, "/readyz?upstream=1");

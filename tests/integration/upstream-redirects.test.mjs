@@ -5,7 +5,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { gatewaySuite, API_KEY, AGENT_QUERY } from "../support/harness.mjs";
+import { gatewaySuite, API_KEY, AGENT_QUERY, ask } from "../support/harness.mjs";
 
 const suite = gatewaySuite();
 
@@ -35,9 +35,9 @@ beforeEach(() => {
 });
 
 const AGENT_LINK = `/agent?uniqueid=alice-1001&${AGENT_QUERY}`;
-const SEARCH = "GET /v1.3/list?search=id%3Aalice-1001&max_results=10";
-const WATCH = "POST /v1.3/visitors/sAlice01/watch_url";
-const PROXY = "POST /v1.3/proxy_sessions";
+const SEARCH = ask.search("id:alice-1001");
+const WATCH = ask.watch("sAlice01");
+const PROXY = ask.proxy();
 
 /** The gateway's last log line, waiting a bounded while for the `n`th. */
 async function lastLogLine(n) {
@@ -56,13 +56,11 @@ test("a 3xx from the API is never followed: 502 upstream_redirected, the other o
     ["watch_url", 307, AGENT_LINK, [SEARCH, WATCH], "watch_url"],
     ["proxy_sessions", 307, "/visitor", [PROXY], "proxy_sessions"],
   ];
-  const apiPath = { search: ["GET", "/list"], watch_url: ["POST", "/visitors/sAlice01/watch_url"], proxy_sessions: ["POST", "/proxy_sessions"] };
   for (const [endpoint, status, path, calls, logged] of cases) {
     await suite.up.reset();
     elsewhere.received.length = 0;
-    const [method, apiP] = apiPath[endpoint];
-    const location = `${elsewhere.url}/v1.3${apiP}?from=redirect`;
-    await suite.up.fault({ method, path: apiP, status, headers: { Location: location } });
+    const location = `${elsewhere.url}/moved/${endpoint}?from=redirect`;
+    await suite.up.fault({ endpoint, status, headers: { Location: location } });
     const lines = suite.gw.logLines().length;
     const res = await suite.gw.fetch(path, { headers: { Accept: "application/json" } });
     const label = `${endpoint} answering ${status}`;
@@ -71,14 +69,14 @@ test("a 3xx from the API is never followed: 502 upstream_redirected, the other o
     assert.deepEqual([got.status, got.code], [502, "upstream_redirected"], `${label}: ${got.message}`);
     assert.match(got.message, /redirect/);
     assert.ok(!got.message.includes(elsewhere.url) && !got.message.includes(API_KEY), `${label}: ${got.message}`);
-    assert.deepEqual(await suite.up.calls(), calls, `${label}: never retried`);
+    await suite.up.assertAsked(calls, `${label}: never retried`);
     const line = await lastLogLine(lines + 1);
     assert.deepEqual([line.status, line.outcome], [502, "upstream_redirected"]);
     assert.deepEqual(line.upstream.at(-1).endpoint, logged);
     assert.equal(line.upstream.at(-1).status, status, `${label}: the log line records the status`);
   }
   const page = await (async () => {
-    await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 307, headers: { Location: `${elsewhere.url}/x` } });
+    await suite.up.fault({ endpoint: "proxy_sessions", status: 307, headers: { Location: `${elsewhere.url}/x` } });
     return suite.gw.fetch("/visitor");
   })();
   assert.equal(page.status, 502);
@@ -102,7 +100,7 @@ test("a watch_url that is not https (loopback excepted) is a 502 upstream_bad_re
   for (const url of UNSAFE_URLS) {
     for (const accept of ["application/json", "text/html"]) {
       await suite.up.reset();
-      await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: url } });
+      await suite.up.fault({ endpoint: "watch_url", status: 200, body: { watch_url: url } });
       const res = await suite.gw.fetch(AGENT_LINK, { headers: { Accept: accept } });
       const body = await res.text();
       assert.equal(res.status, 502, `${url} (${accept}): ${body.slice(0, 200)}`);
@@ -110,7 +108,7 @@ test("a watch_url that is not https (loopback excepted) is a 502 upstream_bad_re
       assert.match(body, /upstream_bad_response/);
       assert.match(body, /https/);
       assert.doesNotMatch(body, TOKEN, `${url} (${accept})`);
-      assert.deepEqual(await suite.up.calls(), [SEARCH, WATCH]);
+      await suite.up.assertAsked([SEARCH, WATCH]);
     }
   }
   assert.doesNotMatch(suite.gw.logs.join(""), TOKEN);
@@ -120,14 +118,14 @@ test("a proxy session URL that is not https (loopback excepted) is a 502 upstrea
   for (const url of UNSAFE_URLS) {
     for (const accept of ["application/json", "text/html"]) {
       await suite.up.reset();
-      await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body: { status: "ok", proxy_session: { id: "p1", url } } });
+      await suite.up.fault({ endpoint: "proxy_sessions", status: 200, body: { status: "ok", proxy_session: { id: "p1", url } } });
       const res = await suite.gw.fetch("/visitor", { headers: { Accept: accept } });
       const body = await res.text();
       assert.equal(res.status, 502, `${url} (${accept}): ${body.slice(0, 200)}`);
       assert.equal(res.headers.get("location"), null);
       assert.match(body, /upstream_bad_response/);
       assert.doesNotMatch(body, TOKEN, `${url} (${accept})`);
-      assert.deepEqual(await suite.up.calls(), [PROXY]);
+      await suite.up.assertAsked([PROXY]);
     }
   }
   assert.doesNotMatch(suite.gw.logs.join(""), TOKEN);
@@ -136,7 +134,7 @@ test("a proxy session URL that is not https (loopback excepted) is a 502 upstrea
 test("https session URLs, and http ones on loopback (the simulator's), are still handed on", async () => {
   for (const url of ["https://watch.example.com/w/ok", "http://127.0.0.1:9/w/ok", "http://localhost:9/w/ok", "http://[::1]:9/w/ok"]) {
     await suite.up.reset();
-    await suite.up.fault({ method: "POST", path: "/visitors/sAlice01/watch_url", status: 200, body: { watch_url: url } });
+    await suite.up.fault({ endpoint: "watch_url", status: 200, body: { watch_url: url } });
     const res = await suite.gw.fetch(AGENT_LINK);
     assert.equal(res.status, 302, url);
     assert.equal(res.headers.get("location"), url);

@@ -4,7 +4,7 @@
 // what the configuration grants.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, refusal, withGateway, GATEWAY_ORIGIN as ORIGIN, pathOf, ask } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { startAccess, newKey, token, claims, TEAM_DOMAIN, AUDIENCE } from "../support/access-idp.mjs";
 
@@ -28,7 +28,7 @@ const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, linkVars({ WA
 const viewLink = (query, secret = VIEWER_SECRET, options = {}) => pathOf(signLink(`${ORIGIN}/view?${query}`, secret, options));
 const agentLink = (query) => pathOf(signLink(`${ORIGIN}/agent?${query}`, AGENT_SECRET));
 const VIEWER = "viewer_id=cust-501&viewer_name=Pat%20Customer";
-const watches = async () => (await suite.up.requests()).filter((r) => r.method === "POST" && r.path.endsWith("/watch_url"));
+const watches = async () => (await suite.up.requests()).filter((r) => r.endpoint === "watch_url");
 
 async function expectRedirect(gw, path) {
   const res = await gw.fetch(path);
@@ -41,9 +41,10 @@ test("a signed /view link starts a view-only session under the viewer's name", a
   const page = await (await fetch(location)).text();
   assert.match(page, /id="watch-agent-name">Pat Customer</);
   assert.match(page, /id="watch-permissions">view only</);
-  const [watch] = await watches();
-  assert.equal(watch.path, "/visitors/sAlice01/watch_url");
-  assert.deepEqual(watch.body, { agent: { id: "viewer:cust-501", name: "Pat Customer" }, permissions: NONE });
+  await suite.up.assertAsked([
+    ask.search("id:alice-1001"),
+    ask.watch("sAlice01", { agent: { id: "viewer:cust-501", name: "Pat Customer" }, permissions: NONE }),
+  ]);
 });
 
 test("every bad /view link is refused with 400, 401 or 403 and no upstream call", async () => {
@@ -158,7 +159,7 @@ test("the chooser's links keep the viewer, the narrowing and /view; the device's
   const html = await res.text();
   const links = [...html.matchAll(/href="(\/view\?shortid=[^"]+)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
   assert.equal(links.length, 2);
-  assert.deepEqual(await suite.up.calls(), ["GET /v1.3/list?search=id%3Acarol-3003&max_results=10"]);
+  await suite.up.assertAsked([ask.search("id:carol-3003")]);
   const location = await expectRedirect(suite.gw, links[1]);
   assert.match(await (await fetch(location)).text(), /id="watch-short-id">sCarolPhone</);
   const [watch] = await watches();

@@ -1,7 +1,7 @@
 // /visitor: Universal-proxy sessions, page choice and the visitor's own ID.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, API_KEY, INITIAL_URL, withGateway, expectRefused as expectRefusedBy } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, INITIAL_URL, withGateway, expectRefused as expectRefusedBy, ask } from "../support/harness.mjs";
 
 const suite = gatewaySuite((apiBase) => ({ vars: baseVars(apiBase, { PROXY_ALLOWED_DOMAINS: "shop.example.com, cdn.example.com" }) }));
 
@@ -13,11 +13,7 @@ test("opens the default page and redirects to the URL Upscope returns", async ()
   assert.match(res.headers.get("location"), new RegExp(`^${suite.up.sim.url}/sim/proxy/[A-Za-z0-9_-]+$`));
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.equal(res.headers.get("referrer-policy"), "no-referrer");
-  const requests = await suite.up.requests();
-  assert.deepEqual(requests, [{
-    method: "POST", path: "/proxy_sessions", query: {}, rawQuery: "", apiKey: API_KEY, contentType: "application/json",
-    body: { initial_url: INITIAL_URL, allowed_domains: ["shop.example.com", "cdn.example.com"] },
-  }]);
+  await suite.up.assertAsked([ask.proxy({ initial_url: INITIAL_URL, allowed_domains: ["shop.example.com", "cdn.example.com"] })]);
 });
 
 test("uniqueid travels as ___upscope_unique_id, encoded, keeping the page's query and fragment", async () => {

@@ -6,7 +6,7 @@
 // go unnoticed while the other route's tests stay green.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gatewaySuite, baseVars, GATEWAY_ORIGIN as ORIGIN, pathOf } from "../support/harness.mjs";
+import { gatewaySuite, baseVars, GATEWAY_ORIGIN as ORIGIN, pathOf, ask } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 
 const AGENT_SECRET = "agent-link-secret-for-watch-request-0001";
@@ -43,11 +43,7 @@ const ANN = { id: "a-1", name: "Ann" };
 const PAT = { id: "viewer:cust-501", name: "Pat Customer" };
 const link = (route, query) =>
   pathOf(signLink(`${ORIGIN}${route}?${query}`, route === "/agent" ? AGENT_SECRET : VIEWER_SECRET));
-const watch = (agent, permissions) => ({
-  method: "POST",
-  path: "/visitors/sBob0002/watch_url",
-  body: { agent, branding: BRANDING, permissions },
-});
+const watch = (agent, permissions) => ask.watch("sBob0002", { agent, branding: BRANDING, permissions });
 
 // [route, the link's query, the one request Upscope must receive]
 const ROWS = [
@@ -63,7 +59,6 @@ test("watch_url carries the branding and the route's permissions, narrowed by th
     await suite.up.reset();
     const res = await suite.gw.fetch(link(route, query));
     assert.equal(res.status, 302, `${route}?${query}: ${await res.clone().text()}`);
-    const sent = (await suite.up.requests()).map(({ method, path, body }) => ({ method, path, body }));
-    assert.deepEqual(sent, [expected], `${route}?${query}`);
+    await suite.up.assertAsked([expected], `${route}?${query}`);
   }
 });

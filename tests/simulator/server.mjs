@@ -2,17 +2,32 @@
 // (never from the gateway's code). It is the default upstream of the dev
 // command and the upstream of every integration and browser test.
 //
-//   API:     /v1.3/list, /v1.3/visitors/:id, /v1.3/visitors/:id/watch_url,
-//            /v1.3/visitors/:id/session, /v1.3/proxy_sessions, /v1.3/usage
+//   API, in the edition it is created with (`edition`):
+//     cloud:       /v1.3/list, /v1.3/visitors/:id, /v1.3/visitors/:id/watch_url,
+//                  /v1.3/visitors/:id/session, /v1.3/proxy_sessions, /v1.3/usage;
+//                  the key in X-Api-Key (or Authorization: Bearer <key>)
+//     on_premise:  under <BASE_ENDPOINT>/api, the BASE_ENDPOINT being /cobrowsing:
+//                  /visitors/list/latest, /visitors/list/search?q=, /visitors/:id
+//                  (documented); /visitors/:id/watch_url, /visitors/:id/session,
+//                  /proxy_sessions (inferred); no /usage, no /list; the key as the
+//                  bare Authorization header
 //   Pages:   /  (what is in the simulator), /sim/proxy/:token, /sim/watch/:token,
 //            /sim/shop?uniqueid=ID (a demo customer page embedding the gateway's /visitor)
-//   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests, /__sim/faults
+//   Tests:   /__sim/reset, /__sim/visitors, /__sim/requests (every API request
+//            as received: method, path, query, every header, body, and the
+//            endpoint it asked for), /__sim/faults (by method, path under the
+//            API root, or endpoint)
 
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { seedVisitors } from "./seed.mjs";
 
 export const API_PREFIX = "/v1.3";
+/** The on-premise server's BASE_ENDPOINT path (the docs' example); its API is under `${it}/api`. */
+export const ON_PREMISE_BASE_PATH = "/cobrowsing";
+export const EDITIONS = ["cloud", "on_premise"];
+/** The path of the API base the gateway is configured with (UPSCOPE_API_BASE), per edition. */
+export const basePathOf = (edition) => (edition === "on_premise" ? ON_PREMISE_BASE_PATH : API_PREFIX);
 export const DEV_API_KEY = "sim-dev-key";
 const UNIQUE_ID_PARAM = "___upscope_unique_id";
 const PERMISSIONS = ["allow_console", "allow_click", "allow_draw", "allow_scroll", "allow_audio", "allow_type", "allow_agent_redirect"];
@@ -85,7 +100,11 @@ function publicVisitor(v) {
   };
 }
 
-export function createSimulator({ apiKey = DEV_API_KEY, gatewayUrl = null } = {}) {
+export function createSimulator({ apiKey = DEV_API_KEY, gatewayUrl = null, edition = "cloud" } = {}) {
+  if (!EDITIONS.includes(edition)) throw new Error(`edition must be one of ${EDITIONS.join(", ")}`);
+  const onPremise = edition === "on_premise";
+  /** Where the API is mounted on this server. */
+  const apiRoot = onPremise ? `${ON_PREMISE_BASE_PATH}/api` : API_PREFIX;
   const state = { visitors: [], requests: [], faults: [], watches: new Map(), proxies: new Map() };
   const reset = () => {
     state.visitors = seedVisitors();
@@ -116,8 +135,9 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
   };
   const apiError = (res, status, code) => send(res, status, { status: "error", error: code });
 
-  function takeFault(method, path) {
-    const i = state.faults.findIndex((f) => (!f.method || f.method === method) && (!f.path || f.path === path));
+  function takeFault(method, path, endpoint) {
+    const i = state.faults.findIndex((f) =>
+      (!f.method || f.method === method) && (!f.path || f.path === path) && (!f.endpoint || f.endpoint === endpoint));
     if (i < 0) return null;
     const fault = state.faults[i];
     fault.times -= 1;
@@ -125,9 +145,12 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
     return fault;
   }
 
+  /** Cloud: X-Api-Key, or Bearer (v1.4's examples). On premise: the bare key in Authorization, nothing else. */
   function authorised(req) {
-    const header = req.headers["x-api-key"] ?? req.headers["authorization"]?.replace(/^Bearer\s+/i, "");
-    return header === apiKey;
+    const authorization = req.headers["authorization"];
+    if (onPremise) return authorization === apiKey;
+    const bearer = /^Bearer\s+(.*)$/i.exec(authorization ?? "")?.[1];
+    return (req.headers["x-api-key"] ?? bearer) === apiKey;
   }
 
   async function readBody(req) {
@@ -141,8 +164,23 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
     return Buffer.concat(chunks).toString("utf8");
   }
 
+  /** Which documented endpoint a request under the API root asks for, or null. */
+  function endpointOf(method, path) {
+    const visitor = path.match(/^\/visitors\/[^/]+(\/watch_url|\/session)?$/);
+    if (onPremise && method === "GET" && path === "/visitors/list/search") return "search";
+    if (onPremise && method === "GET" && path === "/visitors/list/latest") return "latest";
+    if (!onPremise && method === "GET" && path === "/list") return "search";
+    if (!onPremise && method === "GET" && path === "/usage") return "usage";
+    if (method === "POST" && path === "/proxy_sessions") return "proxy_sessions";
+    if (method === "GET" && visitor && !visitor[1]) return "visitor";
+    if (method === "POST" && visitor?.[1] === "/watch_url") return "watch_url";
+    if (method === "DELETE" && visitor?.[1] === "/session") return "session";
+    return null;
+  }
+
   async function handleApi(req, res, url, rawBody) {
-    const path = url.pathname.slice(API_PREFIX.length);
+    const path = url.pathname.slice(apiRoot.length);
+    const endpoint = endpointOf(req.method, path);
     let body = null;
     if (rawBody) {
       try {
@@ -151,13 +189,13 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
         body = undefined;
       }
     }
+    // Exactly as received: the full path, and every header (Node lowercases the names).
     state.requests.push({
-      method: req.method, path, query: Object.fromEntries(url.searchParams), rawQuery: url.search,
-      apiKey: req.headers["x-api-key"] ?? null, contentType: req.headers["content-type"] ?? null,
-      body: body === undefined ? rawBody : body,
+      method: req.method, path: url.pathname, endpoint, query: Object.fromEntries(url.searchParams), rawQuery: url.search,
+      headers: { ...req.headers }, body: body === undefined ? rawBody : body,
     });
 
-    const fault = takeFault(req.method, path);
+    const fault = takeFault(req.method, path, endpoint);
     if (fault?.delay_ms) await new Promise((r) => setTimeout(r, Math.min(fault.delay_ms, 30_000)));
     if (fault?.reset_connection) return req.socket.destroy();
     if (fault?.status) {
@@ -169,11 +207,12 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
     if (!authorised(req)) return apiError(res, 401, "invalid_api_key");
 
     const visitorPath = path.match(/^\/visitors\/([^/]+)(\/watch_url|\/session)?$/);
-    if (req.method === "GET" && path === "/list") {
-      const search = url.searchParams.get("search") ?? "";
-      const max = Math.min(Math.max(parseInt(url.searchParams.get("max_results") ?? "25", 10) || 25, 1), 100);
+    if (endpoint === "search" || endpoint === "latest") {
+      // On premise: `q`, no documented bound on the answer; `latest` lists online visitors only.
+      const search = (onPremise ? url.searchParams.get("q") : url.searchParams.get("search")) ?? "";
+      const max = onPremise ? Infinity : Math.min(Math.max(parseInt(url.searchParams.get("max_results") ?? "25", 10) || 25, 1), 100);
       const found = state.visitors
-        .filter((v) => matchesSearch(v, search))
+        .filter((v) => (endpoint === "latest" ? v.is_online === true : matchesSearch(v, search)))
         .sort((a, b) => seenMs(b.last_seen_at) - seenMs(a.last_seen_at))
         .slice(0, max)
         .map(publicVisitor);
@@ -205,7 +244,7 @@ code{background:#eef2f7;padding:0 .25rem;border-radius:3px}table{border-collapse
       }
     }
     // Account usage statistics (documented: the "usage" object's four groups; their contents are not).
-    if (req.method === "GET" && path === "/usage") {
+    if (endpoint === "usage") {
       const sessions = state.watches.size;
       return send(res, 200, {
         status: "ok",
@@ -273,7 +312,7 @@ is watching visitor <code id="watch-short-id">${escapeHtml(watch.visitor)}</code
 <td>${escapeHtml(v.lookup_code ?? "")}</td><td>${v.is_online ? "online" : "offline"}</td><td>${escapeHtml(v.call_name ?? "")}</td>
 <td>${gw && v.unique_id != null ? `<a href="${escapeHtml(`${gw}/agent?uniqueid=${encodeURIComponent(v.unique_id)}&agent_id=demo-agent&agent_name=Demo%20Agent`)}">watch as agent</a>` : ""}</td></tr>`).join("");
     sendHtml(res, 200, "Upscope simulator", `<h1>Upscope simulator</h1>
-<p>Serves the REST API under <code>${API_PREFIX}</code> with the key <code>${escapeHtml(apiKey === DEV_API_KEY ? DEV_API_KEY : "(custom)")}</code>.</p>
+<p>Serves the ${onPremise ? "on-premise" : "cloud"} REST API under <code>${apiRoot}</code> with the key <code>${escapeHtml(apiKey === DEV_API_KEY ? DEV_API_KEY : "(custom)")}</code>.</p>
 ${gw ? `<ul><li>Customer, in an iframe on a demo shop page: <a href="/sim/shop?uniqueid=alice-1001">/sim/shop?uniqueid=alice-1001</a></li>
 <li>Customer, directly: <a href="${escapeHtml(gw)}/visitor?uniqueid=alice-1001">${escapeHtml(gw)}/visitor?uniqueid=alice-1001</a></li>
 <li>Agent console (type a lookup code): <a href="${escapeHtml(gw)}/agent?agent_id=demo-agent&amp;agent_name=Demo%20Agent">${escapeHtml(gw)}/agent?agent_id=demo-agent&amp;agent_name=Demo%20Agent</a></li>
@@ -319,7 +358,7 @@ read the lookup code out to an agent using the <a href="${escapeHtml(`${gatewayU
     try {
       const url = new URL(req.url, "http://simulator.invalid");
       const rawBody = await readBody(req);
-      if (url.pathname.startsWith(`${API_PREFIX}/`)) return await handleApi(req, res, url, rawBody);
+      if (url.pathname.startsWith(`${apiRoot}/`)) return await handleApi(req, res, url, rawBody);
       if (url.pathname.startsWith("/__sim/")) return await handleControl(req, res, url, rawBody);
       const page = url.pathname.match(/^\/sim\/(proxy|watch)\/([A-Za-z0-9_-]+)$/);
       if (req.method === "GET" && page) return page[1] === "proxy" ? proxyPage(res, page[2]) : watchPage(res, page[2]);
@@ -343,8 +382,10 @@ read the lookup code out to an agent using the <a href="${escapeHtml(`${gatewayU
     get url() {
       return publicBase;
     },
+    edition,
+    /** What UPSCOPE_API_BASE is set to: the cloud's API root, or the on-premise BASE_ENDPOINT. */
     get apiBase() {
-      return publicBase + API_PREFIX;
+      return publicBase + basePathOf(edition);
     },
     close() {
       server.closeAllConnections?.();

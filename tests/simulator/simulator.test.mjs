@@ -22,7 +22,7 @@ const api = (path, { method = "GET", body, headers = { "X-Api-Key": KEY } } = {}
 const ids = async (search) => (await (await api(`/list?search=${encodeURIComponent(search)}&max_results=50`)).json()).visitors.map((v) => v.short_id).sort();
 
 test("the key is checked: X-Api-Key or Bearer, else 401 invalid_api_key", async () => {
-  for (const headers of [{}, { "X-Api-Key": "nope" }]) {
+  for (const headers of [{}, { "X-Api-Key": "nope" }, { Authorization: KEY }, { Authorization: `Basic ${KEY}` }]) {
     const res = await api("/list?search=", { headers });
     assert.equal(res.status, 401);
     assert.deepEqual(await res.json(), { status: "error", error: "invalid_api_key" });
@@ -105,12 +105,26 @@ test("proxy_sessions needs an http(s) initial_url; its page shows the unique id 
   assert.equal((await ids("id:zed-1")).length, 1, "the proxied visitor is now searchable");
 });
 
-test("faults apply to the next matching request only, and requests are recorded", async () => {
-  await fetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify({ path: "/list", status: 503 }) });
+test("faults apply to the next matching request only (by path or endpoint), and requests are recorded with every header", async () => {
+  const fault = (f) => fetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify(f) });
+  await fault({ path: "/list", status: 503 });
   assert.equal((await api("/list?search=")).status, 503);
   assert.equal((await api("/list?search=")).status, 200);
+  await fault({ endpoint: "watch_url", status: 402 });
+  assert.equal((await api("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } })).status, 402);
+  assert.equal((await api("/list?search=id%3Ax", { headers: { "X-Api-Key": KEY, "X-Extra": "kept" } })).status, 200);
   const { requests } = await (await fetch(`${sim.url}/__sim/requests`)).json();
-  assert.deepEqual(requests.map((r) => [r.method, r.path, r.apiKey]), [["GET", "/list", KEY], ["GET", "/list", KEY]]);
+  assert.deepEqual(requests.map((r) => [r.method, r.path, r.endpoint, r.rawQuery]), [
+    ["GET", "/v1.3/list", "search", "?search="],
+    ["GET", "/v1.3/list", "search", "?search="],
+    ["POST", "/v1.3/visitors/sBob0002/watch_url", "watch_url", ""],
+    ["GET", "/v1.3/list", "search", "?search=id%3Ax"],
+  ]);
+  assert.equal(requests[0].headers["x-api-key"], KEY);
+  assert.equal(requests[2].headers["content-type"], "application/json");
+  assert.deepEqual(requests[2].body, { agent: { id: "a", name: "A" } });
+  assert.equal(requests[3].headers["x-extra"], "kept", "every header, not only the ones the simulator reads");
+  assert.deepEqual(requests[3].query, { search: "id:x" });
 });
 
 test("with a gateway URL, the demo shop page embeds the gateway's /visitor and links the console", async () => {
@@ -126,4 +140,50 @@ test("with a gateway URL, the demo shop page embeds the gateway's /visitor and l
     await withGateway.close();
   }
   assert.equal((await fetch(`${sim.url}/sim/shop`)).status, 404, "no gateway, no shop page");
+});
+
+test("on premise: the API under <BASE_ENDPOINT>/api, the bare key in Authorization, the documented search and lists", async () => {
+  const prem = createSimulator({ apiKey: KEY, edition: "on_premise" });
+  await prem.listen();
+  try {
+    assert.equal(prem.apiBase, `${prem.url}/cobrowsing`, "UPSCOPE_API_BASE is the BASE_ENDPOINT");
+    const call = (path, { method = "GET", body, headers = { Authorization: KEY } } = {}) =>
+      fetch(`${prem.apiBase}/api${path}`, {
+        method,
+        headers: { ...headers, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body && JSON.stringify(body),
+      });
+    // Only the bare key: no X-Api-Key, no scheme.
+    for (const headers of [{}, { "X-Api-Key": KEY }, { Authorization: `Bearer ${KEY}` }, { Authorization: "nope" }]) {
+      const res = await call("/visitors/list/search?q=", { headers });
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.deepEqual(await res.json(), { status: "error", error: "invalid_api_key" });
+    }
+    const found = async (q) => (await (await call(`/visitors/list/search?q=${encodeURIComponent(q)}`)).json()).visitors.map((v) => v.short_id).sort();
+    assert.deepEqual(await found("id:alice-1001"), ["sAlice01"]);
+    assert.deepEqual(await found("4821"), ["sAlice01"]);
+    assert.deepEqual(await found("online id:carol-3003"), ["sCarolDesk", "sCarolPhone"], "the same query syntax");
+    assert.equal((await found("")).length, 7, "an empty query lists the latest visitors");
+    const latest = await (await call("/visitors/list/latest")).json();
+    assert.equal(latest.status, "ok");
+    assert.ok(latest.visitors.length > 0 && latest.visitors.every((v) => v.is_online), "latest online visitors");
+    assert.equal((await (await call("/visitors/sBob0002")).json()).visitor.unique_id, "bob-2002");
+    const watch = await call("/visitors/sBob0002/watch_url", { method: "POST", body: { agent: { id: "a", name: "A" } } });
+    assert.match(await (await fetch((await watch.json()).watch_url)).text(), /id="watch-agent-name">A</);
+    const proxy = await call("/proxy_sessions", { method: "POST", body: { initial_url: "https://shop.example.com/" } });
+    assert.equal(proxy.status, 200);
+    // Not on premise: the cloud's paths, with or without /api.
+    for (const path of [`${prem.url}/v1.3/list?search=`, `${prem.apiBase}/api/list?search=`, `${prem.apiBase}/api/usage`, `${prem.apiBase}/visitors/sBob0002`]) {
+      assert.equal((await fetch(path, { headers: { Authorization: KEY } })).status, 404, path);
+    }
+    const { requests } = await (await fetch(`${prem.url}/__sim/requests`)).json();
+    assert.deepEqual(requests.slice(4, 6).map((r) => [r.path, r.endpoint, r.headers.authorization]), [
+      ["/cobrowsing/api/visitors/list/search", "search", KEY],
+      ["/cobrowsing/api/visitors/list/search", "search", KEY],
+    ]);
+    assert.ok(requests.some((r) => r.endpoint === "latest"));
+  } finally {
+    await prem.close();
+  }
+  assert.throws(() => createSimulator({ edition: "on-premise" }), /edition must be one of cloud, on_premise/);
 });

@@ -18,16 +18,17 @@ export function freePort() {
 }
 
 /**
- * Starts scripts/dev.mjs and waits (at most 120 s) until it prints its links,
+ * Starts scripts/dev.mjs (with `env` over this process's environment, e.g.
+ * UPSCOPE_EDITION) and waits (at most 120 s) until it prints its links,
  * which it does once /healthz answers. Returns the ports, its output so far,
  * how long it took, and `stop()`.
  */
-export async function startDev() {
+export async function startDev({ env = {} } = {}) {
   const [gatewayPort, simulatorPort] = [await freePort(), await freePort()];
   const started = Date.now();
   const dev = spawn("node", ["scripts/dev.mjs"], {
     cwd: ROOT,
-    env: { ...process.env, GATEWAY_PORT: String(gatewayPort), SIMULATOR_PORT: String(simulatorPort) },
+    env: { ...process.env, ...env, GATEWAY_PORT: String(gatewayPort), SIMULATOR_PORT: String(simulatorPort) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const state = { output: "" };

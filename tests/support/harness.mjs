@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { createSimulator, DEV_API_KEY, API_PREFIX } from "../simulator/server.mjs";
+import { createSimulator, DEV_API_KEY, API_PREFIX, basePathOf } from "../simulator/server.mjs";
 import { cachedRuntimeVersion } from "../../scripts/lib/wrangler-config.mjs";
+import { assertAsked, assertAskedInAnyOrder, recordedLine, upscopeCalls } from "./upstream.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 // The runtime version comes from wrangler.toml, as wrangler reads it: the
@@ -19,8 +20,12 @@ export const COMPATIBILITY_FLAGS = runtime.compatibilityFlags;
 export const API_KEY = "test-secret-key-4f9a";
 export const INITIAL_URL = "https://shop.example.com/account?tab=profile#top";
 
-export async function startSimulator({ apiKey = API_KEY } = {}) {
-  const sim = createSimulator({ apiKey });
+/** What the gateway asks the simulator's Upscope with the tests' key (`tests/support/upstream.mjs`). */
+export const ask = upscopeCalls({ basePath: API_PREFIX, apiKey: API_KEY });
+
+/** The simulator, speaking Upscope's `edition` ("cloud" or "on_premise"). */
+export async function startSimulator({ apiKey = API_KEY, edition = "cloud" } = {}) {
+  const sim = createSimulator({ apiKey, edition });
   await sim.listen();
   const call = async (method, p, body) => {
     const res = await fetch(sim.url + p, {
@@ -30,19 +35,26 @@ export async function startSimulator({ apiKey = API_KEY } = {}) {
     });
     return res.json();
   };
+  const requests = async () => (await call("GET", "/__sim/requests")).requests;
   return {
     sim,
     apiBase: sim.apiBase,
     reset: () => call("POST", "/__sim/reset"),
     addVisitors: (visitors) => call("POST", "/__sim/visitors", visitors),
     fault: (faults) => call("POST", "/__sim/faults", faults),
-    /** Every request the simulator received, with its body, key and query. */
-    requests: async () => (await call("GET", "/__sim/requests")).requests,
+    /** Every request the simulator received: method, path, query, every header, body, endpoint. */
+    requests,
     /**
      * The upstream calls as `METHOD path?query`, in the order they arrived:
      * the format of the Rust tests' `FakeTransport::calls()`.
      */
-    calls: async () => (await call("GET", "/__sim/requests")).requests.map((r) => `${r.method} ${API_PREFIX}${r.path}${r.rawQuery}`),
+    calls: async () => (await requests()).map(recordedLine),
+    /** What the gateway asks this simulator (its key): `ask.search(…)`, `ask.watch(…)`, … */
+    ask: upscopeCalls({ edition, basePath: basePathOf(edition), apiKey }),
+    /** Asserts the calls received so far are exactly `expected` (`tests/support/upstream.mjs`). */
+    assertAsked: async (expected, message) => assertAsked(await requests(), expected, message),
+    /** The same, for calls made at once, which may arrive in either order. */
+    assertAskedInAnyOrder: async (expected, message) => assertAskedInAnyOrder(await requests(), expected, message),
     close: () => sim.close(),
   };
 }
@@ -233,12 +245,13 @@ async function routeOutbound(request, hosts) {
 /**
  * The usual suite: one simulator and one gateway for a whole test file,
  * the simulator reset before each test. `options(apiBase)` gives the
- * gateway's options. Returns `{ up, gw }`, filled in before the first test.
+ * gateway's options; `edition` is the simulator's. Returns `{ up, gw }`,
+ * filled in before the first test.
  */
-export function gatewaySuite(options = (apiBase) => ({ vars: baseVars(apiBase) })) {
+export function gatewaySuite(options = (apiBase) => ({ vars: baseVars(apiBase) }), { edition = "cloud" } = {}) {
   const suite = { up: null, gw: null };
   before(async () => {
-    suite.up = await startSimulator();
+    suite.up = await startSimulator({ edition });
     suite.gw = await startGateway(options(suite.up.apiBase));
   });
   after(async () => {
