@@ -223,3 +223,79 @@ test("the console's forms and the chooser's links carry the agent's launch token
     assert.equal((await suite.up.calls()).filter((c) => c.endsWith("/watch_url")).length, 1);
   });
 });
+
+// Issue 25, item 9(c), as an attacker would probe it: the launch token is a
+// key to nothing, but it must still go nowhere but the gateway's own pages.
+test("the launch token reaches no log line, data point, Upscope request, Location or Referer", async () => {
+  await withHelpdeskGateway(async (gw) => {
+    const me = signedIn();
+    const sameOrigin = { ...me, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document" };
+    const consolePage = await (await gw.fetch("/agent", { headers: { ...me, "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate" } })).text();
+    const token = launchToken(consolePage);
+    assert.ok(token);
+    const chooser = await gw.fetch(`/agent?uniqueid=carol-3003&launch=${token}`, { headers: sameOrigin });
+    assert.equal(chooser.status, 200);
+    assert.equal(chooser.headers.get("referrer-policy"), "no-referrer");
+    const [link] = [...(await chooser.text()).matchAll(/href="(\/agent\?[^"]+)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
+    const watch = await gw.fetch(link, { headers: sameOrigin });
+    assert.equal(watch.status, 302);
+    // The chooser's URL (which holds the token) is never sent on as a Referer: not to Upscope's watch page either.
+    assert.equal(watch.headers.get("referrer-policy"), "no-referrer");
+    assert.ok(!watch.headers.get("location").includes(token), "the watch_url carries no token");
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = gw.logLines();
+    assert.ok(lines.length >= 3);
+    assert.ok(!JSON.stringify(lines).includes(token), "no log line holds the token");
+    assert.ok(!JSON.stringify(gw.dataPoints()).includes(token), "no data point holds it");
+    assert.ok(!JSON.stringify(await suite.up.requests()).includes(token), "Upscope is never sent it");
+  });
+});
+
+// The Access token may be renewed while the agent's console is open (the
+// application token expires, Access issues another): the console's token is
+// then stale. That costs one confirmation click, never a refused launch.
+test("a launch token of an earlier sign-in of the same agent gets the confirmation, whose button then starts the session", async () => {
+  await withHelpdeskGateway(async (gw) => {
+    const now = Math.floor(Date.now() / 1000);
+    const before = signedIn({}, { iat: now - 3600, nbf: now - 3600 });
+    const after = signedIn({}, { iat: now });
+    assert.notEqual(before["Cf-Access-Jwt-Assertion"], after["Cf-Access-Jwt-Assertion"]);
+    const nav = { "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document" };
+    const stale = launchToken(await (await gw.fetch("/agent", { headers: { ...before, "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate" } })).text());
+    // The console's form, submitted after the renewal.
+    const res = await gw.fetch(`${LINK}&launch=${stale}`, { headers: { ...after, ...nav } });
+    assert.equal(res.status, 200);
+    const confirm = await res.text();
+    assert.match(confirm, /Open this co-browsing session\?/);
+    const fresh = launchToken(confirm);
+    assert.ok(fresh && fresh !== stale, "the confirmation carries the renewed sign-in's token");
+    assert.deepEqual(await suite.up.calls(), []);
+    const action = confirm.match(/<form method="post" action="([^"]+)"/)[1].replaceAll("&amp;", "&");
+    assert.equal(new URL(action, GATEWAY_ORIGIN).searchParams.getAll("launch").length, 1, "the stale token is replaced, not repeated");
+    const ok = await gw.fetch(action, { method: "POST", headers: { ...after, ...nav, Origin: GATEWAY_ORIGIN } });
+    assert.equal(ok.status, 302);
+  });
+});
+
+// A prefetch or prerender is the browser guessing a click (speculation
+// rules on a page, or the address bar completing a URL from history): it
+// sends the Access cookie and says `navigate`, but no one followed a link.
+test("a prefetch or prerender starts no session, in Access mode and with a link's own agent", async () => {
+  await withHelpdeskGateway(async (gw) => {
+    for (const purpose of ["prefetch", "prefetch;prerender"]) {
+      const res = await gw.fetch(LINK, {
+        headers: signedIn({ Accept: "application/json", "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": purpose }),
+      });
+      assert.equal(res.status, 403, purpose);
+      assert.equal((await res.json()).error.code, "cross_site_request");
+    }
+    assert.deepEqual(await suite.up.calls(), [], "nothing reaches Upscope");
+    // The same link, followed: the session starts.
+    const followed = await gw.fetch(LINK, { headers: signedIn({ "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document" }) });
+    assert.equal(followed.status, 302);
+  });
+  await withGateway({ vars: baseVars(suite.up.apiBase) }, async (gw) => {
+    const res = await gw.fetch(`${LINK}&agent_id=a&agent_name=A`, { headers: { "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Purpose": "prefetch" } });
+    assert.equal(res.status, 403);
+  });
+});
