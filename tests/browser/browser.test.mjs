@@ -227,6 +227,42 @@ test("Access mode: a link on another site shows a confirmation first; its button
   }
 });
 
+// Issue 25, items 1 and 9(c), in a real browser: the gateway's own console
+// and chooser navigate same-origin with the launch token, so the agent is
+// never asked; and the chooser's URL, which holds the token, is never sent to
+// Upscope's watch page as a referrer.
+test("Access mode: the console's form and the chooser's links go straight through, and the token never leaves as a referrer", async () => {
+  await up.reset();
+  const access = await startAccess();
+  const key = newKey("kid-browser-console");
+  access.publish(key);
+  const guarded = await startGateway({
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
+    }),
+    hosts: { [TEAM_DOMAIN]: access.url },
+    listen: true,
+  });
+  const context = await browser.newContext({ extraHTTPHeaders: { "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })) } });
+  try {
+    const agent = await context.newPage();
+    await agent.goto(`${guarded.url}/agent`);
+    await agent.locator("#uniqueid").fill("carol-3003");
+    await Promise.all([agent.waitForURL(/\/agent\?uniqueid=carol-3003&launch=/), agent.locator("#uniqueid").press("Enter")]);
+    await agent.locator("#devices").waitFor({ timeout: 10_000 });
+    const token = new URL(agent.url()).searchParams.get("launch");
+    await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator('#devices a[data-short-id="sCarolPhone"]').click()]);
+    assert.equal(await agent.locator("#watch-short-id").textContent(), "sCarolPhone");
+    assert.equal(await agent.evaluate(() => document.referrer), "", "Upscope's page is told nothing of the gateway's URL");
+    assert.ok(!agent.url().includes(token));
+    assert.equal((await up.calls()).filter((c) => c.endsWith("/watch_url")).length, 1);
+  } finally {
+    await context.close();
+    await guarded.close();
+    await access.close();
+  }
+});
+
 // Issue 25, item 9(a): double-click hijacking. A page asks for a double-click,
 // and between its two clicks the gateway's confirmation appears (or is
 // uncovered) under the pointer: the second click must not press the button.
