@@ -18,6 +18,8 @@ const ROLES = { agent: "agent_id", viewer: "viewer" };
 const NAMED_BY = ["short", "unique", "lookup", "chooser"];
 const MAX_TEXT = 200;
 const DAY_MS = 86_400_000;
+/** Records named, by request id, in one "not stored" line (all are counted). */
+const MAX_NAMED = 50;
 
 const text = (value) => (typeof value === "string" && value.length > 0 && value.length <= MAX_TEXT ? value : null);
 /** A watcher as the gateway writes one: 1 to MAX_ID_CHARS characters. */
@@ -67,7 +69,9 @@ export const auditRow = (message, timestamp) => auditRecord(message, timestamp)?
  * and never with a watcher, Short ID or URL.
  */
 function reportUnstored(records) {
-  console.error(JSON.stringify({ level: "error", message: "audit records not stored", count: records.length, records }));
+  // Every one counted; the first MAX_NAMED named, so that one line stays small.
+  const named = records.slice(0, MAX_NAMED);
+  console.error(JSON.stringify({ level: "error", message: "audit records not stored", count: records.length, records: named }));
 }
 
 export default {

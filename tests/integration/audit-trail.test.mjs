@@ -211,6 +211,18 @@ test("a record the trail cannot store is counted and logged by request id, never
     Object.assign(console, original);
   }
   const downReport = JSON.parse(downPrinted[0]);
+  // A batch of many: every record counted, the first 50 named, one line.
+  const many = Array.from({ length: 60 }, (_, i) => ({ message: [line(`r-many-${i}`, { ...good, role: "admin" })], timestamp: 1 }));
+  const manyPrinted = [];
+  console.error = (...args) => manyPrinted.push(args.join(" "));
+  try {
+    await auditWorker.tail([{ logs: many }], { AUDIT_DB: down });
+  } finally {
+    Object.assign(console, original);
+  }
+  assert.equal(manyPrinted.length, 1);
+  const manyReport = JSON.parse(manyPrinted[0]);
+  assert.deepEqual([manyReport.count, manyReport.records.length, manyReport.records[0].request_id], [60, 50, "r-many-0"]);
   assert.deepEqual([downReport.message, downReport.count, downReport.records.map((r) => r.request_id)], ["audit records not stored", 1, ["r-good"]]);
   assert.match(downReport.records[0].reason, /D1_ERROR/);
 });
