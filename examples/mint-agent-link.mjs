@@ -13,8 +13,11 @@
 //   Authorization: Bearer <MINT_TOKEN>
 //   Content-Type: application/json
 //   {"uniqueid": "cust-1001", "agent_id": "a-7", "agent_name": "Ann Lee"}
-//   (or "shortid" / "lookup" instead of "uniqueid", or none for a console
-//   link; optional "permissions", e.g. "none" or "console,scroll")
+//   (or "shortid" / "lookup" instead of "uniqueid"; optional "permissions",
+//   e.g. "none" or "console,scroll"). A console link, which can watch any
+//   customer, only when asked for by name: {"console": true, "agent_id": …,
+//   "agent_name": …}. A visitor member that is empty or null is a 400, never
+//   a console link (a ticket without a customer ID must not mint one).
 //
 //   200 {"url": "https://cobrowse.example.com/agent?…&exp=…&sig=…", "expires_at": 1767225600}
 //   401 wrong or missing token · 400 a body it cannot use · 404 · 405 · 413
@@ -56,14 +59,27 @@ export function agentLink(gatewayUrl, body) {
     if (s.length > MAX_FIELD) throw new Error(`${name} is longer than ${MAX_FIELD} characters`);
     return s;
   };
-  const visitors = VISITOR_PARAMS.filter((name) => text(name, false) !== null);
+  // A visitor member that is there at all must name someone: "" or null is
+  // what a ticket without a customer ID gives, and must not turn into a
+  // console link that watches anyone.
+  const visitors = VISITOR_PARAMS.filter((name) => Object.hasOwn(body, name));
   if (visitors.length > 1) throw new Error(`name at most one of ${VISITOR_PARAMS.join(", ")}`);
-  for (const name of visitors) link.searchParams.set(name, text(name, true));
+  const askConsole = `ask for a console link with "console": true`;
+  if (body.console !== undefined && typeof body.console !== "boolean") throw new Error("console must be true or left out");
+  if (body.console === true && visitors.length) throw new Error(`console: true names no visitor; leave out ${visitors[0]}`);
+  if (body.console !== true && !visitors.length) {
+    throw new Error(`name the visitor (${VISITOR_PARAMS.slice(0, -1).join(", ")} or ${VISITOR_PARAMS.at(-1)}), or ${askConsole}`);
+  }
+  for (const name of visitors) {
+    const value = text(name, false);
+    if (value === null || !value.trim()) throw new Error(`${name} is empty; name the visitor, or ${askConsole}`);
+    link.searchParams.set(name, value);
+  }
   link.searchParams.set("agent_id", text("agent_id", true));
   link.searchParams.set("agent_name", text("agent_name", true));
   const permissions = text("permissions", false);
   if (permissions !== null) link.searchParams.set("permissions", permissions);
-  const unknown = Object.keys(body).filter((k) => ![...VISITOR_PARAMS, "agent_id", "agent_name", "permissions"].includes(k));
+  const unknown = Object.keys(body).filter((k) => ![...VISITOR_PARAMS, "console", "agent_id", "agent_name", "permissions"].includes(k));
   if (unknown.length) throw new Error(`unknown member(s): ${unknown.join(", ")}`);
   return link.href;
 }

@@ -21,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { MAX_ID_CHARS } from "../audit/limits.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const AUDIT_CONFIG = path.join(ROOT, "audit/wrangler.toml");
@@ -29,12 +30,28 @@ export const AUDIT_CONFIG = path.join(ROOT, "audit/wrangler.toml");
 export const viewerPseudonym = (auditKey, viewerId) =>
   createHmac("sha256", auditKey.trim()).update(`audit:${viewerId}`).digest().subarray(0, 8).toString("hex");
 
-/** The SQL that lists one watcher's records, oldest first. */
+/**
+ * An agent or viewer id as the gateway reads it from a link or a token:
+ * trimmed (Unicode White_Space, as Rust's `trim`), 1 to MAX_ID_CHARS
+ * characters, no control characters; otherwise an Error naming the rule.
+ * Any id the gateway audits passes: spaces, quotes, any script.
+ */
+export function auditedId(raw) {
+  const id = String(raw).replace(/^\p{White_Space}+|\p{White_Space}+$/gu, "");
+  if (!id || [...id].length > MAX_ID_CHARS || /\p{Cc}/u.test(id)) {
+    throw new Error(`an id is 1 to ${MAX_ID_CHARS} characters, without control characters, as the gateway takes it`);
+  }
+  return id;
+}
+
+/**
+ * The SQL that lists one watcher's records, oldest first. The id goes in
+ * as a hex blob literal cast to text: whatever it holds (quotes included)
+ * is data, never SQL, with nothing to escape.
+ */
 export function recordsQuery(watcher) {
-  // A pseudonym is hex and an agent id is the gateway's checked id (no
-  // quotes); anything else is refused rather than quoted.
-  if (!/^[A-Za-z0-9@._:+=~-]{1,200}$/.test(watcher)) throw new Error("that id cannot be an audited watcher");
-  return `SELECT ts, request_id, route, status, role, watcher, short_id, named_by FROM audit WHERE watcher = '${watcher}' ORDER BY ts`;
+  const hex = Buffer.from(auditedId(watcher), "utf8").toString("hex");
+  return `SELECT ts, request_id, route, status, role, watcher, short_id, named_by FROM audit WHERE watcher = CAST(X'${hex}' AS TEXT) ORDER BY ts`;
 }
 
 /** One watcher's records from the audit D1 database of `env`, through wrangler. */
@@ -75,18 +92,26 @@ function main() {
     },
   });
   const [viewerId] = positionals;
-  if (!viewerId === !values.agent || (values.agent && !values.find) || (values.find && !values.env)) {
+  const byAgent = values.agent !== undefined;
+  if ((viewerId === undefined) === !byAgent || (byAgent && !values.find) || (values.find && !values.env)) {
     console.error('usage: node scripts/audit-id.mjs "<viewer id>" [--find --env ENV]   |   --agent "<agent id>" --find --env ENV');
     process.exit(2);
   }
   let watcher = values.agent;
-  if (viewerId) {
+  try {
+    if (byAgent) watcher = auditedId(watcher);
+    if (viewerId !== undefined) auditedId(viewerId);
+  } catch (err) {
+    console.error(`audit-id: ${err.message}`);
+    process.exit(2);
+  }
+  if (viewerId !== undefined) {
     const key = auditKey();
     if (!key) {
       console.error("audit-id: set AUDIT_ID_SECRET (the deployment's audit key) in the environment or in .dev.vars");
       process.exit(2);
     }
-    watcher = viewerPseudonym(key, viewerId);
+    watcher = viewerPseudonym(key, auditedId(viewerId));
     if (!values.find) {
       console.log(watcher);
       return;

@@ -36,6 +36,9 @@ pub enum GatewayError {
     ServiceTokenNotListed,
     /// A confirmation POST that did not come from the gateway's own page.
     CrossSiteRequest,
+    /// A request to start a session that is not a navigation (an image,
+    /// script or fetch of some page): only a followed link may start one.
+    NotANavigation,
     /// A route that refuses when its rate limiter cannot say (failed, or too slow).
     RateLimiterUnavailable,
     /// Cloudflare Access's signing keys could not be fetched or read.
@@ -81,7 +84,8 @@ impl GatewayError {
             Self::Refused { refusal: Refusal::Missing | Refusal::Invalid, .. } => 401,
             Self::Refused { refusal: Refusal::Expired | Refusal::TooFar, .. }
             | Self::ServiceTokenNotListed
-            | Self::CrossSiteRequest => 403,
+            | Self::CrossSiteRequest
+            | Self::NotANavigation => 403,
             Self::AccessKeysUnavailable => 502,
             Self::AgentIdReserved => 403,
             Self::TooManyRequests => 429,
@@ -109,7 +113,7 @@ impl GatewayError {
             Self::AgentIdReserved => "agent_id_reserved",
             Self::ServiceTokenNotListed => "access_service_token_unlisted",
             Self::TooManyRequests => "rate_limited",
-            Self::CrossSiteRequest => "cross_site_request",
+            Self::CrossSiteRequest | Self::NotANavigation => "cross_site_request",
             Self::RateLimiterUnavailable => "rate_limiter_unavailable",
             Self::Internal(_) => "internal_error",
             Self::Upstream(e) => e.code(),
@@ -153,6 +157,11 @@ impl GatewayError {
             Self::TooManyRequests => "Too many requests in a short time. Wait a minute, then try again.".into(),
             Self::CrossSiteRequest => {
                 "This confirmation can only be sent from the gateway's own page. Open the link again and press the button on the page it shows."
+                    .into()
+            }
+            Self::NotANavigation => {
+                "A co-browsing session opens only when you follow a link to it, not from an image, script or \
+                 other content of a page. Open the link itself."
                     .into()
             }
             Self::RateLimiterUnavailable => {
@@ -221,6 +230,7 @@ mod tests {
             (GatewayError::AgentIdReserved, 403, "agent_id_reserved"),
             (GatewayError::TooManyRequests, 429, "rate_limited"),
             (GatewayError::CrossSiteRequest, 403, "cross_site_request"),
+            (GatewayError::NotANavigation, 403, "cross_site_request"),
             (GatewayError::RateLimiterUnavailable, 503, "rate_limiter_unavailable"),
             (GatewayError::ServiceTokenNotListed, 403, "access_service_token_unlisted"),
             (refused(Credential::AgentLink, Refusal::Missing), 401, "link_invalid"),

@@ -14,12 +14,33 @@ input[type=text]{font:inherit;padding:.4rem;width:12rem;border:1px solid #9aa5b1
 button,a.button{font:inherit;padding:.4rem .9rem;margin-left:.5rem;border-radius:4px;border:0;background:#1f6feb;color:#fff;text-decoration:none}\
 ul{padding:0;list-style:none}li{margin:.75rem 0}.hint{color:#52606d;font-size:.9rem}";
 
+/// The launch confirmation's button is live only once the pointer has
+/// rested on the page for half a second (as browsers delay their own
+/// permission prompts): a page that opens or uncovers the confirmation
+/// under the agent's pointer in the middle of a double-click cannot have
+/// the second click land on it. Until then a shield lies over the button
+/// and takes the click; it lifts after 0.5 s of hover, and comes back when
+/// the pointer leaves the page (a window laid over it, say). Pure CSS: the
+/// pages run no script. Touch screens hover where they are tapped, so there
+/// a first tap arms the button and a second one presses it.
+const ARMED_BUTTON_STYLE: &str = ".armed{position:relative;display:inline-block}\
+.armed button{margin:0;opacity:.5}\
+.shield{position:absolute;inset:0;cursor:wait}\
+:root:hover .shield{animation:lift 0s .5s forwards}\
+:root:hover .armed button{animation:lit 0s .5s forwards}\
+@keyframes lift{to{visibility:hidden}}@keyframes lit{to{opacity:1}}";
+
 /// A whole page around `body` (already HTML).
 pub fn page(title: &str, body: &str) -> String {
+    styled_page(title, body, "")
+}
+
+/// A whole page around `body`, with `style` after the shared style sheet.
+fn styled_page(title: &str, body: &str, style: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+<title>{title}</title><style>{STYLE}{style}</style></head><body><main>{body}</main></body></html>\n",
         title = escape_html(title),
     )
 }
@@ -115,17 +136,19 @@ pub fn confirm_launch(agent_name: &str, visitor: &VisitorRef, query: &str) -> St
         VisitorRef::Unique(id) => ("the customer with your ID", id.as_str()),
         VisitorRef::Lookup(code) => ("the visitor showing the code", code.as_str()),
     };
-    page(
+    styled_page(
         "Open this co-browsing session?",
         &format!(
             "<h1>Open this co-browsing session?</h1>\
 <p>A link from another site asks to open a co-browsing session on {what} <strong id=\"confirm-visitor\">{value}</strong>.</p>\
 <p>Signed in as <strong>{agent}</strong>. Open it only if you followed this link yourself, for a customer you are helping.</p>\
-<form method=\"post\" action=\"/agent?{query}\"><button type=\"submit\" id=\"confirm-launch\">Open the session</button></form>",
+<form method=\"post\" action=\"/agent?{query}\"><span class=\"armed\"><button type=\"submit\" id=\"confirm-launch\">\
+Open the session</button><span class=\"shield\" id=\"confirm-shield\" aria-hidden=\"true\"></span></span></form>",
             value = escape_html(value),
             agent = escape_html(agent_name),
             query = escape_html(query),
         ),
+        ARMED_BUTTON_STYLE,
     )
 }
 
@@ -217,6 +240,10 @@ mod tests {
         assert!(html.contains("your ID <strong id=\"confirm-visitor\">pat+1@example.com</strong>"));
         assert!(html.contains("Signed in as <strong>Ann &lt;Lee&gt;</strong>"));
         assert!(!html.contains("<script"));
+        // The button sits under a shield that lifts only after half a second of hover.
+        assert!(html.contains("Open the session</button><span class=\"shield\" id=\"confirm-shield\""));
+        assert!(html.contains(":root:hover .shield{animation:lift 0s .5s forwards}"));
+        assert!(!console("Ann", &[]).contains(".shield"), "only the confirmation is armed");
     }
 
     #[test]

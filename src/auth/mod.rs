@@ -24,7 +24,7 @@ use crate::settings::{AgentAuth, LinkKey};
 use crate::upscope::models::Agent;
 
 /// Bounds on an agent's id and name, from a link or from a token.
-const MAX_ID_CHARS: usize = 128;
+const MAX_ID_CHARS: usize = crate::core::ids::MAX_AGENT_ID_CHARS;
 const MAX_NAME_CHARS: usize = 100;
 /// Tolerated difference between the clock that issued a link or token
 /// (your backend, Cloudflare Access) and the edge's.
@@ -159,6 +159,20 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
         Ok(mac.iter().take(8).map(|b| format!("{b:02x}")).collect())
     }
 
+    /// The launch token of an Access session (`core::launch`): unpadded
+    /// base64url of HMAC-SHA256 keyed by the agent's Access token. The
+    /// gateway's own pages put it in their links so that their same-origin
+    /// requests can be told from those of other pages on the gateway's
+    /// origin; no other page can read it, and it names one sign-in only.
+    pub async fn launch_token(&self, access_token: &str) -> Result<String, GatewayError> {
+        let mac = self
+            .crypto
+            .hmac_sha256(access_token.as_bytes(), LAUNCH_TOKEN_MESSAGE)
+            .await
+            .map_err(|_| GatewayError::Internal("a launch token could not be computed"))?;
+        Ok(crate::core::base64url::encode(&mac))
+    }
+
     /// A `/view` link to the chosen device for the same viewer: the viewer,
     /// the link's expiry and narrowing, freshly signed with `key`.
     pub async fn carry_viewer(
@@ -190,6 +204,9 @@ impl<C: Crypto, T: Transport> Verifier<'_, C, T> {
         }
     }
 }
+
+/// What a launch token is the MAC of (keyed by the Access token).
+const LAUNCH_TOKEN_MESSAGE: &[u8] = b"upscope-gateway launch token v1";
 
 /// What a viewer's audit pseudonym is keyed on, besides their id.
 const AUDIT_PREFIX: &str = "audit:";

@@ -107,6 +107,13 @@ impl LookupCode {
     }
 }
 
+/// The longest agent or viewer id the gateway accepts, from a link or a
+/// token, in characters (Unicode scalar values, so an astral character
+/// counts one). The audit trail keeps every id up to it: `audit/limits.mjs`
+/// (`MAX_ID_CHARS`, used by `audit/worker.mjs` and `scripts/audit-id.mjs`)
+/// holds the same bound, and a test reads this line to keep them equal.
+pub const MAX_AGENT_ID_CHARS: usize = 128;
+
 /// What `/view` puts before a viewer's id in what Upscope is sent as the
 /// agent, so that a viewer and a staff agent never share an id there.
 pub const VIEWER_AGENT_PREFIX: &str = "viewer:";
@@ -194,11 +201,19 @@ mod tests {
             "v\u{131}ewer:x",
             "V\u{130}EWER:x",
             "vi\u{AD}ewer:x",
+            // Colons and numerals whose compatibility form spells the prefix (issue 25, item 2).
+            "viewer\u{FE55}cust-9",
+            "viewer\u{FE13}cust-9",
+            "\u{2175}ewer:x",
+            "V\u{2160}EWER\u{FF1A}x",
         ] {
             assert!(in_namespace(taken, VIEWER_AGENT_PREFIX), "{taken:?}");
         }
         for staff in ["agent-7", "reviewer:7", "viewers", "viewer", "view:er", "viewer-7:x", "a viewer:x", ""] {
             assert!(!in_namespace(staff, VIEWER_AGENT_PREFIX), "{staff:?}");
+        }
+        for service in ["service\u{FE55}x", "service\u{FE13}x", "ser\u{2165}ce:x", "\u{17F}ervice\u{FE55}x"] {
+            assert!(in_namespace(service, crate::core::service_tokens::SERVICE_AGENT_PREFIX), "{service:?}");
         }
     }
 

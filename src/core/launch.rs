@@ -1,32 +1,80 @@
 //! Whether a request may start a session by itself, judged by where it came
-//! from: Fetch Metadata (`Sec-Fetch-Site`, set by the browser and beyond a
-//! page's reach), the `Referer`'s origin and, for a POST, `Origin`.
+//! from: Fetch Metadata (`Sec-Fetch-Site`, `-Mode`, `-Dest`, set by the
+//! browser and beyond a page's reach), the `Referer`'s origin, for a POST
+//! `Origin`, and the launch token the gateway's own pages carry.
 //!
 //! Behind Cloudflare Access the agent's sign-in rides along on every request
 //! their browser makes, so any site could send it to `/agent?visitorid=X`
 //! and start a session on a visitor of its choosing, audited as the
-//! agent's. A link from another site therefore gets a confirmation page
-//! (`Launch::Confirm`), whose button is a same-origin POST; only origins the
-//! operator lists (their helpdesk) go straight through.
+//! agent's. So only a *navigation* (a followed link, top-level or framed)
+//! may start one by itself: an image, script or fetch is refused
+//! (`Launch::Refuse`). A navigation from another site gets a confirmation
+//! page (`Launch::Confirm`) unless it comes from an origin the operator lists
+//! (their helpdesk). And `same-origin` is not proof that the gateway made the
+//! request: Cloudflare serves its own pages (a challenge, say) on the
+//! gateway's origin, which navigate to the link again once passed. So a
+//! same-origin request proceeds only with the launch token that the
+//! gateway's console, chooser and confirmation put in their links, which is
+//! bound to the agent's Access session and which no other page can read.
 
+use super::canonical::constant_time_eq;
 use super::framing::is_origin;
 use super::redact;
+
+/// The query parameter that carries the launch token.
+pub const LAUNCH_PARAM: &str = "launch";
 
 /// Where a request says it came from.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Provenance<'a> {
     /// `Sec-Fetch-Site`: `same-origin`, `same-site`, `cross-site` or `none`.
     pub fetch_site: Option<&'a str>,
+    /// `Sec-Fetch-Mode`: `navigate` for a followed link or a submitted form.
+    pub fetch_mode: Option<&'a str>,
+    /// `Sec-Fetch-Dest`: `document` top-level, `iframe`/`frame` framed.
+    pub fetch_dest: Option<&'a str>,
+    /// `Sec-Purpose` (or the older `Purpose`): `prefetch`, or
+    /// `prefetch;prerender`, when the browser loads a page ahead of a click.
+    pub purpose: Option<&'a str>,
     pub referer: Option<&'a str>,
     pub origin: Option<&'a str>,
+    /// Whether the request carries this agent's launch token.
+    pub launch_token: bool,
 }
 
-/// What a GET that would start a session does.
+impl Provenance<'_> {
+    /// A followed link or a submitted form, top-level or in a frame. A
+    /// browser that sends no mode or destination (older ones) is not held
+    /// to it; `<object>` and `<embed>` navigate too, but are no link an
+    /// agent follows. Nor is a prefetch or prerender: the browser guessing
+    /// a click (speculation rules, or the address bar completing a URL
+    /// from history) that may never come.
+    pub fn is_navigation(&self) -> bool {
+        self.fetch_mode.is_none_or(|mode| mode == "navigate")
+            && self.fetch_dest.is_none_or(|dest| matches!(dest, "document" | "iframe" | "frame"))
+            && !self.is_speculative()
+    }
+
+    /// A prefetch or prerender (`Sec-Purpose: prefetch[;prerender]`).
+    pub fn is_speculative(&self) -> bool {
+        self.purpose.is_some_and(|p| p.split(';').any(|token| token.trim().eq_ignore_ascii_case("prefetch")))
+    }
+}
+
+/// Whether `given` (the link's `launch` parameter) is `token`, this
+/// sign-in's launch token; compared in constant time.
+pub fn carries_launch_token(given: Option<&str>, token: &str) -> bool {
+    given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+}
+
+/// What a request that would start a session does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Launch {
     Proceed,
-    /// Ask the agent first: the request came from another site.
+    /// Ask the agent first: the gateway's own pages did not send it.
     Confirm,
+    /// Not a navigation from the gateway's own page: 403, nothing started.
+    Refuse,
 }
 
 /// Origins whose links start sessions without the confirmation click:
@@ -65,15 +113,24 @@ impl LaunchOrigins {
     }
 }
 
-/// A GET naming a visitor: same-origin, typed or bookmarked (`none`), and
-/// browsers that send no Fetch Metadata proceed as they always have; any
-/// other site (`same-site` too: a sibling subdomain may host anyone's
-/// content) is asked, unless its `Referer` is a listed origin.
+/// A GET naming a visitor. Browsers that send no Fetch Metadata proceed
+/// as they always have. Anything but a navigation is refused. A typed or
+/// bookmarked address (`none`) proceeds, as does a same-origin navigation
+/// with the launch token (the gateway's own console and chooser). Any other
+/// navigation is asked to confirm, unless it comes from another site whose
+/// `Referer` is a listed origin (`same-site` counts as another site: a
+/// sibling subdomain may host anyone's content).
 pub fn launch_by_get(from: &Provenance<'_>, trusted: &LaunchOrigins) -> Launch {
-    match from.fetch_site {
-        None | Some("same-origin" | "none") => Launch::Proceed,
-        Some(_) if from.referer.and_then(origin_of).is_some_and(|o| trusted.contains(&o)) => Launch::Proceed,
-        Some(_) => Launch::Confirm,
+    let Some(site) = from.fetch_site else { return Launch::Proceed };
+    if !from.is_navigation() {
+        return Launch::Refuse;
+    }
+    let listed = || from.referer.and_then(origin_of).is_some_and(|o| trusted.contains(&o));
+    match site {
+        "none" => Launch::Proceed,
+        "same-origin" if from.launch_token => Launch::Proceed,
+        "cross-site" | "same-site" if listed() => Launch::Proceed,
+        _ => Launch::Confirm,
     }
 }
 
@@ -84,6 +141,20 @@ pub fn confirmed_by_post(from: &Provenance<'_>, own_origin: &str) -> bool {
     match from.fetch_site {
         Some(site) => site == "same-origin",
         None => from.origin.and_then(origin_of).is_some_and(|o| Some(o) == origin_of(own_origin)),
+    }
+}
+
+/// A POST that `confirmed_by_post` let through: it starts the session only
+/// with the launch token, which the confirmation's form carries. Without it
+/// the POST came from another page on the gateway's origin (a challenge
+/// replaying a POST another site sent): the agent is asked.
+pub fn launch_by_post(from: &Provenance<'_>) -> Launch {
+    // Without `Sec-Fetch-Site` the browser sends no Fetch Metadata at all.
+    let navigation = from.fetch_site.is_none() || from.is_navigation();
+    match (navigation, from.launch_token) {
+        (false, _) => Launch::Refuse,
+        (true, true) => Launch::Proceed,
+        (true, false) => Launch::Confirm,
     }
 }
 
@@ -110,7 +181,18 @@ mod tests {
     use super::*;
 
     fn from<'a>(site: Option<&'a str>, referer: Option<&'a str>, origin: Option<&'a str>) -> Provenance<'a> {
-        Provenance { fetch_site: site, referer, origin }
+        Provenance { fetch_site: site, referer, origin, ..Provenance::default() }
+    }
+
+    fn navigating<'a>(site: &'a str, dest: &'a str, referer: Option<&'a str>, token: bool) -> Provenance<'a> {
+        Provenance {
+            fetch_site: Some(site),
+            fetch_mode: Some("navigate"),
+            fetch_dest: Some(dest),
+            referer,
+            launch_token: token,
+            ..Provenance::default()
+        }
     }
 
     #[test]
@@ -150,14 +232,47 @@ mod tests {
     }
 
     #[test]
-    fn only_another_sites_request_is_asked_to_confirm() {
+    fn only_typed_links_and_the_gateways_own_pages_proceed_without_asking() {
         let none = LaunchOrigins::default();
-        for site in [None, Some("same-origin"), Some("none")] {
-            assert_eq!(launch_by_get(&from(site, Some("https://evil.example/"), None), &none), Launch::Proceed);
-        }
+        assert_eq!(launch_by_get(&from(None, Some("https://evil.example/"), None), &none), Launch::Proceed);
+        assert_eq!(launch_by_get(&from(Some("none"), None, None), &none), Launch::Proceed);
+        assert_eq!(launch_by_get(&navigating("none", "document", None, false), &none), Launch::Proceed);
+        assert_eq!(launch_by_get(&navigating("same-origin", "document", None, true), &none), Launch::Proceed);
+        // Same-origin without the token: a page Cloudflare serves on the gateway's origin.
+        let challenge = navigating("same-origin", "document", Some("https://gw.example/agent?visitorid=x"), false);
+        assert_eq!(launch_by_get(&challenge, &none), Launch::Confirm);
         for site in ["cross-site", "same-site", "something-new"] {
             assert_eq!(launch_by_get(&from(Some(site), None, None), &none), Launch::Confirm, "{site}");
+            assert_eq!(launch_by_get(&navigating(site, "iframe", None, true), &none), Launch::Confirm, "{site}");
         }
+    }
+
+    #[test]
+    fn what_is_not_a_navigation_is_refused_from_anywhere() {
+        let trusted = LaunchOrigins::parse(&["https://acme.zendesk.com"]).unwrap();
+        let helpdesk = Some("https://acme.zendesk.com/agent/tickets/7");
+        for site in ["cross-site", "same-site", "same-origin", "none"] {
+            for (mode, dest) in [("no-cors", "image"), ("no-cors", "script"), ("cors", "empty"), ("navigate", "object")]
+            {
+                let sub = Provenance {
+                    fetch_site: Some(site),
+                    fetch_mode: Some(mode),
+                    fetch_dest: Some(dest),
+                    referer: helpdesk,
+                    launch_token: true,
+                    ..Provenance::default()
+                };
+                assert_eq!(launch_by_get(&sub, &trusted), Launch::Refuse, "{site} {mode} {dest}");
+                assert_eq!(launch_by_post(&sub), Launch::Refuse, "{site} {mode} {dest}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_post_starts_a_session_only_with_the_launch_token() {
+        assert_eq!(launch_by_post(&navigating("same-origin", "document", None, true)), Launch::Proceed);
+        assert_eq!(launch_by_post(&navigating("same-origin", "document", None, false)), Launch::Confirm);
+        assert_eq!(launch_by_post(&from(None, None, Some("https://gw.example"))), Launch::Confirm);
     }
 
     #[test]
@@ -165,6 +280,10 @@ mod tests {
         let trusted = LaunchOrigins::parse(&["https://acme.zendesk.com"]).unwrap();
         let via = |referer| launch_by_get(&from(Some("cross-site"), referer, None), &trusted);
         assert_eq!(via(Some("https://acme.zendesk.com/agent/tickets/7")), Launch::Proceed);
+        for dest in ["document", "iframe", "frame"] {
+            let framed = navigating("cross-site", dest, Some("https://acme.zendesk.com/t/7"), false);
+            assert_eq!(launch_by_get(&framed, &trusted), Launch::Proceed, "{dest}");
+        }
         assert_eq!(via(Some("https://ACME.zendesk.com")), Launch::Proceed);
         for other in [
             Some("https://acme.zendesk.com.evil.example/"),

@@ -396,6 +396,10 @@ mod tests {
             "https://shop.example.com/help?___%2575pscope=v",
             "https://shop.example.com/help?x=1#/route?___up\u{17F}cope_unique_id=victim",
             "https://shop.example.com/help#UPSCOPE",
+            // Issue 25, item 2, checked the same way here: compatibility forms of
+            // several letters (square ps) and of the low line (dashed, wavy).
+            "https://shop.example.com/help?x=u\u{33B0}cope",
+            "https://shop.example.com/help?\u{FE4D}\u{FE4D}\u{FE4D}upscope\u{FE4F}unique\u{FE4F}id=victim",
         ] {
             let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
             assert_eq!(err.code, "url_not_allowed", "{bad}");

@@ -10,8 +10,8 @@ pub const SERVICE_AGENT_PREFIX: &str = "service:";
 /// Cloudflare's Client IDs (`CF-Access-Client-Id`) end so. Requiring it
 /// catches a Client Secret or token name pasted in the ID's place.
 const CLIENT_ID_SUFFIX: &str = ".access";
-/// Room for the prefix within an agent id's 128 characters.
-const MAX_CLIENT_ID_CHARS: usize = 128 - SERVICE_AGENT_PREFIX.len();
+/// Room for the prefix within an agent id's characters.
+const MAX_CLIENT_ID_CHARS: usize = super::ids::MAX_AGENT_ID_CHARS - SERVICE_AGENT_PREFIX.len();
 /// As for any agent's name, from a link or a token.
 const MAX_NAME_CHARS: usize = 100;
 

@@ -7,9 +7,74 @@ use serde_json::Value;
 
 /// At most this many names are told; the rest are counted.
 const MAX_NAMES: usize = 24;
-/// A member name is told only if it looks like a field name: a name shaped
-/// like data (an ID used as a key, a URL) is counted, never shown.
-const MAX_NAME_CHARS: usize = 40;
+
+/// The member names told: those of Upscope's answers as docs/upscope-api.md
+/// documents them (the envelope, the visitor object, `/usage`, and the
+/// session URL names the gateway looks for), then a few words any JSON API
+/// uses for its own structure. Nothing else is plainly a field name: an
+/// answer may use data as member names (a session id, a customer's own ID
+/// as a key), and a name merely shaped like a field (`cust_1001`,
+/// `deadbeef`) may be one, so it is counted, never shown. Sorted, for a
+/// binary search; the tests check that the documented ones are in the doc.
+const FIELD_NAMES: &[&str] = &[
+    "_type",
+    "added_at",
+    "agents",
+    "browser_name",
+    "call_name",
+    "code",
+    "data",
+    "detail",
+    "device_name",
+    "device_type",
+    "email",
+    "error",
+    "errors",
+    "first_seen_at",
+    "href",
+    "id",
+    "identities",
+    "integration",
+    "ip_address",
+    "is_in_session",
+    "is_online",
+    "is_supported",
+    "is_waiting_for_call",
+    "last_seen_at",
+    "last_url",
+    "link",
+    "location_city",
+    "location_country",
+    "location_country_name",
+    "lookup_code",
+    "message",
+    "name",
+    "proxy_session",
+    "proxy_url",
+    "redirect_url",
+    "result",
+    "results",
+    "session",
+    "session_counts",
+    "session_seconds",
+    "session_url",
+    "sessions",
+    "short_id",
+    "status",
+    "tags",
+    "type",
+    "unique_id",
+    "url",
+    "usage",
+    "visitor",
+    "visitors",
+    "watch_url",
+];
+
+/// The structural words of `FIELD_NAMES`, which no Upscope document needs to name.
+#[cfg(test)]
+const GENERIC_NAMES: &[&str] =
+    &["code", "data", "detail", "errors", "href", "link", "message", "name", "result", "results", "session", "type"];
 
 /// What came back, in words: `a body that is not JSON (12 bytes)`, `a JSON
 /// array`, or `the members status, session, session.id (and 2 other members)`.
@@ -48,16 +113,13 @@ pub fn describe(body: &str) -> String {
     };
     match others {
         0 => listed,
-        1 => format!("{listed} (and 1 other member)"),
-        n => format!("{listed} (and {n} other members)"),
+        1 => format!("{listed} (and 1 other member, not named: it may hold data)"),
+        n => format!("{listed} (and {n} other members, not named: they may hold data)"),
     }
 }
 
 fn is_field_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= MAX_NAME_CHARS
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    FIELD_NAMES.binary_search(&name).is_ok()
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -78,10 +140,10 @@ mod tests {
     #[test]
     fn names_members_two_levels_deep_never_values() {
         let body =
-            r#"{"status":"ok","session":{"id":"x1","link":"https://elsewhere.example/s/secret-token"},"count":3}"#;
+            r#"{"status":"ok","session":{"id":"x1","link":"https://elsewhere.example/s/secret-token"},"usage":3}"#;
         let told = describe(body);
         // serde_json without preserve_order keeps members sorted by name.
-        assert_eq!(told, "the members count, session, session.id, session.link, status");
+        assert_eq!(told, "the members session, session.id, session.link, status, usage");
         for value in ["x1", "elsewhere", "secret-token", "ok", "3"] {
             assert!(!told.contains(value), "{value} leaked: {told}");
         }
@@ -89,16 +151,45 @@ mod tests {
 
     #[test]
     fn an_arrays_first_object_is_named_too() {
-        assert_eq!(describe(r#"{"results":[{"sid":"a"},{"other":1}]}"#), "the members results, results[].sid");
+        assert_eq!(
+            describe(r#"{"visitors":[{"short_id":"a"},{"other":1}]}"#),
+            "the members visitors, visitors[].short_id"
+        );
     }
 
     #[test]
     fn names_shaped_like_data_are_counted_not_told() {
         let told = describe(r#"{"sessions":{"tok-4f9a/xyz":{"u":1},"https://x.example":2},"9abc":1}"#);
-        assert_eq!(told, "the members sessions (and 3 other members)");
+        assert_eq!(told, "the members sessions (and 3 other members, not named: they may hold data)");
         assert!(!told.contains("tok-4f9a") && !told.contains("x.example"));
         let long = format!(r#"{{"{}":1}}"#, "a".repeat(41));
-        assert_eq!(describe(&long), "no members it can name (and 1 other member)");
+        assert_eq!(describe(&long), "no members it can name (and 1 other member, not named: it may hold data)");
+    }
+
+    #[test]
+    fn data_that_looks_like_a_field_name_is_counted_too() {
+        // Issue 25, item 5: ids and own IDs used as keys read like identifiers.
+        let body = r#"{"status":"ok","sessions":{"c0ffee00deadbeef":{"url":"u"}},"by_customer":{"cust_1001":1,"alice":2},"deadbeef":1}"#;
+        let told = describe(body);
+        assert_eq!(told, "the members sessions, status (and 5 other members, not named: they may hold data)");
+        for data in ["c0ffee00", "cust_1001", "alice", "by_customer", "deadbeef"] {
+            assert!(!told.contains(data), "{data} told: {told}");
+        }
+        // A documented name under a name that is not is not told either.
+        assert_eq!(
+            describe(r#"{"by_customer":{"status":1}}"#),
+            "no members it can name (and 2 other members, not named: they may hold data)"
+        );
+    }
+
+    #[test]
+    fn the_names_told_are_sorted_and_documented_in_the_api_reference() {
+        assert!(FIELD_NAMES.windows(2).all(|pair| pair[0] < pair[1]), "sorted, for the binary search");
+        let reference = include_str!("../../docs/upscope-api.md");
+        for name in FIELD_NAMES.iter().filter(|name| !GENERIC_NAMES.contains(name)) {
+            let named = [format!("`{name}`"), format!("`{name}:"), format!("\"{name}\"")];
+            assert!(named.iter().any(|form| reference.contains(form.as_str())), "{name} is not in docs/upscope-api.md");
+        }
     }
 
     #[test]
@@ -111,8 +202,11 @@ mod tests {
 
     #[test]
     fn many_members_are_cut_and_counted() {
-        let members: Vec<String> = (0..30).map(|i| format!("\"m{i:02}\":1")).collect();
+        let members: Vec<String> = FIELD_NAMES.iter().take(30).map(|name| format!("\"{name}\":1")).collect();
         let told = describe(&format!("{{{}}}", members.join(",")));
-        assert!(told.ends_with("m23 (and 6 other members)"), "{told}");
+        assert!(
+            told.ends_with(&format!("{} (and 6 other members, not named: they may hold data)", FIELD_NAMES[23])),
+            "{told}"
+        );
     }
 }

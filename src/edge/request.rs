@@ -1,4 +1,4 @@
-//! What the gateway reads of a request (method, URL and seven headers), read
+//! What the gateway reads of a request (method, URL and ten headers), read
 //! in one crossing: one call into JS (`requestHead` in `glue.js`) and one string back, rather than a
 //! crossing and a decoded string per part (profiled: ~8 µs a request).
 
@@ -28,9 +28,17 @@ pub enum Header {
     FetchSite,
     Referer,
     Origin,
+    /// Fetch Metadata: whether the request is a navigation (`navigate`) and
+    /// into what (`document`, `iframe`, `image`...), so that only a followed
+    /// link may start a session (`core::launch`).
+    FetchMode,
+    FetchDest,
+    /// `Sec-Purpose`: `prefetch` when the browser loads ahead of a click
+    /// that may not come; such a request starts nothing.
+    Purpose,
 }
 
-const HEADERS: usize = 7;
+const HEADERS: usize = 10;
 
 /// The request as the gateway reads it.
 #[derive(Debug)]
@@ -65,7 +73,8 @@ mod tests {
 
     #[test]
     fn reads_method_url_and_headers_present_absent_or_empty() {
-        let head = parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1\n+cross-site\n-\n-");
+        let head =
+            parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1\n+cross-site\n-\n-\n+navigate\n-\n+prefetch");
         assert_eq!(head.method, "GET");
         assert_eq!(head.url, "https://gw.example/agent?x=1");
         assert_eq!(head.header(Header::CfRay), Some("8a1b-LHR"));
@@ -74,6 +83,9 @@ mod tests {
         assert_eq!(head.header(Header::ConnectingIp), Some("2001:db8::1"));
         assert_eq!(head.header(Header::FetchSite), Some("cross-site"));
         assert_eq!(head.header(Header::Origin), None);
+        assert_eq!(head.header(Header::FetchMode), Some("navigate"));
+        assert_eq!(head.header(Header::FetchDest), None);
+        assert_eq!(head.header(Header::Purpose), Some("prefetch"));
     }
 
     #[test]
@@ -88,6 +100,9 @@ mod tests {
             (Header::FetchSite, "sec-fetch-site"),
             (Header::Referer, "referer"),
             (Header::Origin, "origin"),
+            (Header::FetchMode, "sec-fetch-mode"),
+            (Header::FetchDest, "sec-fetch-dest"),
+            (Header::Purpose, "sec-purpose"),
         ];
         let listed: Vec<&str> = names.split(',').map(|n| n.trim().trim_matches('"')).collect();
         assert_eq!(listed.len(), HEADERS);

@@ -20,8 +20,10 @@ pub async fn handle(ctx: &RequestContext<'_>) -> Result<Outcome, GatewayError> {
     // Identity first: a stranger learns nothing about the link's other parameters.
     let verifier = ctx.verifier();
     let viewer = verifier.identify_viewer(&settings.link_key, &ctx.params).await?;
-    // Verified by a signed link first, so as on /agent the limit is a safety net.
-    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id), WhenUnavailable::Allow).await?;
+    // Verified by a signed link first, but unlike /agent's staff, a viewer is
+    // an outsider holding a link they can replay until it expires: the limit
+    // is its one brake, so while the limiter cannot say, no session starts.
+    ctx.within_rate_limit(AGENT_RATE_LIMITER_BINDING, format!("viewer:{}", viewer.id), WhenUnavailable::Refuse).await?;
     let permissions = narrowed(&settings.permissions, &ctx.params)?;
     let visitor = match visitor_ref(&ctx.params, settings.watch.visitor_id_kind)? {
         Some(VisitorRef::Lookup(_)) | None => {

@@ -1,10 +1,19 @@
 //! Whether an `/agent` request may start a session by itself: `core::launch`'s
 //! rules on where a request came from, applied to its method and the agent
 //! sign-in mode. Where it came from is read once per request (`Arrival`),
-//! and decided on in two steps: a POST before anything else, a GET once the
-//! agent is verified and the visitor named.
+//! and decided on in two steps: a POST before anything else, a GET or an
+//! admitted POST once the agent is verified and the visitor named.
+//!
+//! In Access mode the second step also weighs the launch token
+//! (`core::launch`): the gateway's console, chooser and confirmation put
+//! this sign-in's in their links and forms, so that a same-origin request
+//! they did not make (a Cloudflare challenge page's follow-up) is asked to
+//! confirm rather than trusted.
 
-use crate::core::launch::{confirmed_by_post, launch_by_get, Launch, Provenance};
+use crate::core::launch::{
+    carries_launch_token, confirmed_by_post, launch_by_get, launch_by_post, Launch, Provenance, LAUNCH_PARAM,
+};
+use crate::core::query::{encode, Params};
 use crate::error::GatewayError;
 use crate::settings::AgentAuth;
 
@@ -28,16 +37,45 @@ impl<'a> Arrival<'a> {
         Ok(Self { method, from })
     }
 
-    /// The second step. An admitted POST has proven it came from the
-    /// confirmation page. A GET is asked to confirm only in Access mode,
-    /// where the sign-in rides along on any site's link; signed links are
-    /// minted per agent, and `none` is for local testing.
-    pub fn launch(&self, auth: &AgentAuth) -> Launch {
-        match auth {
-            AgentAuth::Access(access) if self.method == "GET" => launch_by_get(&self.from, &access.launch_origins),
-            _ => Launch::Proceed,
+    /// The second step, for a request that names a visitor. A prefetch or
+    /// prerender never starts a session, in any mode: the browser only
+    /// guesses a click. In Access mode, where the sign-in rides along on
+    /// any site's request, `launch_token` is this sign-in's token
+    /// (`auth::Verifier::launch_token`) and the link's `launch` parameter
+    /// is checked against it: only a navigation may start a session; from
+    /// the gateway's own origin it needs the token (a GET and the
+    /// confirmation's POST alike), from another site a listed origin.
+    /// Signed links are minted per agent, and `none` is for local testing:
+    /// there any other request proceeds.
+    pub fn launch(&self, auth: &AgentAuth, params: &Params, launch_token: Option<&str>) -> Launch {
+        if self.from.is_speculative() {
+            return Launch::Refuse;
+        }
+        let (AgentAuth::Access(access), Some(token)) = (auth, launch_token) else { return Launch::Proceed };
+        let from = Provenance { launch_token: carries_launch_token(params.get(LAUNCH_PARAM), token), ..self.from };
+        if self.method == "POST" {
+            launch_by_post(&from)
+        } else {
+            launch_by_get(&from, &access.launch_origins)
         }
     }
+}
+
+/// The query of the confirmation's form: the link as it came, its own
+/// `launch` (stale, forged or none) replaced by this sign-in's token, so
+/// that pressing the button starts the session (`Arrival::launch`).
+pub fn confirmation_query(params: &Params, launch_token: &str) -> String {
+    let mut query: Vec<(String, String)> =
+        params.without(&[LAUNCH_PARAM]).iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    query.push((LAUNCH_PARAM.to_owned(), launch_token.to_owned()));
+    encode(&query)
+}
+
+/// What the gateway's own links and forms carry besides the identity: in
+/// Access mode, this sign-in's launch token.
+pub fn with_launch_token(mut carry: Vec<(String, String)>, launch_token: Option<&str>) -> Vec<(String, String)> {
+    carry.extend(launch_token.map(|token| (LAUNCH_PARAM.to_owned(), token.to_owned())));
+    carry
 }
 
 #[cfg(test)]
@@ -87,23 +125,117 @@ mod tests {
         }
     }
 
+    /// This sign-in's launch token, and the token of the one before it.
+    const TOKEN: &str = "k7Qx0PqLr2bT9mVw4sZ1aYc8nE5dHf3gJ6uK0oXiRl0";
+    const STALE: &str = "a1Bz0PqLr2bT9mVw4sZ1aYc8nE5dHf3gJ6uK0oXiRl0";
+
+    fn params(query: &str) -> Params {
+        Params::parse(Some(query)).unwrap()
+    }
+
+    /// `mode`'s decision, with this sign-in's token in Access mode.
+    fn decide(arrival: &Arrival<'_>, mode: &AgentAuth, query: &str) -> Launch {
+        let token = matches!(mode, AgentAuth::Access(_)).then_some(TOKEN);
+        arrival.launch(mode, &params(query), token)
+    }
+
+    fn navigating<'a>(site: &'a str, dest: &'a str, referer: Option<&'a str>) -> Provenance<'a> {
+        Provenance {
+            fetch_site: Some(site),
+            fetch_mode: Some("navigate"),
+            fetch_dest: Some(dest),
+            referer,
+            ..Provenance::default()
+        }
+    }
+
     #[test]
-    fn a_post_from_the_gateways_own_page_starts_the_session_in_every_mode() {
+    fn a_post_from_the_gateways_own_page_with_the_token_starts_the_session_in_every_mode() {
+        let with_token = format!("visitorid=s1&launch={TOKEN}");
         for (site, origin) in [(Some("same-origin"), None), (None, Some("https://GW.example.com:443"))] {
             let arrival = Arrival::admit("POST", from(site, origin), OWN).unwrap();
             for mode in every_mode() {
-                assert_eq!(arrival.launch(&mode), Launch::Proceed, "{site:?} {origin:?}");
+                assert_eq!(decide(&arrival, &mode, &with_token), Launch::Proceed, "{site:?} {origin:?}");
             }
         }
+    }
+
+    #[test]
+    fn in_access_mode_a_same_origin_request_without_the_token_is_asked_to_confirm() {
+        // A challenge page on the gateway's origin re-sends another site's GET or POST once passed.
+        let [access, signed, none] = every_mode();
+        let get = Arrival::admit("GET", navigating("same-origin", "document", Some(OWN)), OWN).unwrap();
+        let post = Arrival::admit("POST", navigating("same-origin", "document", None), OWN).unwrap();
+        for arrival in [get, post] {
+            for query in ["visitorid=s1", "visitorid=s1&launch=", "visitorid=s1&launch=x"] {
+                assert_eq!(decide(&arrival, &access, query), Launch::Confirm, "{query}");
+                assert_eq!(
+                    (decide(&arrival, &signed, query), decide(&arrival, &none, query)),
+                    (Launch::Proceed, Launch::Proceed)
+                );
+            }
+            // A token of an earlier sign-in (the Access token was renewed meanwhile): asked, never refused.
+            assert_eq!(decide(&arrival, &access, &format!("visitorid=s1&launch={STALE}")), Launch::Confirm);
+            assert_eq!(decide(&arrival, &access, &format!("visitorid=s1&launch={TOKEN}")), Launch::Proceed);
+        }
+    }
+
+    #[test]
+    fn in_access_mode_only_a_navigation_may_start_a_session_even_from_a_listed_helpdesk() {
+        let helpdesk = auth(&[
+            ("AGENT_AUTH", "access"),
+            ("ACCESS_TEAM_DOMAIN", "team.cloudflareaccess.com"),
+            ("ACCESS_AUD", "aud-tag"),
+            ("AGENT_LAUNCH_ORIGINS", "https://acme.zendesk.com"),
+        ]);
+        let ticket = Some("https://acme.zendesk.com/agent/tickets/42");
+        let with_token = format!("visitorid=s1&launch={TOKEN}");
+        for (mode, dest) in [("no-cors", "image"), ("no-cors", "script"), ("cors", "empty"), ("navigate", "object")] {
+            let sub =
+                Provenance { fetch_mode: Some(mode), fetch_dest: Some(dest), ..navigating("cross-site", "", ticket) };
+            let arrival = Arrival::admit("GET", sub, OWN).unwrap();
+            assert_eq!(decide(&arrival, &helpdesk, &with_token), Launch::Refuse, "{mode} {dest}");
+        }
+        for dest in ["document", "iframe"] {
+            let arrival = Arrival::admit("GET", navigating("cross-site", dest, ticket), OWN).unwrap();
+            assert_eq!(decide(&arrival, &helpdesk, "visitorid=s1"), Launch::Proceed, "{dest}");
+        }
+    }
+
+    #[test]
+    fn a_prefetch_or_prerender_never_starts_a_session_in_any_mode() {
+        for purpose in ["prefetch", "prefetch;prerender", "Prefetch"] {
+            let guess = Provenance { purpose: Some(purpose), ..navigating("none", "document", None) };
+            let arrival = Arrival::admit("GET", guess, OWN).unwrap();
+            for mode in every_mode() {
+                assert_eq!(
+                    decide(&arrival, &mode, &format!("visitorid=s1&launch={TOKEN}")),
+                    Launch::Refuse,
+                    "{purpose}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_confirmation_carries_this_sign_ins_token_in_place_of_the_links_own() {
+        assert_eq!(
+            confirmation_query(&params("visitorid=s1&launch=forged&permissions=scroll"), TOKEN),
+            format!("permissions=scroll&visitorid=s1&launch={TOKEN}")
+        );
+        let carried = with_launch_token(vec![("agent_id".into(), "a".into())], Some(TOKEN));
+        assert_eq!(carried.last(), Some(&("launch".to_owned(), TOKEN.to_owned())));
+        assert_eq!(with_launch_token(Vec::new(), None), Vec::new());
     }
 
     #[test]
     fn a_get_is_admitted_from_anywhere_and_asked_to_confirm_only_in_access_mode() {
         let cross_site = Arrival::admit("GET", from(Some("cross-site"), Some("https://evil.example")), OWN).unwrap();
         let [access, signed, none] = every_mode();
-        assert_eq!(cross_site.launch(&access), Launch::Confirm);
-        assert_eq!((cross_site.launch(&signed), cross_site.launch(&none)), (Launch::Proceed, Launch::Proceed));
+        assert_eq!(decide(&cross_site, &access, "visitorid=s1"), Launch::Confirm);
+        let others = (decide(&cross_site, &signed, "visitorid=s1"), decide(&cross_site, &none, "visitorid=s1"));
+        assert_eq!(others, (Launch::Proceed, Launch::Proceed));
         let typed = Arrival::admit("GET", from(Some("none"), None), OWN).unwrap();
-        assert_eq!(typed.launch(&access), Launch::Proceed);
+        assert_eq!(decide(&typed, &access, "visitorid=s1"), Launch::Proceed);
     }
 }

@@ -209,6 +209,9 @@ test("Access mode: a link on another site shows a confirmation first; its button
     assert.equal(await agent.locator("#confirm-visitor").textContent(), "sAlice01");
     assert.deepEqual(await up.calls(), [], "nothing reaches Upscope before the agent confirms");
     await shot(agent, "14-access-confirm-cross-site-link.png");
+    // The agent moves the pointer to the button; half a second later it is live.
+    const box = await agent.locator("#confirm-launch").boundingBox();
+    await agent.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator("#confirm-launch").click()]);
     assert.equal(await agent.locator("#watch-agent-name").textContent(), "Ann Lee");
     assert.equal(await agent.locator("#watch-short-id").textContent(), "sAlice01");
@@ -217,6 +220,93 @@ test("Access mode: a link on another site shows a confirmation first; its button
     // Typed into the address bar (Sec-Fetch-Site: none): no question asked.
     await agent.goto(link);
     await agent.locator("#watch-title").waitFor({ timeout: 10_000 });
+  } finally {
+    await context.close();
+    await guarded.close();
+    await access.close();
+  }
+});
+
+// Issue 25, items 1 and 9(c), in a real browser: the gateway's own console
+// and chooser navigate same-origin with the launch token, so the agent is
+// never asked; and the chooser's URL, which holds the token, is never sent to
+// Upscope's watch page as a referrer.
+test("Access mode: the console's form and the chooser's links go straight through, and the token never leaves as a referrer", async () => {
+  await up.reset();
+  const access = await startAccess();
+  const key = newKey("kid-browser-console");
+  access.publish(key);
+  const guarded = await startGateway({
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
+    }),
+    hosts: { [TEAM_DOMAIN]: access.url },
+    listen: true,
+  });
+  const context = await browser.newContext({ extraHTTPHeaders: { "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })) } });
+  try {
+    const agent = await context.newPage();
+    await agent.goto(`${guarded.url}/agent`);
+    await agent.locator("#uniqueid").fill("carol-3003");
+    await Promise.all([agent.waitForURL(/\/agent\?uniqueid=carol-3003&launch=/), agent.locator("#uniqueid").press("Enter")]);
+    await agent.locator("#devices").waitFor({ timeout: 10_000 });
+    const token = new URL(agent.url()).searchParams.get("launch");
+    await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.locator('#devices a[data-short-id="sCarolPhone"]').click()]);
+    assert.equal(await agent.locator("#watch-short-id").textContent(), "sCarolPhone");
+    assert.equal(await agent.evaluate(() => document.referrer), "", "Upscope's page is told nothing of the gateway's URL");
+    assert.ok(!agent.url().includes(token));
+    assert.equal((await up.calls()).filter((c) => c.endsWith("/watch_url")).length, 1);
+  } finally {
+    await context.close();
+    await guarded.close();
+    await access.close();
+  }
+});
+
+// Issue 25, item 9(a): double-click hijacking. A page asks for a double-click,
+// and between its two clicks the gateway's confirmation appears (or is
+// uncovered) under the pointer: the second click must not press the button.
+// The button lies under a shield until the pointer has rested on the page for
+// half a second. The test stops the page's clock at that first instant (the
+// CSS animations that lift the shield are paused at 0), double-clicks, then
+// lets the half second pass.
+test("Access mode: the confirmation's button is not live the instant it appears under the pointer", async () => {
+  await up.reset();
+  const access = await startAccess();
+  const key = newKey("kid-browser-dbl");
+  access.publish(key);
+  const guarded = await startGateway({
+    vars: baseVars(up.apiBase, {
+      AGENT_AUTH: "access", ALLOW_UNAUTHENTICATED_AGENTS: "", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE,
+    }),
+    hosts: { [TEAM_DOMAIN]: access.url },
+    listen: true,
+  });
+  const context = await browser.newContext({ extraHTTPHeaders: { "Cf-Access-Jwt-Assertion": token(key, claims({ name: "Ann Lee" })) } });
+  try {
+    const evil = `${otherShop.url.replace("127.0.0.1", "localhost")}/?frame=`;
+    const agent = await context.newPage();
+    await agent.goto(evil);
+    await agent.evaluate((href) => {
+      document.body.append(Object.assign(document.createElement("a"), { href, id: "lure", textContent: "Double-click to continue" }));
+    }, `${guarded.url}/agent?visitorid=sAlice01`);
+    await Promise.all([agent.waitForURL(/\/agent\?visitorid=sAlice01$/), agent.locator("#lure").click()]);
+    const box = await agent.locator("#confirm-launch").boundingBox();
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    await agent.mouse.move(x, y);
+    // The first instant under the pointer: whatever would arm the button has not run yet.
+    await agent.evaluate(() => document.getAnimations().forEach((a) => { a.pause(); a.currentTime = 0; }));
+    await agent.mouse.dblclick(x, y);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(agent.url(), /\/agent\?visitorid=sAlice01$/, "the double-click opened nothing");
+    assert.deepEqual(await up.calls(), [], "nothing reaches Upscope");
+    assert.equal(await agent.evaluate(({ x, y }) => document.elementFromPoint(x, y).id, { x, y }), "confirm-shield");
+    await shot(agent, "16-access-confirm-not-yet-armed.png");
+    // Half a second of the pointer resting on the page: the button is live.
+    await agent.evaluate(() => document.getAnimations().forEach((a) => a.play()));
+    await agent.waitForFunction(() => getComputedStyle(document.getElementById("confirm-shield")).visibility === "hidden", null, { timeout: 5_000 });
+    await Promise.all([agent.waitForURL(/\/sim\/watch\//), agent.mouse.click(x, y)]);
+    assert.deepEqual(await up.calls(), ["POST /v1.3/visitors/sAlice01/watch_url"]);
   } finally {
     await context.close();
     await guarded.close();

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
@@ -13,10 +13,89 @@ import { ROOT } from "../../scripts/lib/wrangler-config.mjs";
 const read = (file) => readFileSync(path.join(ROOT, file), "utf8");
 const lint = (...args) => spawnSync("node", ["scripts/lint-workflows.mjs", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
 
+/** The workflow files, by name. */
+const workflowFiles = () => readdirSync(path.join(ROOT, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f)).sort();
+
 test("the workflows lint clean with actionlint", () => {
   const run = lint();
   assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.equal(run.stdout.trim(), "lint-workflows: 2 workflow(s) clean");
+  assert.equal(run.stdout.trim(), `lint-workflows: ${workflowFiles().length} workflow(s) clean`);
+});
+
+// Issue 25, item 10: the supply chain of the pipeline that deploys.
+test("every action is pinned to a full commit SHA with its tag in a comment, and no checkout keeps credentials", () => {
+  for (const file of workflowFiles()) {
+    const text = read(`.github/workflows/${file}`);
+    const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)];
+    assert.ok(uses.length, `${file} uses no action`);
+    for (const [line, ref, rest] of uses) {
+      if (ref.startsWith("./")) continue; // this repository's own reusable workflow
+      assert.match(ref, /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40}$/, `${file}: ${line.trim()} is not pinned to a commit`);
+      assert.match(rest, /^ # v\d+\.\d+\.\d+$/, `${file}: ${line.trim()} names no tag`);
+    }
+    // Every checkout leaves no token in .git/config for later steps (or a compromised one) to read.
+    const checkouts = text.split(/\n(?=\s*- )/).filter((step) => /uses: actions\/checkout@/.test(step));
+    for (const step of checkouts) assert.match(step, /\n\s+with:\n(?:\s+#.*\n)*\s+persist-credentials: false(?:\n|$)/, `${file}: ${step.trim()}`);
+  }
+});
+
+test("deployments run only from main: the trigger, and each deploy job's own condition", () => {
+  const deploy = read(".github/workflows/deploy.yml");
+  assert.match(deploy, /^on:\n  push:\n    branches: \[main\]\n/m);
+  for (const name of ["staging", "production"]) {
+    const start = deploy.indexOf(`\n  ${name}:\n`);
+    const jobText = deploy.slice(start, deploy.indexOf("\n\n", start + 1));
+    assert.match(jobText, /\n    if: github\.ref == 'refs\/heads\/main'\n/, `${name} runs from main only, also when started by hand`);
+  }
+  // And the runbook tells how to make GitHub hold the environments to it.
+  const runbook = read("docs/deploy.md");
+  assert.match(runbook, /Deployment branches and tags/);
+  assert.match(runbook, /Selected branches and tags[\s\S]{0,200}`main`/);
+});
+
+test("Dependabot keeps actions, cargo and npm current", () => {
+  const config = read(".github/dependabot.yml");
+  assert.match(config, /^version: 2$/m);
+  const updates = config.split(/\n  - /).slice(1);
+  const ecosystems = updates.map((u) => [u.match(/package-ecosystem: "([^"]+)"/)?.[1], u.match(/directory: "([^"]+)"/)?.[1], u.match(/interval: "([^"]+)"/)?.[1]]);
+  assert.deepEqual(ecosystems.map(([e]) => e).sort(), ["cargo", "github-actions", "npm"]);
+  for (const [ecosystem, directory, interval] of ecosystems) {
+    assert.equal(directory, "/", ecosystem);
+    assert.ok(["daily", "weekly", "monthly"].includes(interval), ecosystem);
+  }
+});
+
+test("rust-toolchain.toml pins an installed toolchain with the wasm target, which rustup uses without installing anything", () => {
+  const file = read("rust-toolchain.toml");
+  const channel = file.match(/^channel = "(\d+\.\d+\.\d+)"$/m)?.[1];
+  assert.ok(channel, "an exact release, never a moving channel");
+  assert.match(file, /^targets = \["wasm32-unknown-unknown"\]$/m);
+  const cargo = read("Cargo.toml").match(/^rust-version = "(\d+)\.(\d+)"$/m);
+  const [major, minor] = channel.split(".").map(Number);
+  assert.ok(major > Number(cargo[1]) || (major === Number(cargo[1]) && minor >= Number(cargo[2])), "the toolchain meets Cargo.toml's rust-version");
+  // As make test and make dev find it on a fresh machine: no toolchain may be fetched.
+  const env = { ...process.env, RUSTUP_AUTO_INSTALL: "0", RUSTUP_TOOLCHAIN: "" };
+  delete env.RUSTUP_TOOLCHAIN;
+  const active = spawnSync("rustup", ["show", "active-toolchain"], { cwd: ROOT, encoding: "utf8", env, timeout: 60_000 });
+  assert.equal(active.status, 0, active.stderr);
+  assert.match(active.stdout, new RegExp(`^${channel.replaceAll(".", "\\.")}-\\S+ \\(overridden by '.*rust-toolchain\\.toml'\\)`));
+  const targets = spawnSync("rustup", ["target", "list", "--installed"], { cwd: ROOT, encoding: "utf8", env, timeout: 60_000 });
+  assert.equal(targets.status, 0, targets.stderr);
+  assert.match(targets.stdout, /^wasm32-unknown-unknown$/m);
+  const rustc = spawnSync("rustc", ["--version"], { cwd: ROOT, encoding: "utf8", env, timeout: 60_000 });
+  assert.match(rustc.stdout, new RegExp(`^rustc ${channel.replaceAll(".", "\\.")} `));
+});
+
+test("LICENSE is the MIT licence Cargo.toml declares; SECURITY.md says how to report, what is in scope, which versions", () => {
+  assert.match(read("Cargo.toml"), /^license = "MIT"$/m);
+  const license = read("LICENSE");
+  assert.match(license, /^MIT License\n\nCopyright \(c\) \d{4} /);
+  assert.match(license, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/);
+  const security = read("SECURITY.md");
+  for (const heading of ["Reporting a vulnerability", "Scope", "Supported versions"]) {
+    assert.match(security, new RegExp(`^## ${heading}$`, "m"), heading);
+  }
+  assert.match(security, /Report\s+a\s+vulnerability/, "GitHub's private reporting");
 });
 
 test("a broken workflow fails the lint, naming file, line and problem", () => {

@@ -14,7 +14,8 @@ import {
 } from "../support/harness.mjs";
 import { signLink } from "../../examples/sign-link.mjs";
 import { viewerPseudonym } from "../../scripts/audit-id.mjs";
-import { auditRow } from "../../audit/worker.mjs";
+import auditWorker, { auditRow } from "../../audit/worker.mjs";
+import { MAX_ID_CHARS } from "../../audit/limits.mjs";
 import { ROOT, readEnv } from "../../scripts/lib/wrangler-config.mjs";
 
 const VISITOR_SECRET = "visitor-link-secret-for-audit-tests-001";
@@ -146,6 +147,86 @@ test("the daily cron deletes records older than AUDIT_RETENTION_DAYS and keeps t
   assert.deepEqual(left, ["old-29d"]);
 });
 
+// Issue 25, item 3: the gateway accepts agent ids of up to 128 characters, any
+// of them astral (two UTF-16 units each); the trail must keep every one it
+// hands a watch_url to, and name the same bound.
+const ASTRAL_128 = "\u{1F600}".repeat(128);
+const AUDITED_IDS = ["Ann Lee", "o'neil@example.com", "\u738B\u82B3", ASTRAL_128];
+
+test("every agent id the gateway accepts is kept, up to its one bound of 128 characters, astral ones included", async () => {
+  const before = (await rows()).length;
+  for (const [i, id] of AUDITED_IDS.entries()) {
+    const res = await gw.fetch(`/agent?visitorid=sAlice01&agent_id=${encodeURIComponent(id)}&agent_name=Someone`, { headers: { "cf-ray": `8c2d7e1f0a9b3d0${i}-LHR` } });
+    await res.arrayBuffer();
+    assert.equal(res.status, 302, id);
+  }
+  // One more character and the gateway refuses it: no session, nothing to keep.
+  const over = await gw.fetch(`/agent?visitorid=sAlice01&agent_id=${encodeURIComponent(ASTRAL_128 + "\u{1F600}")}&agent_name=Someone`, { headers: { Accept: "application/json" } });
+  assert.equal(over.status, 400);
+  const kept = await waitForRows(before + AUDITED_IDS.length);
+  for (const [i, id] of AUDITED_IDS.entries()) {
+    const row = kept.find((r) => r.request_id === `8c2d7e1f0a9b3d0${i}-LHR`);
+    assert.equal(row?.watcher, id, `the record of ${id.slice(0, 12)}… is kept`);
+  }
+  const rustBound = Number(readFileSync(path.join(ROOT, "src/core/ids.rs"), "utf8").match(/pub const MAX_AGENT_ID_CHARS: usize = (\d+);/)?.[1]);
+  assert.equal(MAX_ID_CHARS, rustBound, "audit/worker.mjs and the gateway bound agent ids alike");
+});
+
+test("a record the trail cannot store is counted and logged by request id, never dropped without a trace", async () => {
+  const line = (requestId, audit) => JSON.stringify({ level: "info", request_id: requestId, route: "/agent", status: 302, outcome: "redirect", upstream: [], cache: "none", total_ms: 1, audit });
+  const good = { role: "agent", agent_id: "a-stored", short_id: "s1", named_by: "short" };
+  const logs = [
+    line("r-good", good),
+    line("r-long", { ...good, agent_id: `${ASTRAL_128}\u{1F600}` }),
+    line("r-role", { ...good, role: "admin" }),
+    JSON.stringify({ level: "info", request_id: "r-plain", route: "/healthz", status: 200 }),
+    "not json",
+  ].map((message, i) => ({ message: [message], level: "log", timestamp: 1_700_000_000_000 + i }));
+  const printed = [];
+  const original = { error: console.error, log: console.log, warn: console.warn };
+  for (const level of Object.keys(original)) console[level] = (...args) => printed.push(args.join(" "));
+  try {
+    await auditWorker.tail([{ logs }], { AUDIT_DB: db });
+  } finally {
+    Object.assign(console, original);
+  }
+  const stored = (await db.prepare("SELECT request_id FROM audit WHERE request_id IN ('r-good', 'r-long', 'r-role')").all()).results;
+  assert.deepEqual(stored.map((r) => r.request_id), ["r-good"]);
+  assert.equal(printed.length, 1, printed.join("\n"));
+  const report = JSON.parse(printed[0]);
+  assert.equal(report.level, "error");
+  assert.equal(report.message, "audit records not stored");
+  assert.equal(report.count, 2);
+  assert.deepEqual(report.records.map((r) => r.request_id), ["r-long", "r-role"]);
+  assert.match(report.records[0].reason, /agent_id/);
+  assert.ok(!printed[0].includes("\u{1F600}") && !printed[0].includes("a-stored"), "the report names no agent");
+
+  // D1 refusing the batch: the records are counted and logged, and the batch fails (to be retried).
+  const down = { prepare: () => ({ bind: () => ({}) }), batch: async () => { throw new Error("D1_ERROR: no such table: audit"); } };
+  const downPrinted = [];
+  console.error = (...args) => downPrinted.push(args.join(" "));
+  try {
+    await assert.rejects(auditWorker.tail([{ logs: logs.slice(0, 1) }], { AUDIT_DB: down }), /D1_ERROR/);
+  } finally {
+    Object.assign(console, original);
+  }
+  const downReport = JSON.parse(downPrinted[0]);
+  // A batch of many: every record counted, the first 50 named, one line.
+  const many = Array.from({ length: 60 }, (_, i) => ({ message: [line(`r-many-${i}`, { ...good, role: "admin" })], timestamp: 1 }));
+  const manyPrinted = [];
+  console.error = (...args) => manyPrinted.push(args.join(" "));
+  try {
+    await auditWorker.tail([{ logs: many }], { AUDIT_DB: down });
+  } finally {
+    Object.assign(console, original);
+  }
+  assert.equal(manyPrinted.length, 1);
+  const manyReport = JSON.parse(manyPrinted[0]);
+  assert.deepEqual([manyReport.count, manyReport.records.length, manyReport.records[0].request_id], [60, 50, "r-many-0"]);
+  assert.deepEqual([downReport.message, downReport.count, downReport.records.map((r) => r.request_id)], ["audit records not stored", 1, ["r-good"]]);
+  assert.match(downReport.records[0].reason, /D1_ERROR/);
+});
+
 test("audit-id.mjs --find reads a viewer's records from the trail by pseudonym, through wrangler", async () => {
   // The database is read by wrangler from disk: let workerd finish with it first.
   await gw.close();
@@ -163,4 +244,29 @@ test("audit-id.mjs --find reads a viewer's records from the trail by pseudonym, 
     "scripts/audit-id.mjs", "--agent", "agent-7", "--find", "--env", "staging", "--local", "--persist-to", persist,
   ], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   assert.match(agent, /^3 records for agent-7 in the staging audit trail$/m);
+  // Whatever id the gateway audits, audit-id finds it: spaces, quotes, any script, astral characters.
+  for (const id of AUDITED_IDS) {
+    const found = execFileSync(process.execPath, [
+      "scripts/audit-id.mjs", "--agent", id, "--find", "--env", "staging", "--local", "--persist-to", persist,
+    ], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    assert.match(found, / watched sAlice01 \(named by short\)\n1 record for /, `${id.slice(0, 12)}…: ${found}`);
+  }
+  // An id is data, never SQL.
+  const injected = execFileSync(process.execPath, [
+    "scripts/audit-id.mjs", "--agent", "x' OR '1'='1", "--find", "--env", "staging", "--local", "--persist-to", persist,
+  ], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  assert.match(injected, /^0 records for /m);
+});
+
+test("audit-id.mjs refuses, naming the rule, an id the gateway would refuse", () => {
+  for (const bad of ["", "   ", "a\u0007b", `${ASTRAL_128}\u{1F600}`]) {
+    let failed;
+    try {
+      execFileSync(process.execPath, ["scripts/audit-id.mjs", "--agent", bad, "--find", "--env", "staging", "--local"], { cwd: ROOT, encoding: "utf8", stdio: "pipe", timeout: 60_000 });
+    } catch (err) {
+      failed = err;
+    }
+    assert.equal(failed?.status, 2, JSON.stringify(bad));
+    assert.match(failed.stderr, /1 to 128 characters, without control characters/);
+  }
 });

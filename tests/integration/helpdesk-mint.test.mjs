@@ -53,14 +53,39 @@ test("with its token, a helpdesk gets a short-lived link the gateway accepts for
   assert.equal((await suite.gw.fetch(pathOf(forged.href))).status, 401);
 });
 
-test("a console link (no visitor), a lookup code and narrowed permissions are signed as asked", async () => {
-  const console = await (await ask({ agent_id: "a-7", agent_name: "Ann Lee" })).json();
+test("a console link (asked for with console: true), a lookup code and narrowed permissions are signed as asked", async () => {
+  const console = await (await ask({ console: true, agent_id: "a-7", agent_name: "Ann Lee" })).json();
   assert.deepEqual([...new URL(console.url).searchParams.keys()], ["agent_id", "agent_name", "exp", "sig"]);
   const lookup = await (await ask({ lookup: 4821, agent_id: "a-7", agent_name: "Ann Lee", permissions: "none" })).json();
   const params = new URL(lookup.url).searchParams;
   assert.equal(params.get("lookup"), "4821");
   assert.equal(params.get("permissions"), "none");
   assert.equal((await suite.gw.fetch(pathOf(lookup.url))).status, 302);
+});
+
+// Issue 25, item 4: a helpdesk whose ticket has no customer ID sends
+// "uniqueid": "" (or null); that must never become a console link, which
+// watches anyone. A console link is minted only when asked for by name.
+test("an empty or null customer ID is a 400, never a console link; a console link needs console: true", async () => {
+  const agent = { agent_id: "a-7", agent_name: "Ann Lee" };
+  const cases = [
+    [{ uniqueid: "", ...agent }, "uniqueid is empty; name the visitor, or ask for a console link with \"console\": true"],
+    [{ uniqueid: null, ...agent }, "uniqueid is empty; name the visitor, or ask for a console link with \"console\": true"],
+    [{ uniqueid: "  ", ...agent }, "uniqueid is empty; name the visitor, or ask for a console link with \"console\": true"],
+    [{ shortid: "", ...agent }, "shortid is empty; name the visitor, or ask for a console link with \"console\": true"],
+    [{ lookup: null, ...agent }, "lookup is empty; name the visitor, or ask for a console link with \"console\": true"],
+    [{ uniqueid: "", console: true, ...agent }, "console: true names no visitor; leave out uniqueid"],
+    [{ ...agent }, "name the visitor (uniqueid, shortid, lookup or visitorid), or ask for a console link with \"console\": true"],
+    [{ console: false, ...agent }, "name the visitor (uniqueid, shortid, lookup or visitorid), or ask for a console link with \"console\": true"],
+    [{ console: "true", ...agent }, "console must be true or left out"],
+    [{ uniqueid: "alice-1001", console: true, ...agent }, "console: true names no visitor; leave out uniqueid"],
+  ];
+  for (const [body, message] of cases) {
+    const res = await ask(body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.deepEqual(await res.json(), { error: message }, JSON.stringify(body));
+  }
+  assert.equal((await suite.up.requests()).length, 0, "nothing reached Upscope");
 });
 
 test("without the right token nothing is minted: missing, wrong, same length, or another scheme", async () => {

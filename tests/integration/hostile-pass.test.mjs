@@ -36,7 +36,7 @@ test("the launch confirmation is never framed, even by an AGENT_EMBED_ORIGINS wi
   // for the agent (clickjacking): the button's POST is same-origin inside the frame.
   await withAccessGateway({ AGENT_EMBED_ORIGINS: "https://*.example.com" }, async (gw) => {
     const res = await gw.fetch("/agent?visitorid=sAlice01", {
-      headers: signedIn({ "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe", Referer: "https://uploads.example.com/x" }),
+      headers: signedIn({ "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", Referer: "https://uploads.example.com/x" }),
     });
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Open this co-browsing session\?/);
@@ -68,7 +68,7 @@ test("/readyz?upstream=1 asked many times at once asks Upscope once", async () =
 
 test("an Access identity in the service: namespace is refused in look-alike spellings too, as viewer: is", async () => {
   await withAccessGateway({}, async (gw) => {
-    for (const sub of ["\u017Fervice:e367826f93b8d71185e03fe518aff3b4.access", "\uFF53ervice:x", "SERV\u0130CE:x"]) {
+    for (const sub of ["\u017Fervice:e367826f93b8d71185e03fe518aff3b4.access", "\uFF53ervice:x", "SERV\u0130CE:x", "service\uFE55x", "service\uFE13x", "ser\u2165ce:x"]) {
       const res = await gw.fetch("/agent?visitorid=sAlice01", {
         headers: signedIn({ Accept: "application/json" }, { sub }),
       });

@@ -1,7 +1,8 @@
 // A rate limiter in trouble (one that hangs, one that fails) is bounded and
-// handled per route: /visitor, public and anonymous, fails closed (503, no
-// upstream call); /agent and /view, whose callers are verified first, fail
-// open with a warning. The limiter's time is never charged to Upscope's
+// handled per route: /visitor, public and anonymous, and /view, whose callers
+// are outsiders holding replayable links, fail closed (503, no upstream
+// call); /agent, whose callers are the company's verified staff, fails open
+// with a warning. The limiter's time is never charged to Upscope's
 // deadline, and no upstream call that was not sent is ever logged.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
@@ -62,21 +63,32 @@ const TROUBLES = [
 ];
 
 for (const [what, trouble, warning] of TROUBLES) {
-  test(`a limiter that ${what}: /agent and /view fail open with their normal 302, promptly, logging only the calls made`, async () => {
+  test(`a limiter that ${what}: /agent fails open with its normal 302, promptly, logging only the calls made`, async () => {
     await withTroubledLimiters(trouble, async (gw) => {
-      let n = 0;
-      for (const link of [AGENT_LINK, viewLink()]) {
-        await up.reset();
-        const { result: res, ms } = await timed(() => gw.fetch(link));
-        n += 1;
-        assert.equal(res.status, 302, `${link.slice(0, 6)}: ${res.status} after ${Math.round(ms)} ms: ${await res.text()}`);
-        assert.ok(ms < PROMPT_MS, `${link.slice(0, 6)} answered after ${Math.round(ms)} ms`);
-        await up.assertAsked([SEARCH, WATCH]);
-        const line = await logLine(gw, n);
-        assert.deepEqual(upstreamOf(line), [{ endpoint: "search", status: 200 }, { endpoint: "watch_url", status: 200 }]);
-        assert.deepEqual(line.warnings, [warning]);
-        assert.equal(line.outcome, "redirect");
-      }
+      const { result: res, ms } = await timed(() => gw.fetch(AGENT_LINK));
+      assert.equal(res.status, 302, `${res.status} after ${Math.round(ms)} ms: ${await res.text()}`);
+      assert.ok(ms < PROMPT_MS, `answered after ${Math.round(ms)} ms`);
+      await up.assertAsked([SEARCH, WATCH]);
+      const line = await logLine(gw, 1);
+      assert.deepEqual(upstreamOf(line), [{ endpoint: "search", status: 200 }, { endpoint: "watch_url", status: 200 }]);
+      assert.deepEqual(line.warnings, [warning]);
+      assert.equal(line.outcome, "redirect");
+    });
+  });
+
+  // Issue 25, item 9(d): /view's callers are outsiders holding links they
+  // can replay until they expire; while the limiter cannot say, nothing else
+  // bounds how many sessions such a link opens.
+  test(`a limiter that ${what}: /view fails closed, 503 rate_limiter_unavailable, promptly, no upstream call`, async () => {
+    await withTroubledLimiters(trouble, async (gw) => {
+      const { result: got, ms } = await timed(() => refusal(gw, viewLink()));
+      assert.deepEqual([got.status, got.code], [503, "rate_limiter_unavailable"], `after ${Math.round(ms)} ms: ${got.message}`);
+      assert.ok(ms < PROMPT_MS, `answered after ${Math.round(ms)} ms`);
+      assert.match(got.message, /try again/i);
+      assert.deepEqual(await up.calls(), [], "Upscope is never called");
+      const line = await logLine(gw, 1);
+      assert.deepEqual([line.route, line.status, line.outcome, line.upstream, line.warnings], ["/view", 503, "rate_limiter_unavailable", [], [warning]]);
+      assert.equal(line.audit, undefined, "no session, no audit record");
     });
   });
 

@@ -10,7 +10,9 @@ import {
   startSimulator,
   withGateway,
 } from "../support/harness.mjs";
-import { runtimeVersion } from "../../scripts/lib/wrangler-config.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, runtimeVersion } from "../../scripts/lib/wrangler-config.mjs";
 
 const SECRET = "readyz-agent-link-secret-0123456789abcdef";
 const VERSION = { id: "6f1e2d3c-4b5a-4968-8776-655443322110", tag: "", timestamp: "2026-11-27T21:00:00Z" };
@@ -105,6 +107,32 @@ test("?upstream=1 proves the API key with one GET /usage, kept 30 s; plain /read
   } finally {
     await up.close();
   }
+});
+
+// Issue 25, item 9(b): the answer is kept in each Worker isolate, with no
+// global bound (a Durable Object would be the only one, for a health check).
+// routes.md promises exactly that: a burst costs one call per isolate, and
+// each isolate at most one call per 30 s.
+test("?upstream=1 costs at most one call per isolate per 30 s: a burst at two isolates costs two calls, as routes.md says", async () => {
+  const up = await startSimulator();
+  try {
+    await up.fault({ endpoint: "usage", delay_ms: 300, status: 200, body: { status: "ok" }, times: 10 });
+    await withGateway({ vars: baseVars(up.apiBase) }, async (one) => {
+      await withGateway({ vars: baseVars(up.apiBase) }, async (two) => {
+        const burst = [one, two].flatMap((gw) => Array.from({ length: 6 }, () => ready(gw, "/readyz?upstream=1")));
+        for (const answer of await Promise.all(burst)) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        // And again at each, within the 30 s: nothing more.
+        for (const gw of [one, two]) assert.equal((await ready(gw, "/readyz?upstream=1")).status, 200);
+        await up.assertAsked([up.ask.keyCheck(), up.ask.keyCheck()]);
+      });
+    });
+  } finally {
+    await up.close();
+  }
+  const routes = readFileSync(path.join(ROOT, "docs/routes.md"), "utf8").replace(/\s+/g, " ");
+  const promise = routes.slice(routes.indexOf("**`/readyz?upstream=1`**"), routes.indexOf("### Errors"));
+  assert.ok(promise.includes("at most one call per Worker isolate per 30 seconds"), "routes.md states the per-isolate bound");
+  assert.ok(!promise.includes("so a burst costs one call."), "routes.md promises no single call for a burst across isolates");
 });
 
 test("?upstream=1 is 503 naming Upscope's reason: a rejected key, no subscription, unreachable, timeout", async () => {

@@ -65,7 +65,7 @@ test("5xx is a 503 and unreadable answers are a 502", async () => {
 test("an answer of an unknown shape is a 502 upstream_unreadable naming endpoint, status and member names; the log line too; never a value", async () => {
   const answers = [
     ["GET", "/list", AGENT_LINK.replace("visitorid=sAlice01", "uniqueid=alice-1001"), { status: "ok", results: [{ sid: "sAlice01", uid: "alice-1001" }] },
-      /answer to search \(HTTP 200\) could not be read: the gateway needs a visitors list, and it had the members results, results\[\]\.sid, results\[\]\.uid, status\./],
+      /answer to search \(HTTP 200\) could not be read: the gateway needs a visitors list, and it had the members results, status \(and 2 other members, not named: they may hold data\)\./],
     ["POST", "/visitors/sAlice01/watch_url", AGENT_LINK, { data: { href: "https://watch.example/w/secret-token" } },
       /answer to watch_url \(HTTP 200\) could not be read: the gateway needs a watch_url member, and it had the members data, data\.href\./],
     ["POST", "/proxy_sessions", "/visitor", { status: "ok", session: { id: "x1", link: "https://elsewhere.example/s/secret-token" } },
@@ -90,6 +90,29 @@ test("an answer of an unknown shape is a 502 upstream_unreadable naming endpoint
   assert.ok(logged.some(([endpoint]) => endpoint === "search") && logged.some(([endpoint]) => endpoint === "watch_url"));
   const output = suite.gw.logs.join("");
   for (const value of ["secret-token", "elsewhere.example", "watch.example", "x1"]) assert.ok(!output.includes(value), value);
+});
+
+// Issue 25, item 5: an answer may use data as member names (a session id, a
+// customer's own ID as a key). Such names reached the public /visitor caller
+// and the log line; only names plainly field names of an API answer may.
+test("upstream_unreadable names only plain field names of an API answer, to the public caller and in the log; data used as names is counted", async () => {
+  const body = {
+    status: "ok",
+    sessions: { c0ffee00deadbeef0123456789abcdef: { url: "https://x.example/s/secret-token" } },
+    by_customer: { cust_1001: 1, alice: 2 },
+    deadbeefcafe: true,
+  };
+  await suite.up.fault({ method: "POST", path: "/proxy_sessions", status: 200, body });
+  const got = await refusal(suite.gw, "/visitor");
+  assert.deepEqual([got.status, got.code], [502, "upstream_unreadable"]);
+  assert.match(got.message, /and it had the members sessions, status \(and 5 other members, not named: they may hold data\)\./);
+  await new Promise((r) => setTimeout(r, 100));
+  const [line] = suite.gw.logLines().filter((l) => l.unreadable).slice(-1);
+  assert.equal(line.unreadable.got, "the members sessions, status (and 5 other members, not named: they may hold data)");
+  const output = suite.gw.logs.join("");
+  for (const data of ["c0ffee00", "cust_1001", "alice", "by_customer", "deadbeefcafe", "secret-token"]) {
+    assert.ok(!got.message.includes(data) && !output.includes(data), data);
+  }
 });
 
 test("an unreachable Upscope is a 502 saying it could not be reached", async () => {

@@ -198,6 +198,8 @@ test("in Access mode, the console and the chooser carry a narrowing along, so pi
 const VIEWER_IDS = [
   "viewer:cust-501", "VIEWER:cust-501", "Viewer:cust-501", " viewer:cust-501", "\u3000viewer:cust-501",
   "\u200Bviewer:cust-501", "\uFF56\uFF49\uFF45\uFF57\uFF45\uFF52\uFF1Acust-501", "v\u0131ewer:cust-501",
+  // Colons and numerals whose compatibility form spells the prefix (issue 25, item 2).
+  "viewer\uFE55cust-501", "viewer\uFE13cust-501", "\u2175ewer:cust-501",
 ];
 const actingAs = (id, visitor = "uniqueid=alice-1001&") => `${visitor}agent_id=${encodeURIComponent(id)}&agent_name=Mallory`;
 const expectViewerIdRefused = (got, what) => {
@@ -219,7 +221,7 @@ test("a signed /agent link cannot take a viewer's identity: agent_id in viewer: 
 });
 
 test("a linked agent cannot pose as an Access service token either: agent_id in service: is a 400", async () => {
-  for (const id of ["service:e367826f93b8d71185e03fe518aff3b4.access", "SERVICE:x", " \uFF53ervice:x"]) {
+  for (const id of ["service:e367826f93b8d71185e03fe518aff3b4.access", "SERVICE:x", " \uFF53ervice:x", "service\uFE55x", "service\uFE13x", "ser\u2165ce:x"]) {
     const got = await refusal(suite.gw, agentLink(actingAs(id)));
     assert.deepEqual([got.status, got.code], [400, "invalid_parameter"], id);
     assert.match(got.message, /^agent_id may not start with 'service:'/);
@@ -242,7 +244,10 @@ test("a Cloudflare Access identity in viewer: is a 403 that says why, before any
   try {
     const vars = baseVars(suite.up.apiBase, { AGENT_AUTH: "access", ACCESS_TEAM_DOMAIN: TEAM_DOMAIN, ACCESS_AUD: AUDIENCE });
     await withGateway({ vars, hosts: { [TEAM_DOMAIN]: access.url } }, async (gw) => {
-      const identities = [{ sub: "viewer:cust-501" }, { sub: " Viewer:cust-501" }, { sub: undefined, email: "VIEWER:cust-501@example.com" }];
+      const identities = [
+        { sub: "viewer:cust-501" }, { sub: " Viewer:cust-501" }, { sub: undefined, email: "VIEWER:cust-501@example.com" },
+        { sub: "viewer\uFE55cust-501" }, { sub: "viewer\uFE13cust-501" }, { sub: "\u2175ewer:cust-501" },
+      ];
       for (const identity of identities) {
         const got = await refusal(gw, "/agent?uniqueid=alice-1001", { "Cf-Access-Jwt-Assertion": token(key, claims(identity)) });
         assert.deepEqual([got.status, got.code], [403, "agent_id_reserved"], `${JSON.stringify(identity)}: ${got.message}`);
