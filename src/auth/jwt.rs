@@ -343,4 +343,26 @@ mod tests {
         // Within the skew both ways.
         assert!(agent_from_claims(&claims(json!({"exp":NOW - 29.0,"nbf":NOW + 29.0})), &expected()).is_ok());
     }
+
+    /// Issue 28: an `iss` that merely starts (or ends) with the team domain
+    /// is another issuer; a look-alike host must not pass for the team's.
+    #[test]
+    fn the_issuer_is_the_team_domain_exactly_not_a_prefix_or_suffix_of_it() {
+        for iss in [
+            "https://team.cloudflareaccess.com.evil.example",
+            "https://team.cloudflareaccess.com/",
+            "https://team.cloudflareaccess.comx",
+            "https://team.cloudflareaccess.co",
+            "http://team.cloudflareaccess.com",
+            "https://evil.example/https://team.cloudflareaccess.com",
+            "",
+        ] {
+            assert_eq!(
+                agent_from_claims(&claims(json!({ "iss": iss })), &expected()),
+                Err(TokenProblem::Invalid),
+                "iss {iss:?} must be refused"
+            );
+        }
+        assert!(agent_from_claims(&claims(json!({"iss":"https://team.cloudflareaccess.com"})), &expected()).is_ok());
+    }
 }
