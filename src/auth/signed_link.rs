@@ -154,7 +154,8 @@ mod tests {
         let query = format!("lookup=4821&exp={}", NOW + 60);
         let params = Params::parse(Some(&query)).unwrap();
         let signed_by = |secret: &str| {
-            let sig = base64url::encode(&FakeCrypto::mac(secret.as_bytes(), canonical_string(params.iter()).as_bytes()));
+            let sig =
+                base64url::encode(&FakeCrypto::mac(secret.as_bytes(), canonical_string(params.iter()).as_bytes()));
             Params::parse(Some(&format!("{query}&sig={sig}"))).unwrap()
         };
         let verify = |link: &Params, key: &LinkKey| {
