@@ -321,6 +321,11 @@ mod tests {
         assert_eq!(plan(&fetched, "k9", NOW_MS + 1.0), Plan::Refuse);
         assert_eq!(plan(&fetched, "k9", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
         assert_eq!(plan(&fetched, "k1", NOW_MS + KEYS_MAX_AGE_MS), Plan::Fetch);
+        // Issue 28 (surviving mutants): past the cooldown but within the hour,
+        // a known key is used as it is, without asking Cloudflare again.
+        for later in [REFETCH_COOLDOWN_MS, 600_000.0, KEYS_MAX_AGE_MS - 1.0] {
+            assert!(matches!(plan(&fetched, "k1", NOW_MS + later), Plan::Use(_)), "{later} ms after the fetch");
+        }
         // A failed fetch counts for the cooldown too.
         let failed = KeyState { keys: None, last_attempt: Some(Attempt { at_ms: NOW_MS, failed: true }) };
         assert_eq!(plan(&failed, "k1", NOW_MS + 1.0), Plan::Unavailable);
