@@ -211,6 +211,10 @@ mod tests {
             assert_eq!(refusal(&signed(&format!("lookup=4821&exp={exp}"))), Refusal::Invalid, "exp={exp}");
         }
         assert_eq!(refusal(&signed("lookup=4821")), Refusal::Invalid);
+        // Issue 28 (a surviving mutant): up to 12 digits are read as a time
+        // (and are then too far ahead); 13 are refused unread.
+        assert_eq!(refusal(&signed("lookup=4821&exp=999999999999")), Refusal::TooFar);
+        assert_eq!(refusal(&signed("lookup=4821&exp=1000000000000")), Refusal::Invalid);
         // An expired link with a bad signature reads as invalid, not expired.
         assert_eq!(refusal(&format!("lookup=4821&exp={}&sig=AAAA", NOW - 999)), Refusal::Invalid);
     }
