@@ -133,3 +133,11 @@ stats: setup
 ## A/B benchmark of the built gateway against bench/reference.mjs (see bench/README.md); BENCH_ARGS=--quick for one short round.
 bench: build setup-bench
 	node bench/bench.mjs $(BENCH_ARGS)
+
+## Mutation testing (scripts/mutants.sh, .cargo/mutants.toml; docs/development.md): breaks the natively
+## tested code one small change at a time and reports each change `cargo test` did not notice. By default
+## only the code changed since main's merge base; ALL=1 every mutant of src/core, auth, services, settings
+## and upscope (hours on two cores); BASE=<rev>, SHARD=k/n (with ALL=1), JOBS=n. Never part of `make test`.
+.PHONY: mutants
+mutants:
+	@ALL="$(ALL)" BASE="$(BASE)" SHARD="$(SHARD)" JOBS="$(JOBS)" scripts/mutants.sh

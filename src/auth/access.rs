@@ -294,6 +294,24 @@ mod tests {
         assert_eq!(odd.unwrap().keys, [("r".to_owned(), RsaPublicKey { n: "n".into(), e: "e".into() })]);
     }
 
+    /// Issue 28 (a surviving mutant): a key is used only when it is RSA *and*
+    /// for RS256 (or says no algorithm): an RSA key published for another
+    /// algorithm, or a key of another type that happens to carry `n` and
+    /// `e`, never verifies a token.
+    #[test]
+    fn a_key_for_another_algorithm_or_of_another_type_is_skipped() {
+        let set = read_jwks(
+            r#"{"keys": [
+                {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": "n", "e": "AQAB"},
+                {"kty": "RSA", "kid": "ps256", "alg": "PS256", "n": "n", "e": "AQAB"},
+                {"kty": "oct", "kid": "oct", "n": "n", "e": "AQAB"},
+                {"kty": "EC", "kid": "ec", "alg": "RS256", "n": "n", "e": "AQAB"},
+                {"kty": "RSA", "kid": "ok", "alg": "RS256", "n": "n", "e": "AQAB"}]}"#,
+            5.0,
+        );
+        assert_eq!(set.unwrap().keys, [("ok".to_owned(), RsaPublicKey { n: "n".into(), e: "AQAB".into() })]);
+    }
+
     #[test]
     fn plans_fetches_from_age_and_kid() {
         let fetched =
@@ -303,6 +321,11 @@ mod tests {
         assert_eq!(plan(&fetched, "k9", NOW_MS + 1.0), Plan::Refuse);
         assert_eq!(plan(&fetched, "k9", NOW_MS + REFETCH_COOLDOWN_MS), Plan::Fetch);
         assert_eq!(plan(&fetched, "k1", NOW_MS + KEYS_MAX_AGE_MS), Plan::Fetch);
+        // Issue 28 (surviving mutants): past the cooldown but within the hour,
+        // a known key is used as it is, without asking Cloudflare again.
+        for later in [REFETCH_COOLDOWN_MS, 600_000.0, KEYS_MAX_AGE_MS - 1.0] {
+            assert!(matches!(plan(&fetched, "k1", NOW_MS + later), Plan::Use(_)), "{later} ms after the fetch");
+        }
         // A failed fetch counts for the cooldown too.
         let failed = KeyState { keys: None, last_attempt: Some(Attempt { at_ms: NOW_MS, failed: true }) };
         assert_eq!(plan(&failed, "k1", NOW_MS + 1.0), Plan::Unavailable);

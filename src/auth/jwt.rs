@@ -263,6 +263,37 @@ mod tests {
         }
     }
 
+    /// A well-formed token of exactly `len` characters (claims padded with
+    /// a `pad` member, the signature one to three bytes long).
+    fn token_of_len(len: usize) -> String {
+        // About 3 bytes of claims for every 4 characters; search near there.
+        for pad in (len * 3 / 4).saturating_sub(100)..len * 3 / 4 {
+            for sig in 1..=3 {
+                let t =
+                    token(json!({"alg":"RS256","kid":"k1"}), json!({"sub":"x","pad":"p".repeat(pad)}), &vec![7; sig]);
+                if t.len() == len {
+                    return t;
+                }
+            }
+        }
+        unreachable!("no token of {len} characters")
+    }
+
+    /// Issue 28 (surviving mutants): a token up to 16 KiB is read (an
+    /// identity provider with many groups makes long ones); one character
+    /// more is refused unread.
+    #[test]
+    fn tokens_up_to_16_kib_are_read_and_longer_ones_refused() {
+        assert_eq!(MAX_TOKEN_LEN, 16_384);
+        for len in [2_000, 8_000, MAX_TOKEN_LEN] {
+            let t = token_of_len(len);
+            assert_eq!(parse(&t).map(|p| p.claims.sub).unwrap(), Some("x".to_owned()), "{len} characters");
+        }
+        for len in [MAX_TOKEN_LEN + 1, MAX_TOKEN_LEN + 2, 20_000] {
+            assert_eq!(parse(&token_of_len(len)).unwrap_err(), TokenProblem::Invalid, "{len} characters");
+        }
+    }
+
     #[test]
     fn claims_of_the_wrong_type_make_the_token_invalid() {
         let header = json!({"alg":"RS256","kid":"k1"});
@@ -342,5 +373,37 @@ mod tests {
         }
         // Within the skew both ways.
         assert!(agent_from_claims(&claims(json!({"exp":NOW - 29.0,"nbf":NOW + 29.0})), &expected()).is_ok());
+        // Issue 28 (surviving mutants): the skew's edge itself still counts as within.
+        assert!(agent_from_claims(&claims(json!({"exp":NOW - CLOCK_SKEW,"nbf":NOW + CLOCK_SKEW})), &expected()).is_ok());
+        assert_eq!(
+            agent_from_claims(&claims(json!({"exp":NOW - CLOCK_SKEW - 1.0})), &expected()),
+            Err(TokenProblem::Expired)
+        );
+        assert_eq!(
+            agent_from_claims(&claims(json!({"nbf":NOW + CLOCK_SKEW + 1.0})), &expected()),
+            Err(TokenProblem::Invalid)
+        );
+    }
+
+    /// Issue 28: an `iss` that merely starts (or ends) with the team domain
+    /// is another issuer; a look-alike host must not pass for the team's.
+    #[test]
+    fn the_issuer_is_the_team_domain_exactly_not_a_prefix_or_suffix_of_it() {
+        for iss in [
+            "https://team.cloudflareaccess.com.evil.example",
+            "https://team.cloudflareaccess.com/",
+            "https://team.cloudflareaccess.comx",
+            "https://team.cloudflareaccess.co",
+            "http://team.cloudflareaccess.com",
+            "https://evil.example/https://team.cloudflareaccess.com",
+            "",
+        ] {
+            assert_eq!(
+                agent_from_claims(&claims(json!({ "iss": iss })), &expected()),
+                Err(TokenProblem::Invalid),
+                "iss {iss:?} must be refused"
+            );
+        }
+        assert!(agent_from_claims(&claims(json!({"iss":"https://team.cloudflareaccess.com"})), &expected()).is_ok());
     }
 }

@@ -406,6 +406,148 @@ mod tests {
         }
     }
 
+    /// Issue 28 (a surviving mutant): a listed Access service token is the
+    /// one identity allowed in the `service:` namespace; the same id from a
+    /// link is refused in the other modes.
+    #[test]
+    fn a_listed_service_token_is_let_through_in_access_mode_only() {
+        use super::crypto::RsaPublicKey;
+        use crate::core::service_tokens::ServiceTokens;
+        use serde_json::json;
+        const CLIENT_ID: &str = "e367826f93b8d71185e03fe518aff3b4.access";
+        let auth = AgentAuth::Access(crate::settings::AccessSettings {
+            team_domain: "team.example".into(),
+            audience: "aud".into(),
+            launch_origins: Default::default(),
+            service_tokens: ServiceTokens::parse(&format!("{CLIENT_ID}=Smoke test")).unwrap(),
+        });
+        let key = RsaPublicKey { n: "modulus-one".into(), e: "AQAB".into() };
+        let claims = json!({"type": "app", "aud": ["aud"], "iss": "https://team.example",
+                            "exp": NOW_MS / 1000.0 + 600.0, "common_name": CLIENT_ID, "sub": ""});
+        let unsigned = jwt::testing::token(json!({"alg": "RS256", "kid": "k1"}), claims, b"");
+        let input = unsigned.rsplit_once('.').unwrap().0;
+        let token = format!("{input}.{}", base64url::encode(&FakeCrypto::signature(&key, input.as_bytes())));
+        let fake =
+            FakeTransport::answering([(200, r#"{"keys":[{"kid":"k1","kty":"RSA","e":"AQAB","n":"modulus-one"}]}"#)]);
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let params = Params::parse(Some("lookup=4821")).unwrap();
+        let agent =
+            block_on(verifier.identify_agent(&auth, &Credentials { params: &params, access_token: Some(&token) }));
+        assert_eq!(agent, Ok(Agent { id: format!("service:{CLIENT_ID}"), name: "Smoke test".into() }));
+        let query = format!("lookup=4821&agent_id=service:{CLIENT_ID}&agent_name=Smoke");
+        let err = identify(&AgentAuth::Unauthenticated, &query, None).unwrap_err();
+        assert_eq!(err.code(), "invalid_parameter");
+        assert!(err.message().starts_with("agent_id may not start with 'service:'"), "{}", err.message());
+    }
+
+    /// Issue 28 (surviving mutants): a console link's follow-up carries the
+    /// link's own signed parameters as the backend signed them (its `sig`
+    /// too), not a signature the gateway makes; a chosen visitor's carries a
+    /// fresh one.
+    #[test]
+    fn a_console_links_follow_up_carries_its_own_signed_parameters_verbatim() {
+        let auth = AgentAuth::SignedLink(link_key());
+        let exp = NOW_MS as u64 / 1000 + 60;
+        let console = signed(&format!("agent_id=a-7&agent_name=Ann&team=north&exp={exp}"));
+        let params = Params::parse(Some(&format!("lookup=4821&{console}"))).unwrap();
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let mut carry = block_on(verifier.carry_identity(&auth, &params, None)).unwrap();
+        carry.sort();
+        let mut want: Vec<(String, String)> =
+            Params::parse(Some(&console)).unwrap().iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+        want.sort();
+        assert_eq!(carry, want, "the console link as signed (team and sig too), without the visitor");
+        let chosen = block_on(verifier.carry_identity(&auth, &params, Some(("shortid", "sX")))).unwrap();
+        let chosen = crate::core::query::encode(&chosen);
+        assert!(chosen.starts_with(&format!("shortid=sX&agent_id=a-7&agent_name=Ann&exp={exp}&sig=")), "{chosen}");
+        assert_ne!(chosen.rsplit_once("sig=").unwrap().1, console.rsplit_once("sig=").unwrap().1);
+    }
+
+    /// Issue 28 (a surviving mutant): a `permissions` narrowing comes along
+    /// in every mode's follow-up, so choosing a device never widens what
+    /// the first link allowed.
+    #[test]
+    fn a_permissions_narrowing_is_carried_in_every_mode() {
+        let exp = NOW_MS as u64 / 1000 + 60;
+        let params = Params::parse(Some(&signed(&format!(
+            "uniqueid=carol&agent_id=a-7&agent_name=Ann&permissions=view&exp={exp}"
+        ))))
+        .unwrap();
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let access = AgentAuth::Access(crate::settings::AccessSettings {
+            team_domain: "team.example".into(),
+            audience: "aud".into(),
+            launch_origins: Default::default(),
+            service_tokens: Default::default(),
+        });
+        for (mode, auth) in
+            [("access", access), ("none", AgentAuth::Unauthenticated), ("link", AgentAuth::SignedLink(link_key()))]
+        {
+            let carry = block_on(verifier.carry_identity(&auth, &params, Some(("shortid", "sX")))).unwrap();
+            assert!(carry.contains(&("permissions".into(), "view".into())), "{mode}: {carry:?}");
+        }
+    }
+
+    /// Issue 28 (surviving mutants): the audit log's name for a viewer is
+    /// the first 8 bytes, in hex, of HMAC-SHA256(AUDIT_ID_SECRET, "audit:" +
+    /// id), as scripts/audit-id.mjs computes it.
+    #[test]
+    fn a_viewers_pseudonym_is_the_hex_of_the_first_8_bytes_of_its_audit_mac() {
+        struct Recording(std::cell::RefCell<Vec<(Vec<u8>, Vec<u8>)>>);
+        impl Crypto for Recording {
+            async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>, crypto::CryptoError> {
+                self.0.borrow_mut().push((key.to_vec(), message.to_vec()));
+                Ok((0xf1..=0xff).chain(0..17).collect())
+            }
+            async fn verify_rs256(
+                &self,
+                _: &crypto::RsaPublicKey,
+                _: &[u8],
+                _: &[u8],
+            ) -> Result<bool, crypto::CryptoError> {
+                unreachable!()
+            }
+        }
+        let crypto = Recording(Default::default());
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &crypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let pseudonym = block_on(verifier.viewer_pseudonym("audit-key-0123", "cust-9")).unwrap();
+        assert_eq!(pseudonym, "f1f2f3f4f5f6f7f8");
+        assert_eq!(*crypto.0.borrow(), [(b"audit-key-0123".to_vec(), b"audit:cust-9".to_vec())]);
+    }
+
+    /// Issue 28 (surviving mutants): `/view`'s link to a chosen device names
+    /// the viewer, the expiry and the narrowing, signed afresh, and verifies
+    /// as that viewer; it cannot be turned to another device.
+    #[test]
+    fn a_viewers_link_to_a_chosen_device_verifies_as_the_same_viewer() {
+        let key = link_key();
+        let exp = NOW_MS as u64 / 1000 + 60;
+        let incoming = Params::parse(Some(&signed(&format!(
+            "uniqueid=cust-9&viewer_id=v-1&viewer_name=Pat&permissions=view&exp={exp}"
+        ))))
+        .unwrap();
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &FakeCrypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let carry = block_on(verifier.carry_viewer(&key, &incoming, ("shortid", "sDesk1"))).unwrap();
+        let link = crate::core::query::encode(&carry);
+        assert!(
+            link.starts_with(&format!("shortid=sDesk1&viewer_id=v-1&viewer_name=Pat&exp={exp}&permissions=view&sig=")),
+            "{link}"
+        );
+        let viewer = block_on(verifier.identify_viewer(&key, &Params::parse(Some(&link)).unwrap())).unwrap();
+        assert_eq!(viewer, Agent { id: "v-1".into(), name: "Pat".into() });
+        let turned = Params::parse(Some(&link.replace("sDesk1", "sOther"))).unwrap();
+        assert_eq!(block_on(verifier.identify_viewer(&key, &turned)).unwrap_err().code(), "link_invalid");
+    }
+
     #[test]
     fn access_mode_ignores_link_parameters() {
         let auth = AgentAuth::Access(crate::settings::AccessSettings {

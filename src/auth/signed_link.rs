@@ -143,6 +143,42 @@ mod tests {
         assert_ne!(fresh, by_old, "the current secret signs");
     }
 
+    /// Issue 28: while a rotation is under way the backend may sign with
+    /// either secret (its deploys roll out gradually), so both verify, in
+    /// either order of checking; a third secret does not; and the links the
+    /// gateway itself signs (`signature`) use the current secret, so they
+    /// still verify once the previous one is removed.
+    #[test]
+    fn a_rotation_accepts_links_of_either_secret_and_nothing_else() {
+        const NEW: &str = "a-brand-new-secret-of-32-characters!";
+        let query = format!("lookup=4821&exp={}", NOW + 60);
+        let params = Params::parse(Some(&query)).unwrap();
+        let signed_by = |secret: &str| {
+            let sig =
+                base64url::encode(&FakeCrypto::mac(secret.as_bytes(), canonical_string(params.iter()).as_bytes()));
+            Params::parse(Some(&format!("{query}&sig={sig}"))).unwrap()
+        };
+        let verify = |link: &Params, key: &LinkKey| {
+            block_on(verify_signed_link(link, key, Credential::AgentLink, NOW, &FakeCrypto))
+        };
+        let rotating = LinkKey { secret: NEW.into(), previous: Some(SECRET.into()), max_ttl_seconds: 300 };
+        verify(&signed_by(NEW), &rotating).expect("a link of the new secret verifies during the rotation");
+        verify(&signed_by(SECRET), &rotating).expect("a link of the previous secret verifies during the rotation");
+        let other = signed_by("a-third-secret-nobody-configured!!!");
+        assert!(
+            matches!(verify(&other, &rotating), Err(GatewayError::Refused { refusal: Refusal::Invalid, .. })),
+            "a link of any other secret is refused"
+        );
+        // A no-op rotation (the previous secret equal to the current one) still verifies.
+        let same = LinkKey { secret: SECRET.into(), previous: Some(SECRET.into()), max_ttl_seconds: 300 };
+        verify(&signed_by(SECRET), &same).expect("a no-op rotation");
+        // What the gateway signs during the rotation verifies after it ends.
+        let sig = block_on(signature(params.iter(), &rotating, &FakeCrypto)).unwrap();
+        let ours = Params::parse(Some(&format!("{query}&sig={sig}"))).unwrap();
+        let done = LinkKey { secret: NEW.into(), previous: None, max_ttl_seconds: 300 };
+        verify(&ours, &done).expect("the gateway signs with the current secret");
+    }
+
     #[test]
     fn missing_or_wrong_signature_is_invalid() {
         let exp = NOW + 60;
@@ -175,6 +211,10 @@ mod tests {
             assert_eq!(refusal(&signed(&format!("lookup=4821&exp={exp}"))), Refusal::Invalid, "exp={exp}");
         }
         assert_eq!(refusal(&signed("lookup=4821")), Refusal::Invalid);
+        // Issue 28 (a surviving mutant): up to 12 digits are read as a time
+        // (and are then too far ahead); 13 are refused unread.
+        assert_eq!(refusal(&signed("lookup=4821&exp=999999999999")), Refusal::TooFar);
+        assert_eq!(refusal(&signed("lookup=4821&exp=1000000000000")), Refusal::Invalid);
         // An expired link with a bad signature reads as invalid, not expired.
         assert_eq!(refusal(&format!("lookup=4821&exp={}&sig=AAAA", NOW - 999)), Refusal::Invalid);
     }

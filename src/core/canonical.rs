@@ -81,5 +81,9 @@ mod tests {
         assert!(constant_time_eq(b"", b""));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        // Issue 28 (a surviving mutant): differences never cancel out. "ab"
+        // and "ba" differ by the same bits in both places.
+        assert!(!constant_time_eq(b"ab", b"ba"));
+        assert!(!constant_time_eq(b"sig-AB", b"sig-BA"));
     }
 }

@@ -128,6 +128,10 @@ pub(crate) mod tests {
         for case in cases {
             let want = std_rate_limit_key(case);
             assert_eq!(rate_limit_key(case), want, "{case}");
+            // Issue 28 (surviving mutants): padded too, where reading an
+            // address as one (it is then trimmed) or not (kept as given) shows.
+            let padded = format!(" {case}\t");
+            assert_eq!(rate_limit_key(&padded), std_rate_limit_key(&padded), "{padded:?}");
         }
     }
 }

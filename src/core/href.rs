@@ -30,6 +30,10 @@ mod tests {
             "https://user:pw@gw.example:8443/a/b%20c?x=%2F&y=?z",
             "https://gw.example/p?q#frag",
             "https://[2001:db8::1]:8787/agent?lookup=4821",
+            // Issue 28 (a surviving mutant): short host names, where an
+            // offset counted wrongly lands past the authority.
+            "https://x.io/agent/a?lookup=4821",
+            "http://h/v/w",
         ] {
             let parsed = url::Url::parse(href).unwrap();
             assert_eq!(path_and_query(href), Some((parsed.path(), parsed.query())), "{href}");

@@ -416,6 +416,28 @@ mod tests {
         }
     }
 
+    /// Issue 28: text still encoded after the last decoding round is refused
+    /// rather than guessed at: five layers of `%25` hide `u` from four rounds,
+    /// and a server that decodes once more would read `upscope`.
+    #[test]
+    fn text_still_encoded_after_the_last_round_is_refused() {
+        let default = url("https://shop.example.com/account");
+        let allowed = prefixes(&["https://shop.example.com/help"]);
+        for bad in [
+            "https://shop.example.com/help?___%2525252575pscope_unique_id=victim",
+            "https://shop.example.com/help#%2525252575pscope",
+            // Still changing after four rounds, whatever it would become.
+            "https://shop.example.com/help?q=%2525252541",
+        ] {
+            let err = choose_page(&default, Some(bad), &allowed).unwrap_err();
+            assert_eq!(err.code, "url_not_allowed", "{bad}");
+            assert!(err.message.contains("may not mention upscope"), "{bad}: {}", err.message);
+        }
+        // Fewer layers settle within the rounds: allowed when harmless, refused when not.
+        assert!(choose_page(&default, Some("https://shop.example.com/help?q=%252541"), &allowed).is_ok());
+        assert!(choose_page(&default, Some("https://shop.example.com/help?q=%252575pscope"), &allowed).is_err());
+    }
+
     #[test]
     fn one_decoding_layer_reads_every_escape_a_server_may_know() {
         assert_eq!(decode_once("%5F%5f_%u005F%U005f"), "_____");

@@ -78,6 +78,35 @@ mod tests {
         }
     }
 
+    /// Issue 28: a quoted entry is shown only when it is a keyword of lower
+    /// case letters and dashes (`'self'`): a quoted secret (`'s3cret'`), a
+    /// CSP nonce or hash (digits, capitals, `+/=`) never reaches a message,
+    /// even without a space in it.
+    #[test]
+    fn a_quoted_entry_other_than_a_plain_keyword_is_never_echoed() {
+        for text in [
+            "'s3cret'",
+            "'hunter2'",
+            "'Secret'",
+            "'nonce-2726c7f26c'",
+            "'nonce-R2Vh+c2V/cmV0='",
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+            "'a_b'",
+            "'a.b'",
+            "'self",
+            "self'",
+            "'",
+        ] {
+            assert_eq!(shown(text), None, "{text}");
+            assert_eq!(entry(3, text), "entry 3", "{text}");
+        }
+        assert_eq!(shown("'unsafe-inline'").as_deref(), Some("'unsafe-inline'"));
+        assert_eq!(shown("'a'").as_deref(), Some("'a'"), "the shortest keyword");
+        let long = format!("'{}'", "a".repeat(98));
+        assert_eq!(shown(&long).as_deref(), Some(long.as_str()), "100 characters are shown");
+        assert_eq!(shown(&format!("'{}'", "a".repeat(99))), None, "101 are not");
+    }
+
     #[test]
     fn entries_are_named_by_position() {
         assert_eq!(entry(2, "https://user:pw@shop.example.com/help?t=1"), "entry 2 (https://shop.example.com/help)");

@@ -192,6 +192,18 @@ mod tests {
         }
     }
 
+    /// Issue 28: under a parent named like data (a token used as a key),
+    /// the members are counted too, never named: `tok-4f9a.id` would repeat
+    /// the token.
+    #[test]
+    fn members_under_a_data_shaped_parent_are_counted_not_named() {
+        let told = describe(r#"{"tok-4f9a":{"id":1,"link":"x"},"status":"ok"}"#);
+        assert_eq!(told, "the members status (and 3 other members)");
+        assert!(!told.contains("tok-4f9a"), "{told}");
+        let told = describe(r#"{"https://x.example/s":[{"id":1}]}"#);
+        assert_eq!(told, "no members it can name (and 2 other members)");
+    }
+
     #[test]
     fn what_is_not_an_object_is_named_by_its_kind() {
         assert_eq!(describe("<html>oops</html>"), "a body that is not JSON (17 bytes)");

@@ -140,4 +140,64 @@ mod tests {
         let miss = block_on(search_with_head_start(ready("found"), ready(None::<&str>), |_| ready(7), |_, _| true));
         assert_eq!((miss.late_lookup.is_some(), miss.hit, miss.head_start), (false, None, None));
     }
+
+    /// A future that is pending `polls` times before it yields `value`, and
+    /// panics if polled again after that, as a finished future may.
+    struct After<T> {
+        polls: usize,
+        value: Option<T>,
+    }
+
+    impl<T: Unpin> Future for After<T> {
+        type Output = T;
+        fn poll(mut self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<T> {
+            if self.polls == 0 {
+                return Poll::Ready(self.value.take().expect("polled after it finished"));
+            }
+            self.polls -= 1;
+            Poll::Pending
+        }
+    }
+
+    fn after<T>(polls: usize, value: T) -> After<T> {
+        After { polls, value: Some(value) }
+    }
+
+    /// Polls `future` until it is ready, at most 100 times (what a runtime
+    /// does when each pending future has woken it).
+    fn run<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        for _ in 0..100 {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+        panic!("not ready after 100 polls");
+    }
+
+    /// Issue 28 (a surviving mutant): `both` waits for the slower of the two.
+    #[test]
+    fn both_waits_for_both_whichever_is_slower() {
+        assert_eq!(run(both(after(0, 1), after(3, 2))), (1, 2));
+        assert_eq!(run(both(after(3, 1), after(0, 2))), (1, 2));
+        assert_eq!(run(both(after(2, 1), after(2, 2))), (1, 2));
+    }
+
+    /// Issue 28 (surviving mutants): a wanted head start still running when
+    /// the search ends is waited for, and a look-up that has answered is
+    /// never asked again while the search runs on.
+    #[test]
+    fn a_wanted_head_start_still_running_is_waited_for_and_the_lookup_is_asked_once() {
+        let raced =
+            run(search_with_head_start(after(0, "same"), after(0, Some("same")), |_| after(3, 7), |f, k| f == k));
+        assert_eq!((raced.found, raced.hit, raced.head_start), ("same", Some("same"), Some(7)));
+        let raced =
+            run(search_with_head_start(after(3, "same"), after(0, Some("same")), |_| after(0, 7), |f, k| f == k));
+        assert_eq!((raced.found, raced.hit, raced.head_start), ("same", Some("same"), Some(7)));
+        // Not wanted: not waited for, however long it would take.
+        let raced =
+            run(search_with_head_start(after(0, "other"), after(0, Some("same")), |_| after(1000, 7), |f, k| f == k));
+        assert_eq!((raced.found, raced.head_start), ("other", None));
+    }
 }

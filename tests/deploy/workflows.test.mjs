@@ -150,6 +150,43 @@ test("the pipeline: tests on push and pull request with caches, staging from mai
   }
 });
 
+test("mutation testing: the changed code on pull requests, every mutant weekly and on demand, in shards; actions pinned", () => {
+  const wf = read(".github/workflows/mutants.yml");
+  assert.match(wf, /^on:\n  pull_request:\n  schedule:\n    - cron: "[^"]+"\n  workflow_dispatch:\n/m);
+  assert.match(wf, /^permissions:\n  contents: read$/m);
+  // A job's text: from its key to the next blank line (or the end).
+  const job = (name) => {
+    const start = wf.indexOf(`\n  ${name}:\n`);
+    assert.ok(start >= 0, `no job ${name}`);
+    const end = wf.indexOf("\n\n", start + 1);
+    return wf.slice(start, end < 0 ? undefined : end);
+  };
+  const changed = job("changed");
+  assert.match(changed, /if: github\.event_name == 'pull_request'/);
+  assert.match(changed, /fetch-depth: 0/);
+  assert.match(changed, /run: make mutants BASE="origin\/\$GITHUB_BASE_REF"/);
+  const all = job("all");
+  assert.match(all, /if: github\.event_name != 'pull_request'/);
+  const shards = all.match(/shard: \[([\d, ]+)\]/)[1].split(", ");
+  assert.match(all, new RegExp(`run: make mutants ALL=1 SHARD=\\$\\{\\{ matrix\\.shard \\}\\}/${shards.length} `));
+  assert.deepEqual(shards, shards.map((_, i) => String(i)), "shards are numbered from 0, as cargo-mutants counts them");
+  for (const text of [changed, all]) assert.match(text, /timeout-minutes: 60/);
+  // Every action by a full commit SHA, its tag in a comment; no checkout keeps a token.
+  const uses = [...wf.matchAll(/uses: (\S+)(.*)$/gm)];
+  assert.ok(uses.length >= 6);
+  for (const [line, ref, comment] of uses) {
+    assert.match(ref, /^[\w-]+\/[\w-]+@[0-9a-f]{40}$/, line);
+    assert.match(comment, /^ # v\d+\.\d+\.\d+$/, line);
+  }
+  const checkouts = wf.split("\n").filter((l) => l.includes("actions/checkout@")).length;
+  assert.equal((wf.match(/persist-credentials: false/g) ?? []).length, checkouts);
+  // Never part of make test, nor of the CI that runs it.
+  const makefile = read("Makefile");
+  assert.match(makefile, /^mutants:$/m);
+  assert.doesNotMatch(makefile.match(/^test:.*$/m)[0], /mutants/);
+  assert.doesNotMatch(read(".github/workflows/ci.yml"), /mutants/);
+});
+
 test(".node-version and engines name the Node wrangler needs, and an older system Node still installs", () => {
   const pkg = JSON.parse(read("package.json"));
   const nodeVersion = read(".node-version").trim();

@@ -135,6 +135,29 @@ test("?upstream=1 costs at most one call per isolate per 30 s: a burst at two is
   assert.ok(!promise.includes("so a burst costs one call."), "routes.md promises no single call for a burst across isolates");
 });
 
+test("?upstream=1: five requests at once while Upscope is slow make one call, and all five get its answer", async () => {
+  // Issue 28: the check is claimed before it is awaited. Five requests sent
+  // together (not one after another) reach the gateway while the first call
+  // is still waiting for Upscope's answer; they wait for it instead of asking
+  // again. Without the claim each of them calls Upscope.
+  const up = await startSimulator();
+  try {
+    await up.fault({ endpoint: "usage", delay_ms: 1500, times: 5 });
+    await withGateway({ vars: baseVars(up.apiBase, { UPSTREAM_TIMEOUT_MS: "10000" }) }, async (gw) => {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => ready(gw, "/readyz?upstream=1")));
+      await up.assertAsked([up.ask.keyCheck()], "five simultaneous checks, one call");
+      for (const { status, body } of answers) {
+        assert.equal(status, 200, JSON.stringify(body));
+        // The one answer, dated when the call began (Upscope took 1.5 s).
+        assert.deepEqual({ ...body.upstream, age_seconds: undefined }, { endpoint: "usage", status: "ok", age_seconds: undefined });
+        assert.ok(body.upstream.age_seconds <= 2, JSON.stringify(body.upstream));
+      }
+    });
+  } finally {
+    await up.close();
+  }
+});
+
 test("?upstream=1 is 503 naming Upscope's reason: a rejected key, no subscription, unreachable, timeout", async () => {
   const up = await startSimulator();
   try {
