@@ -77,7 +77,8 @@ const GENERIC_NAMES: &[&str] =
     &["code", "data", "detail", "errors", "href", "link", "message", "name", "result", "results", "session", "type"];
 
 /// What came back, in words: `a body that is not JSON (12 bytes)`, `a JSON
-/// array`, or `the members status, session, session.id (and 2 other members)`.
+/// array`, or `the members status, session, session.id (and 2 other
+/// members, not named: they may hold data)`.
 pub fn describe(body: &str) -> String {
     let Ok(json) = serde_json::from_str::<Value>(body) else {
         return format!("a body that is not JSON ({} bytes)", body.len());
@@ -198,10 +199,10 @@ mod tests {
     #[test]
     fn members_under_a_data_shaped_parent_are_counted_not_named() {
         let told = describe(r#"{"tok-4f9a":{"id":1,"link":"x"},"status":"ok"}"#);
-        assert_eq!(told, "the members status (and 3 other members)");
+        assert_eq!(told, "the members status (and 3 other members, not named: they may hold data)");
         assert!(!told.contains("tok-4f9a"), "{told}");
         let told = describe(r#"{"https://x.example/s":[{"id":1}]}"#);
-        assert_eq!(told, "no members it can name (and 2 other members)");
+        assert_eq!(told, "no members it can name (and 2 other members, not named: they may hold data)");
     }
 
     #[test]
