@@ -73,4 +73,13 @@ mod tests {
         assert!(!prefers_json(Some("application/json;q=0.5, text/html")));
         assert!(!prefers_json(Some("application/json;q=0")));
     }
+
+    /// Issue 28 (cargo-mutants): the most specific range wins wherever it is
+    /// in the list; of two equally specific ones, the first.
+    #[test]
+    fn the_most_specific_range_wins_in_any_order() {
+        assert!(prefers_json(Some("*/*;q=0.1, application/json")));
+        assert!(prefers_json(Some("application/*;q=0.1, text/html;q=0.5, application/json")));
+        assert!(!prefers_json(Some("application/json;q=0.1, application/json, text/html;q=0.5")));
+    }
 }

@@ -288,6 +288,9 @@ mod tests {
         assert_eq!(UrlPrefix::parse("https://a.example/x?y=1"), Err("must not have a query or fragment"));
         assert_eq!(UrlPrefix::parse("https://a.example/x#y"), Err("must not have a query or fragment"));
         assert_eq!(UrlPrefix::parse("https://user:pw@a.example/x"), Err("must not carry a user name or password"));
+        // Issue 28 (cargo-mutants): either one alone is refused too.
+        assert_eq!(check_web_url("https://user@a.example/x").err(), Some("must not carry a user name or password"));
+        assert_eq!(check_web_url("https://:pw@a.example/x").err(), Some("must not carry a user name or password"));
         assert_eq!(UrlPrefix::parse("ftp://a.example/"), Err("is not an absolute http(s) URL"));
         assert_eq!(UrlPrefix::parse("/relative"), Err("is not an absolute http(s) URL"));
     }
@@ -442,6 +445,8 @@ mod tests {
     fn one_decoding_layer_reads_every_escape_a_server_may_know() {
         assert_eq!(decode_once("%5F%5f_%u005F%U005f"), "_____");
         assert_eq!(decode_once("%uD835%uDC2E|%uD835|%uDC2E"), "\u{1D42E}|\u{FFFD}|\u{FFFD}");
+        // A pair needs both halves: a high one then a low one, nothing else.
+        assert_eq!(decode_once("%uD835%u0041|%u0041%uDC2E"), "\u{FFFD}A|A\u{FFFD}");
         assert_eq!(decode_once("%255F"), "%5F", "one layer at a time");
         assert_eq!(decode_once("%C5%BF%E2%9C%93"), "\u{17F}\u{2713}");
         // Overlong forms name their character; other broken UTF-8 is U+FFFD per byte.

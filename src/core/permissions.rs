@@ -143,6 +143,13 @@ mod tests {
         assert!(odd.starts_with("entry 1 is no permission (use "), "only a word is quoted: {odd}");
         let pasted = parse_list("click https://user:hunter2@shop.example.com/?token=s3cret").unwrap_err();
         assert!(pasted.starts_with("entry 2 is no permission") && !pasted.contains("hunter2"), "{pasted}");
+        // Issue 28 (cargo-mutants): short is not enough, and a word may hold underscores.
+        let short = parse_list("click pw=Hunter2").unwrap_err();
+        assert!(short.starts_with("entry 2 is no permission") && !short.contains("Hunter2"), "{short}");
+        assert!(parse_list("tele_port").unwrap_err().starts_with("unknown permission 'tele_port'"));
+        let long = parse_list(&"a".repeat(41)).unwrap_err();
+        assert!(long.starts_with("entry 1 is no permission"), "{long}");
+        assert!(parse_list(&"a".repeat(40)).unwrap_err().starts_with(&format!("unknown permission '{}'", "a".repeat(40))));
     }
 
     #[test]

@@ -181,6 +181,18 @@ mod tests {
         assert!(err.message.contains("agent_id"));
     }
 
+    /// Issue 28 (cargo-mutants): a repeated parameter is named, as it came
+    /// when it is short and clean, else cut to 40 characters with an ellipsis.
+    #[test]
+    fn a_repeated_parameter_is_named_short_and_clean() {
+        let err = Params::parse(Some("agent_id=a&agent_id=b")).unwrap_err();
+        assert_eq!(err.message, "The parameter 'agent_id' appears more than once; give it once.");
+        assert_eq!(echoable_name(&"n".repeat(40)), "n".repeat(40));
+        assert_eq!(echoable_name(&"n".repeat(41)), format!("{}…", "n".repeat(40)));
+        assert_eq!(echoable_name("a\u{7}b"), "ab…");
+        assert_eq!(echoable_name(""), "");
+    }
+
     #[test]
     fn exactly_one_visitor_parameter() {
         let k = VisitorIdKind::Short;

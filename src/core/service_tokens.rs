@@ -82,6 +82,18 @@ mod tests {
         assert_eq!(ServiceTokens::parse(" , \n").unwrap(), ServiceTokens::default());
     }
 
+    /// Issue 28 (cargo-mutants): a name of exactly 100 characters is taken
+    /// (counted in characters, not bytes); 101 is refused, by the client id.
+    #[test]
+    fn an_agent_name_is_one_to_a_hundred_characters() {
+        let longest = "é".repeat(MAX_NAME_CHARS);
+        assert_eq!(ServiceTokens::parse(&format!("{ID}={longest}")).unwrap().name_of(ID), Some(longest.as_str()));
+        let err = ServiceTokens::parse(&format!("{ID}={longest}é")).unwrap_err();
+        assert_eq!(err, format!("the agent name for {ID} must be 1 to 100 characters, without control characters"));
+        assert!(ServiceTokens::parse(&format!("{ID}=")).is_err());
+        assert!(ServiceTokens::parse(&format!("{ID}=a\u{7}b")).is_err());
+    }
+
     #[test]
     fn client_ids_look_like_cloudflares() {
         for good in [ID, "a.access", &format!("{}.access", "a".repeat(113))] {

@@ -99,6 +99,9 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 mod tests {
     use super::parse_last_seen_millis;
     use super::parse_timestamp_millis as p;
+    use super::unix_millis;
+
+    const T: i64 = 1_795_515_330_000; // 2026-11-24T10:15:30Z
 
     #[test]
     fn last_seen_may_be_unix_seconds_or_milliseconds() {
@@ -134,6 +137,67 @@ mod tests {
             ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24", "2026-11-24T10:00:00Zjunk", "2026-11-24T10:00:00.Z"]
         {
             assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+
+    /// Issue 28 (cargo-mutants): each separator is checked on its own, each
+    /// field at its bounds, and an offset is read exactly, fraction or not.
+    #[test]
+    fn every_separator_and_every_bound_is_checked_on_its_own() {
+        for bad in [
+            "2026x11-24T10:15:30Z",
+            "2026-11x24T10:15:30Z",
+            "2026-11-24x10:15:30Z",
+            "2026-11-24T10x15:30Z",
+            "2026-11-24T10:15x30Z",
+            "2026-11-24T24:15:30Z",
+            "2026-11-24T10:60:30Z",
+            "2026-11-24T10:15:61Z",
+            "2026-00-24T10:15:30Z",
+            "2026-11-32T10:15:30Z",
+        ] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+        // The largest of each field, a leap second included.
+        assert_eq!(p("2026-12-31T23:59:60Z"), p("2027-01-01T00:00:00Z"));
+        assert_eq!(p("2026-11-24T23:59:59Z"), Some(T + ((23 - 10) * 3600 + (59 - 15) * 60 + 29) * 1000));
+    }
+
+    #[test]
+    fn an_offset_is_read_exactly_after_a_fraction_too() {
+        assert_eq!(p("2026-11-24T15:45:30+05:30"), Some(T));
+        assert_eq!(p("2026-11-24T04:45:30-05:30"), Some(T));
+        assert_eq!(p("2026-11-24T15:45:30.5+05:30"), Some(T + 500));
+        assert_eq!(p("2026-11-24T04:45:30.25-05:30"), Some(T + 250));
+        assert_eq!(p("2026-11-24T10:15:30.125z"), Some(T + 125));
+        for bad in [
+            "2026-11-24T15:45:30+05-30",
+            "2026-11-24T15:45:30+0530",
+            "2026-11-24T15:45:30+05:300",
+            "2026-11-24T15:45:30.5+05-30",
+            "2026-11-24T15:45:30+05:30Z",
+            "2026-11-24T15:45:30*05:30",
+        ] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn seconds_and_milliseconds_meet_at_ten_to_the_eleven() {
+        assert_eq!(unix_millis(99_999_999_999.0), Some(99_999_999_999_000), "seconds");
+        assert_eq!(unix_millis(1e11), Some(100_000_000_000), "milliseconds from 10^11 on");
+        assert_eq!(unix_millis(9e15 - 1.0), Some(8_999_999_999_999_999));
+        assert_eq!(unix_millis(9e15), None, "past any plausible date");
+        assert_eq!(unix_millis(-1.0), None);
+        assert_eq!(unix_millis(f64::NAN), None);
+        // As text: sixteen digits are a number, seventeen are not.
+        assert_eq!(parse_last_seen_millis("1000000000000000"), Some(1_000_000_000_000_000));
+        assert_eq!(parse_last_seen_millis("10000000000000000"), None);
+        // Exactly 10^11 is milliseconds, so its fraction is dropped.
+        assert_eq!(parse_last_seen_millis("100000000000.5"), Some(100_000_000_000));
+        assert_eq!(parse_last_seen_millis("99999999999.5"), Some(99_999_999_999_500));
+        for bad in ["12a", "1.x", "1.5.", "a.5", "1..5"] {
+            assert_eq!(parse_last_seen_millis(bad), None, "{bad:?}");
         }
     }
 }

@@ -165,6 +165,12 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(key.max_ttl_seconds, 3600);
+        // Issue 28 (cargo-mutants): a week, to the second, is the longest.
+        let week = visitor_link_key(&vars(&[
+            ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("VISITOR_LINK_MAX_TTL", "604800"),
+        ]));
+        assert_eq!(week.unwrap().unwrap().max_ttl_seconds, 604_800);
         for ttl in ["0", "-1", "604801", "soon"] {
             let err = visitor_link_key(&vars(&[
                 ("VISITOR_LINK_SECRET", "0123456789abcdef0123456789abcdef"),

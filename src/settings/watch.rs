@@ -210,6 +210,10 @@ mod tests {
             ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", "short-audit-key")])).err().unwrap();
         assert!(short.message().contains("AUDIT_ID_SECRET is shorter than 32"));
         assert!(!short.message().contains("short-audit-key"), "never the value");
+        // Issue 28 (cargo-mutants): 32 characters are enough, 31 are not.
+        let [enough, too_short] = ["a".repeat(32).leak(), "a".repeat(31).leak()];
+        assert!(ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", enough)])).is_ok());
+        assert!(ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", too_short)])).is_err());
         // Trimmed like every secret; equal to the link secret is allowed (the migration path).
         for key in [" audit-id-secret-0123456789abcdefghij\n", viewer] {
             let loaded = ViewerSettings::load(&vars(&[base[0], base[1], ("AUDIT_ID_SECRET", key)])).ok().unwrap();

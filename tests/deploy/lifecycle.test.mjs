@@ -212,7 +212,7 @@ test("rotating UPSCOPE_API_KEY right after that failure: the serving code gets t
   assert.equal(parseSecrets(co.file(".env.staging")).UPSCOPE_API_KEY, KEY2);
   assert.match(rotated.output, new RegExp(`smoke ready: pass, .*upstream ok; version ${fresh.id}`));
   assert.ok(!rotated.output.includes(KEY2) && !rotated.output.includes(KEY1));
-  const keys = (await up.requests()).slice(-3).map((r) => r.apiKey);
+  const keys = (await up.requests()).slice(-3).map((r) => r.headers["x-api-key"]);
   assert.ok(keys.includes(KEY2), "Upscope now sees the new key");
   versions.rotated = fresh.id;
 });
@@ -224,6 +224,6 @@ test("make rollback returns to the version before, which still holds the old key
   assert.deepEqual(serving(), [{ version_id: versions.second, percentage: 100 }]);
   assert.match(back.output, /a version from before a secret change runs with the secrets it was deployed with/);
   assert.match(back.output, new RegExp(`rolled back: ${versions.second} serves 100% and answers`));
-  const keys = new Set((await up.requests()).slice(seen).map((r) => r.apiKey));
+  const keys = new Set((await up.requests()).slice(seen).map((r) => r.headers["x-api-key"]));
   assert.deepEqual([...keys], [KEY1], "the rolled-back version calls Upscope with the key it was deployed with");
 });
