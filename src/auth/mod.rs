@@ -493,26 +493,40 @@ mod tests {
         }
     }
 
+    /// An HMAC that records its key and message and answers 0xf1..=0xff
+    /// then 0..17 (32 bytes), so a test sees exactly what was signed.
+    struct Recording(std::cell::RefCell<Vec<(Vec<u8>, Vec<u8>)>>);
+    impl Crypto for Recording {
+        async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>, crypto::CryptoError> {
+            self.0.borrow_mut().push((key.to_vec(), message.to_vec()));
+            Ok((0xf1..=0xff).chain(0..17).collect())
+        }
+        async fn verify_rs256(&self, _: &crypto::RsaPublicKey, _: &[u8], _: &[u8]) -> Result<bool, crypto::CryptoError> {
+            unreachable!()
+        }
+    }
+
+    /// Issue 28 (cargo-mutants): a sign-in's launch token is the unpadded
+    /// base64url of HMAC-SHA256 keyed by its Access token, over a fixed
+    /// message: never empty, never the same for another sign-in.
+    #[test]
+    fn a_launch_token_is_the_base64url_of_an_hmac_keyed_by_the_access_token() {
+        let crypto = Recording(Default::default());
+        let fake = FakeTransport::default();
+        let keys = KeyCache::default();
+        let verifier = Verifier { crypto: &crypto, transport: &&fake, access_keys: &keys, now_ms: NOW_MS };
+        let token = block_on(verifier.launch_token("access.jwt.of-ann")).unwrap();
+        let mac: Vec<u8> = (0xf1..=0xff).chain(0..17).collect();
+        assert_eq!(token, crate::core::base64url::encode(&mac));
+        assert_eq!(token.len(), 43, "32 bytes, unpadded");
+        assert_eq!(*crypto.0.borrow(), [(b"access.jwt.of-ann".to_vec(), LAUNCH_TOKEN_MESSAGE.to_vec())]);
+    }
+
     /// Issue 28 (surviving mutants): the audit log's name for a viewer is
     /// the first 8 bytes, in hex, of HMAC-SHA256(AUDIT_ID_SECRET, "audit:" +
     /// id), as scripts/audit-id.mjs computes it.
     #[test]
     fn a_viewers_pseudonym_is_the_hex_of_the_first_8_bytes_of_its_audit_mac() {
-        struct Recording(std::cell::RefCell<Vec<(Vec<u8>, Vec<u8>)>>);
-        impl Crypto for Recording {
-            async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>, crypto::CryptoError> {
-                self.0.borrow_mut().push((key.to_vec(), message.to_vec()));
-                Ok((0xf1..=0xff).chain(0..17).collect())
-            }
-            async fn verify_rs256(
-                &self,
-                _: &crypto::RsaPublicKey,
-                _: &[u8],
-                _: &[u8],
-            ) -> Result<bool, crypto::CryptoError> {
-                unreachable!()
-            }
-        }
         let crypto = Recording(Default::default());
         let fake = FakeTransport::default();
         let keys = KeyCache::default();
