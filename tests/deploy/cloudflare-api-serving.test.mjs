@@ -66,7 +66,7 @@ test("the real gateway, deployed with its secrets in the same upload, serves its
 
 test("tail events of a producer reach the deployed audit Worker, which stores audit rows in its D1 database", async () => {
   const audit = mkdtempSync(path.join(work, "audit-"));
-  cpSync(path.join(ROOT, "audit/worker.mjs"), path.join(audit, "worker.mjs"));
+  for (const file of ["worker.mjs", "limits.mjs"]) cpSync(path.join(ROOT, "audit", file), path.join(audit, file));
   cpSync(path.join(ROOT, "audit/migrations"), path.join(audit, "migrations"), { recursive: true });
   writeFileSync(
     path.join(audit, "wrangler.toml"),
