@@ -198,9 +198,12 @@ fn retry_href(path: &str, query: Option<&str>) -> String {
 /// Test builds only (`scripts/build.sh panic`, never deployed): a panic on
 /// request, to prove what a panic costs (`tests/integration/panic.test.mjs`).
 /// `/__panic?now` panics in the request's first poll, `/__panic?later` in a
-/// later one, after a timer settles.
+/// later one, after a timer settles. `/__panic?overflow` and `?oom` trap
+/// without a panic: the call stack runs out, or memory does.
 #[cfg(feature = "panic-on-purpose")]
 mod on_purpose {
+    use std::hint::black_box;
+
     use crate::edge::request::RequestHead;
 
     pub async fn panic_if_asked(req: &RequestHead) {
@@ -210,8 +213,29 @@ mod on_purpose {
                 crate::edge::timer::sleep(20).await;
                 panic!("a panic on purpose, later");
             }
+            Some("overflow") => {
+                black_box(recurse(black_box(0)));
+            }
+            Some("oom") => out_of_memory(),
             _ => {}
         }
+    }
+
+    /// Never returns: each call keeps a frame, until V8's stack limit.
+    #[allow(unconditional_recursion)]
+    fn recurse(depth: u64) -> u64 {
+        let frame = black_box([depth; 32]);
+        recurse(black_box(depth + 1)) + frame[black_box(1)]
+    }
+
+    /// 64 × 256 MiB kept: wasm32 memory ends at 4 GiB, so an allocation
+    /// fails on the way and Rust aborts (a trap, no panic).
+    fn out_of_memory() {
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..64 {
+            kept.push(black_box(Vec::with_capacity(256 << 20)));
+        }
+        black_box(&kept);
     }
 }
 

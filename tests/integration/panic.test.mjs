@@ -94,3 +94,23 @@ test("the release build has no panic route", async () => {
   assert.equal(res.status, 404);
   await res.arrayBuffer();
 });
+
+// Traps that are no panic: the panic hook never runs, so no file:line is
+// known, but wasm-bindgen's abort handler still tells the entry the instance died.
+for (const [trap, what] of [
+  ["overflow", "a stack overflow"],
+  ["oom", "running out of memory"],
+]) {
+  test(`${what} (a trap, no panic) costs the same: the gateway's own 500, a log line, then normal answers`, async () => {
+    await up.fault({ endpoint: "watch_url", delay_ms: 4000, times: 1 });
+    const before = panicLines().length;
+    const waiting = gw.fetch(`/agent?shortid=sAlice01&${AGENT_QUERY}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expectGatewayError(await gw.fetch(`/__panic?${trap}`), { json: false });
+    await expectGatewayError(await waiting, { json: false });
+    const lines = panicLines().slice(before);
+    assert.equal(lines.length, 2, "a line for each request the trap cost");
+    assert.ok(lines.every((line) => line.panic === "unknown"), JSON.stringify(lines));
+    await expectAnsweredNormally();
+  });
+}
