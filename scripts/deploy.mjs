@@ -52,7 +52,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { AUDIT_CONFIG_PATH, DEPLOY_ENVS, ROOT, readEnv } from "./lib/wrangler-config.mjs";
 import { environmentSecretsFile, readSecretsFile } from "./lib/secrets-file.mjs";
-import { VERSION_ID, commit, currentDeployment, isGatewayVersion, latestVersion, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
+import { VERSION_ID, commit, currentDeployment, isGatewayVersion, latestVersion, removeSecretsFiles, secretsFileFor, viewVersion, wrangler as run } from "./lib/wrangler-run.mjs";
 import { gatewaySecretNames } from "./check-config.mjs";
 import { credentials, smoke, table, target } from "./smoke.mjs";
 
@@ -253,6 +253,7 @@ async function rollout() {
     }
   }
   const uploaded = wrangler(["versions", "upload", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...secretsArgs]);
+  removeSecretsFiles();
   const fresh = uploaded.ok && versionOf(uploaded, "version-upload");
   if (!fresh) fail(`wrangler versions upload failed (exit ${uploaded.status}${uploaded.ok ? ", no version id" : ""}): nothing was deployed; ${old} still serves 100%`);
   say(`uploaded version ${fresh} (tag ${tag})`);
@@ -297,6 +298,7 @@ async function firstDeploy(tag, message, why) {
   await deployAudit(tag, message);
   if (!secretsPath) say(`no SECRETS file and no .env.${env}: the Worker gets no secrets from here (make init ENV=${env} writes them)`);
   const done = wrangler(["deploy", `--env=${env}`, `--tag=${tag}`, `--message=${message}`, ...(secretsPath ? secretsUpload() : [])]);
+  removeSecretsFiles();
   const id = done.ok && versionOf(done, "deploy");
   if (!id) {
     const plan = /tail/i.test(`${done.stdout}${done.stderr}`) ? " (a Worker with tail_consumers needs the Workers Paid plan)" : "";

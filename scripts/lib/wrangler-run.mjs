@@ -119,17 +119,46 @@ export function latestVersion(env) {
 export const isGatewayVersion = (version) =>
   (version.resources?.bindings ?? []).some((b) => b.type === "version_metadata" && b.name === "CF_VERSION_METADATA");
 
+/** The secrets files not yet removed, each as its `remove()`. */
+const secretsFiles = new Set();
+
 /**
  * `secrets` written to a JSON file only this user can read, in a folder of
- * its own, for `--secrets-file`; `remove()` deletes both.
+ * its own, for `--secrets-file`; `remove()` deletes both. They are also
+ * deleted when the process ends: at exit, and on Ctrl-C, a closed terminal
+ * or a kill (SIGINT, SIGHUP, SIGTERM), which would otherwise end Node without
+ * its exit handlers and leave the secrets on disk, say mid-rollout.
  */
 export function secretsFileFor(secrets) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "gateway-secrets-"));
   const file = path.join(dir, "secrets.json");
+  const remove = () => {
+    secretsFiles.delete(remove);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  secretsFiles.add(remove);
+  removeSecretsFilesAtTheEnd();
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  process.on("exit", remove);
   return { file, remove };
+}
+
+/** Deletes every secrets file still on disk: once wrangler has read them, they have served. */
+export function removeSecretsFiles() {
+  for (const remove of [...secretsFiles]) remove();
+}
+
+let endHandled = false;
+function removeSecretsFilesAtTheEnd() {
+  if (endHandled) return;
+  endHandled = true;
+  process.on("exit", removeSecretsFiles);
+  // The shell's convention: 128 + the signal's number.
+  for (const [signal, number] of [["SIGHUP", 1], ["SIGINT", 2], ["SIGTERM", 15]]) {
+    process.once(signal, () => {
+      removeSecretsFiles();
+      process.exit(128 + number);
+    });
+  }
 }
 
 /** A version id as wrangler prints them; a VERSION= from a person is checked against it before use. */

@@ -89,3 +89,37 @@ test("check, smoke and deploy report a malformed secrets file by line number, ne
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the secrets file handed to wrangler is deleted at exit, and on Ctrl-C, a closed terminal or a kill", async () => {
+  const { spawn } = await import("node:child_process");
+  const { existsSync, statSync } = await import("node:fs");
+  // A deploy or make secret stand-in: writes the file, then waits (a rollout) until signalled.
+  const script = `
+    import { secretsFileFor } from ${JSON.stringify(path.join(ROOT, "scripts/lib/wrangler-run.mjs"))};
+    const { file } = secretsFileFor({ UPSCOPE_API_KEY: ${JSON.stringify(SECRET)} });
+    console.log(file);
+    if (process.argv[1] === "exit") process.exit(0);
+    setTimeout(() => process.exit(9), 60_000);
+  `;
+  for (const [how, signal, status] of [["exit", null, 0], ["wait", "SIGINT", 130], ["wait", "SIGHUP", 129], ["wait", "SIGTERM", 143]]) {
+    const child = spawn("node", ["--input-type=module", "-e", script, how], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    const file = await new Promise((resolve, reject) => {
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      child.on("error", reject);
+      setTimeout(() => reject(new Error(`no file named within 20 s: ${out}`)), 20_000).unref();
+    });
+    const ended = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+    if (signal) {
+      assert.ok(existsSync(file), `${how}: the file exists while wrangler would read it`);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(readFileSync(file, "utf8"), JSON.stringify({ UPSCOPE_API_KEY: SECRET }));
+      child.kill(signal);
+    }
+    assert.equal(await ended, status, `${signal ?? how}: exit status`);
+    assert.ok(!existsSync(path.dirname(file)), `${signal ?? how}: ${path.dirname(file)} is left with the secrets`);
+  }
+});
