@@ -5,7 +5,7 @@
 // refused by the runtime, ours by `header_lines` in response.rs).
 
 // In the order of `Header` (src/edge/request.rs).
-const NAMES = ["cf-ray", "accept", "cf-access-jwt-assertion", "cf-connecting-ip", "sec-fetch-site", "referer", "origin", "sec-fetch-mode", "sec-fetch-dest", "sec-purpose"];
+const NAMES = ["cf-ray", "accept", "cf-access-jwt-assertion", "cf-connecting-ip", "sec-fetch-site", "referer", "origin", "sec-fetch-mode", "sec-fetch-dest", "sec-purpose", "purpose"];
 
 // Method, URL, then each header as "+value" or "-" when absent, a line each.
 export function requestHead(request) {

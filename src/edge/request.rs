@@ -1,4 +1,4 @@
-//! What the gateway reads of a request (method, URL and ten headers), read
+//! What the gateway reads of a request (method, URL and eleven headers), read
 //! in one crossing: one call into JS (`requestHead` in `glue.js`) and one string back, rather than a
 //! crossing and a decoded string per part (profiled: ~8 µs a request).
 
@@ -36,9 +36,12 @@ pub enum Header {
     /// `Sec-Purpose`: `prefetch` when the browser loads ahead of a click
     /// that may not come; such a request starts nothing.
     Purpose,
+    /// `Purpose`: the same, as older browsers (and Chrome, besides
+    /// `Sec-Purpose`) say it.
+    LegacyPurpose,
 }
 
-const HEADERS: usize = 10;
+const HEADERS: usize = 11;
 
 /// The request as the gateway reads it.
 #[derive(Debug)]
@@ -74,7 +77,7 @@ mod tests {
     #[test]
     fn reads_method_url_and_headers_present_absent_or_empty() {
         let head =
-            parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1\n+cross-site\n-\n-\n+navigate\n-\n+prefetch");
+            parse("GET\nhttps://gw.example/agent?x=1\n+8a1b-LHR\n-\n+\n+2001:db8::1\n+cross-site\n-\n-\n+navigate\n-\n+prefetch\n-");
         assert_eq!(head.method, "GET");
         assert_eq!(head.url, "https://gw.example/agent?x=1");
         assert_eq!(head.header(Header::CfRay), Some("8a1b-LHR"));
@@ -86,6 +89,7 @@ mod tests {
         assert_eq!(head.header(Header::FetchMode), Some("navigate"));
         assert_eq!(head.header(Header::FetchDest), None);
         assert_eq!(head.header(Header::Purpose), Some("prefetch"));
+        assert_eq!(head.header(Header::LegacyPurpose), None);
     }
 
     #[test]
@@ -103,6 +107,7 @@ mod tests {
             (Header::FetchMode, "sec-fetch-mode"),
             (Header::FetchDest, "sec-fetch-dest"),
             (Header::Purpose, "sec-purpose"),
+            (Header::LegacyPurpose, "purpose"),
         ];
         let listed: Vec<&str> = names.split(',').map(|n| n.trim().trim_matches('"')).collect();
         assert_eq!(listed.len(), HEADERS);

@@ -71,7 +71,7 @@ fn provenance(req: &RequestHead) -> Provenance<'_> {
         fetch_site: req.header(Header::FetchSite),
         fetch_mode: req.header(Header::FetchMode),
         fetch_dest: req.header(Header::FetchDest),
-        purpose: req.header(Header::Purpose),
+        purpose: req.header(Header::Purpose).or(req.header(Header::LegacyPurpose)),
         referer: req.header(Header::Referer),
         origin: req.header(Header::Origin),
         launch_token: false,

@@ -282,11 +282,12 @@ test("a launch token of an earlier sign-in of the same agent gets the confirmati
 // sends the Access cookie and says `navigate`, but no one followed a link.
 test("a prefetch or prerender starts no session, in Access mode and with a link's own agent", async () => {
   await withHelpdeskGateway(async (gw) => {
-    for (const purpose of ["prefetch", "prefetch;prerender"]) {
+    // Sec-Purpose, or the older Purpose header alone.
+    for (const [header, purpose] of [["Sec-Purpose", "prefetch"], ["Sec-Purpose", "prefetch;prerender"], ["Purpose", "prefetch"]]) {
       const res = await gw.fetch(LINK, {
-        headers: signedIn({ Accept: "application/json", "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": purpose }),
+        headers: signedIn({ Accept: "application/json", "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", [header]: purpose }),
       });
-      assert.equal(res.status, 403, purpose);
+      assert.equal(res.status, 403, `${header}: ${purpose}`);
       assert.equal((await res.json()).error.code, "cross_site_request");
     }
     assert.deepEqual(await suite.up.calls(), [], "nothing reaches Upscope");
