@@ -51,7 +51,13 @@ impl<'a> Arrival<'a> {
         if self.from.is_speculative() {
             return Launch::Refuse;
         }
-        let (AgentAuth::Access(access), Some(token)) = (auth, launch_token) else { return Launch::Proceed };
+        let (access, token) = match (auth, launch_token) {
+            (AgentAuth::Access(access), Some(token)) => (access, token),
+            // Not expected (Access mode has verified the token the launch
+            // token is made from), so closed: without it nothing is proven.
+            (AgentAuth::Access(_), None) => return Launch::Refuse,
+            _ => return Launch::Proceed,
+        };
         let from = Provenance { launch_token: carries_launch_token(params.get(LAUNCH_PARAM), token), ..self.from };
         if self.method == "POST" {
             launch_by_post(&from)
@@ -226,6 +232,13 @@ mod tests {
         let carried = with_launch_token(vec![("agent_id".into(), "a".into())], Some(TOKEN));
         assert_eq!(carried.last(), Some(&("launch".to_owned(), TOKEN.to_owned())));
         assert_eq!(with_launch_token(Vec::new(), None), Vec::new());
+    }
+
+    #[test]
+    fn in_access_mode_a_request_without_a_launch_token_to_check_against_is_refused() {
+        let typed = Arrival::admit("GET", navigating("none", "document", None), OWN).unwrap();
+        assert_eq!(typed.launch(&access(), &params(&format!("visitorid=s1&launch={TOKEN}")), None), Launch::Refuse);
+        assert_eq!(typed.launch(&access(), &params("visitorid=s1"), Some(TOKEN)), Launch::Proceed);
     }
 
     #[test]
