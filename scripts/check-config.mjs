@@ -73,6 +73,14 @@ export async function checkEnvironment(env, { secrets, secretNames, allowPlaceho
     );
   }
   problems.push(...(await auditProblems(env, config, auditConfigPath)));
+  // An unbound limiter is no limit, and the routes for outsiders would go unlimited.
+  const limiters = new Set((config.ratelimits ?? []).map((r) => r.name));
+  for (const [name, unlimited] of [
+    ["VISITOR_RATE_LIMITER", "/visitor would be unlimited: anyone on the internet could spend your account's proxy sessions"],
+    ["AGENT_RATE_LIMITER", "/agent and /view would be unlimited: a replayed viewer link could start sessions without end"],
+  ]) {
+    if (!limiters.has(name)) problems.push(`${section} binds no ${name} ([[env.${env}.ratelimits]]): ${unlimited}`);
+  }
   if (!(config.analytics_engine_datasets ?? []).some((d) => d.binding === "METRICS")) {
     notes.push(`${section} binds no METRICS Analytics Engine dataset: the gateway writes no metrics there`);
   }

@@ -137,6 +137,8 @@ test("check: more ways to break production are each named", async () => {
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "none"\nALLOW_UNAUTHENTICATED_AGENTS = "true"'), /unauthenticated .*local testing only/],
     [(t) => t.replace(/^AGENT_AUTH = "access"$/m, 'AGENT_AUTH = "access"\nVISITOR_LINK_SECRET = "oops"'), /VISITOR_LINK_SECRET is a secret but \[env.production\] sets it in \[vars\]/],
     [(t) => t.replace(/(\[env\.production\.vars\][\s\S]*?)UPSTREAM_TIMEOUT_MS = "5000"/, '$1UPSTREAM_TIMEOUT_MS = "50"'), /UPSTREAM_TIMEOUT_MS must be/],
+    [(t) => t.replace('[[env.production.ratelimits]]\nname = "VISITOR_RATE_LIMITER"', '[[env.production.ratelimits]]\nname = "SOMETHING_ELSE"'), /^\[env.production\] binds no VISITOR_RATE_LIMITER \(\[\[env.production.ratelimits\]\]\): \/visitor would be unlimited/],
+    [(t) => t.replace('[[env.production.ratelimits]]\nname = "AGENT_RATE_LIMITER"', '[[env.production.ratelimits]]\nname = "SOMETHING_ELSE"'), /^\[env.production\] binds no AGENT_RATE_LIMITER .*\/view would be unlimited/],
   ];
   for (const [edit, expected] of cases) {
     const { file, dir } = editedConfig(edit);
