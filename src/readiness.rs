@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use crate::core::sort::stable_sort_by;
 use crate::error::GatewayError;
+/// Every secret the gateway reads, for the pre-deploy check: never a var.
+pub use crate::settings::names::SECRETS as SECRET_NAMES;
 use crate::settings::names::{
     AUDIT_ID_SECRET, VIEWER_EMBED_ORIGINS, VIEWER_LINK_SECRET, VIEWER_LINK_SECRET_PREVIOUS, VIEWER_PERMISSIONS,
 };
-/// Every secret the gateway reads, for the pre-deploy check: never a var.
-pub use crate::settings::names::SECRETS as SECRET_NAMES;
 use crate::settings::{
     frame_ancestors, AgentAuth, AgentSettings, Edition, FramedPages, Source, UpstreamSettings, ViewerSettings,
     VisitorSettings,

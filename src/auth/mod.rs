@@ -501,7 +501,12 @@ mod tests {
             self.0.borrow_mut().push((key.to_vec(), message.to_vec()));
             Ok((0xf1..=0xff).chain(0..17).collect())
         }
-        async fn verify_rs256(&self, _: &crypto::RsaPublicKey, _: &[u8], _: &[u8]) -> Result<bool, crypto::CryptoError> {
+        async fn verify_rs256(
+            &self,
+            _: &crypto::RsaPublicKey,
+            _: &[u8],
+            _: &[u8],
+        ) -> Result<bool, crypto::CryptoError> {
             unreachable!()
         }
     }

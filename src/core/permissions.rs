@@ -149,7 +149,9 @@ mod tests {
         assert!(parse_list("tele_port").unwrap_err().starts_with("unknown permission 'tele_port'"));
         let long = parse_list(&"a".repeat(41)).unwrap_err();
         assert!(long.starts_with("entry 1 is no permission"), "{long}");
-        assert!(parse_list(&"a".repeat(40)).unwrap_err().starts_with(&format!("unknown permission '{}'", "a".repeat(40))));
+        assert!(parse_list(&"a".repeat(40))
+            .unwrap_err()
+            .starts_with(&format!("unknown permission '{}'", "a".repeat(40))));
     }
 
     #[test]

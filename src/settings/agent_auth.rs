@@ -170,7 +170,9 @@ mod tests {
     fn the_team_domain_is_a_host_name() {
         assert_eq!(team_domain_host("my-team.cloudflareaccess.com").as_deref(), Some("my-team.cloudflareaccess.com"));
         assert_eq!(team_domain_host(" https://T1.Example/ ").as_deref(), Some("t1.example"));
-        for bad in ["cloudflareaccess", "a..example", ".example", "a.example.", "a_b.example", "a b.example", "a.ex/ample"] {
+        for bad in
+            ["cloudflareaccess", "a..example", ".example", "a.example.", "a_b.example", "a b.example", "a.ex/ample"]
+        {
             assert_eq!(team_domain_host(bad), None, "{bad:?}");
         }
     }
