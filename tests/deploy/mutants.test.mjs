@@ -38,6 +38,12 @@ if [ "$1 $2" = "mutants --version" ]; then
   exit 0
 fi
 printf '%s\\n' "$*" >> "${dir}/cargo-calls"
+# As cargo-mutants would end: FAKE_MUTANTS_EXIT, with FAKE_TIMEOUTS lines in timeout.txt.
+if [ -n "\${FAKE_TIMEOUTS:-}" ]; then
+  mkdir -p target/mutants/mutants.out
+  printf '%s\\n' \$FAKE_TIMEOUTS > target/mutants/mutants.out/timeout.txt
+fi
+exit "\${FAKE_MUTANTS_EXIT:-0}"
 `);
   chmodSync(path.join(bin, "cargo"), 0o755);
   const run = (env = {}) => {
@@ -107,6 +113,16 @@ test("ALL=1 mutates everything; SHARD needs ALL=1; JOBS is passed on", () => {
   assert.equal(shardAlone.status, 64);
   assert.match(shardAlone.out, /SHARD=1\/4 is for the full pass; add ALL=1/);
   assert.deepEqual(shardAlone.calls, []);
+});
+
+test("mutants that only timed out count as caught (exit 0, said); a missed one fails (exit 2); a failed run fails", () => {
+  const r = repo();
+  const timedOut = r.run({ ALL: "1", FAKE_MUTANTS_EXIT: "3", FAKE_TIMEOUTS: "src/core/a.rs:2:5:one src/core/a.rs:2:6:two" });
+  assert.equal(timedOut.status, 0, timedOut.out);
+  assert.match(timedOut.out, /mutants: 2 mutant\(s\) made the tests run past the timeout \(target\/mutants\/mutants.out\/timeout.txt\): noticed, so counted as caught/);
+  for (const status of [2, 1, 4]) {
+    assert.equal(r.run({ ALL: "1", FAKE_MUTANTS_EXIT: String(status) }).status, status);
+  }
 });
 
 test("without origin/main or main, or with a BASE that is not a commit, it says what to do and runs nothing", () => {
