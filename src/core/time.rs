@@ -70,10 +70,12 @@ pub fn parse_last_seen_millis(text: &str) -> Option<i64> {
     if let Some(millis) = parse_timestamp_millis(text) {
         return Some(millis);
     }
-    // Digits with at most one '.': no signs, exponents or NaN.
+    // Digits with at most one '.': no signs, exponents or NaN. An empty
+    // whole part, or one past u64, does not parse; one past 16 digits is
+    // past any plausible date (`unix_millis`).
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 16 || !digits(whole) || !digits(fraction) {
+    if !digits(whole) || !digits(fraction) {
         return None;
     }
     // Whole seconds plus up to three digits of fraction, without a float parser.
@@ -111,7 +113,9 @@ mod tests {
         assert_eq!(parse_last_seen_millis("1795515330000"), iso);
         assert_eq!(parse_last_seen_millis("1795515330.5"), iso.map(|ms| ms + 500));
         assert_eq!(parse_last_seen_millis("1795515330000.9"), iso, "milliseconds keep no fraction");
-        for bad in ["", "-5", "1e12", "NaN", "1.2.3", "12 34", ".5", "99999999999999999999"] {
+        for bad in
+            ["", "-5", "1e12", "NaN", "1.2.3", "12 34", ".5", "99999999999999999999", "99999999999999999", "1.5a"]
+        {
             assert_eq!(parse_last_seen_millis(bad), None, "{bad:?}");
         }
     }
